@@ -1,0 +1,46 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Driftline",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "driftline", targets: ["DriftlineCLI"]),
+        .library(name: "DriftlineKafka", targets: ["DriftlineKafka"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // librdkafka as installed by Debian's librdkafka-dev; the module map exposes rdkafka.h and rdkafka_mock.h.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        // The only module that touches librdkafka pointers.
+        .target(
+            name: "DriftlineKafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Wire contracts of the topics Driftline writes (pure).
+        .target(name: "DriftlineMessages"),
+        .executableTarget(
+            name: "DriftlineCLI",
+            dependencies: [
+                "DriftlineKafka",
+                "DriftlineMessages",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "DriftlineKafkaTests",
+            dependencies: ["DriftlineKafka"]
+        ),
+    ]
+)
