@@ -33,4 +33,9 @@ public struct Watermarks: Sendable, Equatable {
     public var low: Int64
     public var high: Int64
     public var messageCount: Int64 { high - low }
+
+    public init(low: Int64, high: Int64) {
+        self.low = low
+        self.high = high
+    }
 }

@@ -69,7 +69,8 @@ final class RdKafkaConsumer {
             state.revocationHandler?(partitions)
             // A lost assignment already belongs to someone else; committing would be rejected or, worse, rewind them.
             if state.commitOnRevoke, rd_kafka_assignment_lost(rk) == 0 {
-                let code = rd_kafka_commit(rk, list, 0)
+                // NULL commits the stored offsets; the revoked list itself carries no positions.
+                let code = rd_kafka_commit(rk, nil, 0)
                 if code != RD_KAFKA_RESP_ERR_NO_ERROR, code != RD_KAFKA_RESP_ERR__NO_OFFSET {
                     state.append(.error(KafkaError(code: code, operation: "commit on revoke")))
                 }
