@@ -9,8 +9,52 @@ func makeCluster(brokers: Int = 1, topics: [(String, Int)] = []) throws -> Embed
     return cluster
 }
 
+/// Something tests can point clients at: the embedded cluster, or a real broker (see `TestKafka`).
+protocol KafkaEndpoint {
+    func clientConfiguration(clientID: String) -> KafkaClientConfiguration
+}
+
+extension EmbeddedKafkaCluster: KafkaEndpoint {}
+
+/// The embedded cluster, or a real Kafka when `DRIFTLINE_TEST_KAFKA_BROKERS` is set, for tests of
+/// broker-side semantics the mock cluster does not implement (transaction markers, fencing).
+struct TestKafka: KafkaEndpoint {
+    let embedded: EmbeddedKafkaCluster?
+    private let brokers: [String]
+    private let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+
+    init() throws {
+        if let brokers = ProcessInfo.processInfo.environment["DRIFTLINE_TEST_KAFKA_BROKERS"], !brokers.isEmpty {
+            self.brokers = brokers.split(separator: ",").map(String.init)
+            embedded = nil
+        } else {
+            let cluster = try EmbeddedKafkaCluster()
+            self.brokers = cluster.bootstrapServers.split(separator: ",").map(String.init)
+            embedded = cluster
+        }
+    }
+
+    var isEmbedded: Bool { embedded != nil }
+
+    func clientConfiguration(clientID: String) -> KafkaClientConfiguration {
+        KafkaClientConfiguration(brokers: brokers, clientID: clientID)
+    }
+
+    /// Creates a topic with a per-run name (a real cluster outlives the test) and returns the name.
+    func createTopic(_ name: String, partitions: Int) throws -> String {
+        if let embedded {
+            try embedded.createTopic(name, partitions: partitions)
+            return name
+        }
+        let unique = "\(name)-\(runID)"
+        try KafkaAdmin(configuration: clientConfiguration(clientID: "test-admin"))
+            .createTopics([NewTopic(unique, partitions: Int32(partitions))])
+        return unique
+    }
+}
+
 func makeConsumer(
-    _ cluster: EmbeddedKafkaCluster, group: String, isolation: IsolationLevel = .readCommitted,
+    _ cluster: some KafkaEndpoint, group: String, isolation: IsolationLevel = .readCommitted,
     reportEOF: Bool = false, clientID: String = "test"
 ) throws -> KafkaConsumer {
     var configuration = KafkaConsumerConfiguration(client: cluster.clientConfiguration(clientID: clientID), groupID: group)
@@ -19,7 +63,7 @@ func makeConsumer(
     return try KafkaConsumer(configuration: configuration)
 }
 
-func makeProducer(_ cluster: EmbeddedKafkaCluster, transactionalID: String? = nil) throws -> KafkaProducer {
+func makeProducer(_ cluster: some KafkaEndpoint, transactionalID: String? = nil) throws -> KafkaProducer {
     var configuration = KafkaProducerConfiguration(client: cluster.clientConfiguration(clientID: "test-producer"))
     configuration.transactionalID = transactionalID
     return try KafkaProducer(configuration: configuration)
