@@ -13,8 +13,13 @@ enum RdKafkaConfig {
             if result == RD_KAFKA_CONF_UNKNOWN {
                 throw .unknownProperty(key: key, reason: reason)
             }
-            throw .invalid(key: key, reason: reason)
+            throw .invalid(key: key, reason: Self.isSecret(key) ? reason : "\(reason): '\(value)'")
         }
         return conf
+    }
+
+    /// Values of these properties never appear in error messages (they end up in logs).
+    static func isSecret(_ key: String) -> Bool {
+        ["password", "secret", "jaas", "key", "token", "credentials"].contains { key.contains($0) }
     }
 }

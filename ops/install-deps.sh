@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the system packages Driftline needs to build, test and run on Debian.
+# Idempotent: when everything is present it only checks and returns.
+set -euo pipefail
+
+packages=(
+  librdkafka-dev   # the Kafka client library (and its mock cluster) Driftline links
+  pkg-config       # SwiftPM finds librdkafka through it
+  kcat             # an independent Kafka client: interop tests and the throughput baseline
+  postgresql       # a real PostgreSQL server for the store tests
+  python3          # JSON Schema validation of emitted messages
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all system packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
