@@ -42,5 +42,10 @@ let package = Package(
             name: "DriftlineKafkaTests",
             dependencies: ["DriftlineKafka"]
         ),
+        // Runs the built `driftline` executable end to end.
+        .testTarget(
+            name: "DriftlineCLITests",
+            dependencies: ["DriftlineCLI"]
+        ),
     ]
 )

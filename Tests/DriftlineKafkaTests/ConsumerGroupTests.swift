@@ -167,6 +167,34 @@ struct ConsumerGroupTests {
         #expect(firstRun.union(secondRun) == Set(reports.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.offset) }))
     }
 
+    @Test func asynchronousCommitLandsAndReportsNoError() throws {
+        let cluster = try makeCluster(topics: [("async", 1)])
+        let producer = try makeProducer(cluster)
+        _ = try produceAll(producer, (0..<30).map { ProducerRecord(topic: "async", value: bytes("v\($0)")) })
+        try producer.close()
+        let consumer = try makeConsumer(cluster, group: "async")
+        try consumer.subscribe(topics: ["async"])
+        var seen = 0
+        try pollUntil(consumer, "30 messages") { event in
+            if case let .message(message) = event {
+                seen += 1
+                try consumer.storeOffset(message)
+            }
+            return seen == 30
+        }
+        try consumer.commitAsync()
+        let partition = TopicPartition("async", 0)
+        let clock = ContinuousClock()
+        let end = clock.now.advanced(by: .seconds(20))
+        var errors: [KafkaError] = []
+        while clock.now < end, try consumer.committed([partition]).first?.offset != 30 {
+            for case let .error(error) in consumer.poll(timeout: .milliseconds(100)) { errors.append(error) }
+        }
+        #expect(try consumer.committed([partition]).first?.offset == 30)
+        #expect(errors.isEmpty)
+        try consumer.close()
+    }
+
     @Test func pauseStopsAPartitionAndSeekRewindsIt() throws {
         let cluster = try makeCluster(topics: [("tape", 2)])
         let producer = try makeProducer(cluster)

@@ -23,13 +23,13 @@ struct KafkaBench: ParsableCommand {
     )
 
     @Option(help: "Messages per run.")
-    var messages: Int = 200_000
+    var messages: Int = 1_000_000
 
     @Option(help: "Value size in bytes.")
     var valueSize: Int = 100
 
     @Option(help: "Partitions of each benchmark topic (the embedded cluster keeps ~5 MiB per partition).")
-    var partitions: Int = 16
+    var partitions: Int = 64
 
     @Option(help: "kcat executable; empty to skip the baseline.")
     var kcat: String = "kcat"
@@ -57,7 +57,7 @@ struct KafkaBench: ParsableCommand {
         func record(_ name: String, _ seconds: Double) {
             let rate = Double(messages) / seconds
             best[name] = max(best[name] ?? 0, rate)
-            print(String(format: "  %-22@ %10.0f msg/s  (%.3f s)", name as NSString, rate, seconds))
+            print("  " + name.padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: "%12.0f msg/s  (%.3f s)", rate, seconds))
         }
 
         for run in 1...repeats {
@@ -75,7 +75,7 @@ struct KafkaBench: ParsableCommand {
         }
         print("best of \(repeats):")
         for name in ["driftline produce", "kcat produce", "driftline consume", "kcat consume"] {
-            if let rate = best[name] { print(String(format: "  %-22@ %10.0f msg/s", name as NSString, rate)) }
+            if let rate = best[name] { print("  " + name.padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: "%12.0f msg/s", rate)) }
         }
         if let ours = best["driftline produce"], let theirs = best["kcat produce"] {
             print(String(format: "produce ratio driftline/kcat: %.2f", ours / theirs))

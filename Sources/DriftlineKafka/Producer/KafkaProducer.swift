@@ -22,7 +22,11 @@ public final class KafkaProducer: Sendable {
         thread.start()
     }
 
-    deinit { stopPoller() }
+    /// A producer dropped without `close()` still tries to deliver what it queued, briefly.
+    deinit {
+        if !poller.stopped.load(ordering: .acquiring) { try? producer.flush(timeout: .seconds(5)) }
+        stopPoller()
+    }
 
     /// Enqueues `record`. Its delivery outcome is counted in `deliveryCounts`; a failure there means
     /// the message is lost unless you resend it. Blocks while librdkafka's queue is full.

@@ -97,8 +97,13 @@ final class RdKafkaConsumer {
     func consumeBatch(maxMessages: Int, timeout: Duration, _ body: (KafkaMessageView) throws -> Void) rethrows -> [ConsumerEvent] {
         precondition(maxMessages > 0, "maxMessages must be positive")
         if batch.count < maxMessages { batch = Array(repeating: nil, count: maxMessages) }
+        // librdkafka's batch call waits for a *full* batch until the timeout. Wait for the first message
+        // only, then take whatever else is already queued, so a poll returns as soon as there is work.
         let received = batch.withUnsafeMutableBufferPointer { buffer in
-            rd_kafka_consume_batch_queue(queue, timeout.milliseconds, buffer.baseAddress, maxMessages)
+            let first = rd_kafka_consume_batch_queue(queue, timeout.milliseconds, buffer.baseAddress, 1)
+            guard first == 1, maxMessages > 1 else { return first }
+            let rest = rd_kafka_consume_batch_queue(queue, 0, buffer.baseAddress! + 1, maxMessages - 1)
+            return 1 + max(0, rest)
         }
         var events = state.drain()
         guard received > 0 else { return events }
