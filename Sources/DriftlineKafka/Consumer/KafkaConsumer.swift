@@ -24,19 +24,24 @@ public final class KafkaConsumer {
         try consumer.subscribe(topics)
     }
 
-    /// Up to `maxMessages` events, waiting at most `timeout` for them. Messages are copied out.
+    /// Waits at most `timeout` for work, then returns everything that happened, in order: up to
+    /// `maxMessages` messages (copied out) and any rebalance, partition-end and error events.
     public func poll(maxMessages: Int = 1, timeout: Duration) -> [ConsumerEvent] {
-        var messages: [ConsumerEvent] = []
-        let others = consumer.consumeBatch(maxMessages: maxMessages, timeout: timeout) { messages.append(.message($0.copy())) }
-        return messages + others
+        var events: [ConsumerEvent] = []
+        consumer.consumeBatch(maxMessages: maxMessages, timeout: timeout,
+                              onMessage: { events.append(.message($0.copy())) },
+                              onEvent: { events.append($0) })
+        return events
     }
 
     /// The throughput path: hands each message to `body` without copying its bytes and returns the
-    /// other events. The view is only valid inside `body`.
+    /// other events in order. The view is only valid inside `body`.
     public func consumeBatch(
         maxMessages: Int, timeout: Duration, _ body: (KafkaMessageView) throws -> Void
     ) rethrows -> [ConsumerEvent] {
-        try consumer.consumeBatch(maxMessages: maxMessages, timeout: timeout, body)
+        var events: [ConsumerEvent] = []
+        try consumer.consumeBatch(maxMessages: maxMessages, timeout: timeout, onMessage: body, onEvent: { events.append($0) })
+        return events
     }
 
     /// Marks `message` processed: the next commit (or a revocation) covers it.

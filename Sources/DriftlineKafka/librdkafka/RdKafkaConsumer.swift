@@ -92,9 +92,13 @@ final class RdKafkaConsumer {
         try KafkaError.check(rd_kafka_subscribe(client.handle, list.pointer), "subscribe to \(topics)")
     }
 
-    /// Waits up to `timeout` for up to `maxMessages`, hands each message to `body` without copying,
-    /// and returns every other event (rebalances, partition ends, errors) in the order they happened.
-    func consumeBatch(maxMessages: Int, timeout: Duration, _ body: (KafkaMessageView) throws -> Void) rethrows -> [ConsumerEvent] {
+    /// Waits up to `timeout` for the first message, then takes up to `maxMessages` already queued.
+    /// Messages go to `onMessage` without copying; every other event (rebalances, partition ends,
+    /// errors) goes to `onEvent`, all in the order they happened.
+    func consumeBatch(
+        maxMessages: Int, timeout: Duration,
+        onMessage: (KafkaMessageView) throws -> Void, onEvent: (ConsumerEvent) -> Void
+    ) rethrows {
         precondition(maxMessages > 0, "maxMessages must be positive")
         if batch.count < maxMessages { batch = Array(repeating: nil, count: maxMessages) }
         // librdkafka's batch call waits for a *full* batch until the timeout. Wait for the first message
@@ -105,8 +109,10 @@ final class RdKafkaConsumer {
             let rest = rd_kafka_consume_batch_queue(queue, 0, buffer.baseAddress! + 1, maxMessages - 1)
             return 1 + max(0, rest)
         }
-        var events = state.drain()
-        guard received > 0 else { return events }
+        // Rebalances and errors served during the call happened before the messages it returned.
+        state.drain().forEach(onEvent)
+        defer { state.drain().forEach(onEvent) }
+        guard received > 0 else { return }
         let count = received
         defer {
             for index in 0..<count { rd_kafka_message_destroy(batch[index]) }
@@ -115,17 +121,16 @@ final class RdKafkaConsumer {
             let message = UnsafePointer(batch[index]!)
             switch message.pointee.err {
             case RD_KAFKA_RESP_ERR_NO_ERROR:
-                try body(KafkaMessageView(message))
+                try onMessage(KafkaMessageView(message))
             case RD_KAFKA_RESP_ERR__PARTITION_EOF:
                 let view = KafkaMessageView(message)
-                events.append(.partitionEOF(TopicPartitionOffset(topic: view.topic, partition: view.partition, offset: view.offset)))
+                onEvent(.partitionEOF(TopicPartitionOffset(topic: view.topic, partition: view.partition, offset: view.offset)))
             default:
                 var error = KafkaError(code: message.pointee.err, operation: "consume")
                 if let text = rd_kafka_message_errstr(message) { error.message = String(cString: text) }
-                events.append(.error(error))
+                onEvent(.error(error))
             }
         }
-        return events + state.drain()
     }
 
     func storeOffsets(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
