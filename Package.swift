@@ -27,6 +27,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Record scanning and mergeable per-field profiles: the detector's hot path (pure).
+        .target(name: "DriftlineProfiling"),
         // Wire contracts of the topics Driftline writes (pure).
         .target(name: "DriftlineMessages"),
         .executableTarget(
@@ -41,6 +43,10 @@ let package = Package(
         .testTarget(
             name: "DriftlineKafkaTests",
             dependencies: ["DriftlineKafka"]
+        ),
+        .testTarget(
+            name: "DriftlineProfilingTests",
+            dependencies: ["DriftlineProfiling"]
         ),
         // Runs the built `driftline` executable end to end.
         .testTarget(

@@ -1,0 +1,167 @@
+/// SpaceSaving heavy hitters (Metwally, Agrawal & El Abbadi 2005) with fixed storage: `capacity`
+/// counters, each keeping its value's first `maxValueBytes` bytes inline, so tracking a stream of
+/// ever-new values allocates nothing.
+///
+/// Guarantee: every value occurring more than n / capacity times is present, and a counter's
+/// `count - error` never exceeds the value's true count, which never exceeds `count`.
+/// Merging follows Agarwal et al. ("Mergeable Summaries", 2012) and keeps the guarantee.
+public struct FrequentValues: Equatable, Sendable {
+    public let capacity: Int
+    public let maxValueBytes: Int
+    public private(set) var total: Int64 = 0
+    private var used = 0
+    private var hashes: [UInt64]
+    private var counts: [Int64]
+    private var errors: [Int64]
+    private var lengths: [Int32]  // original byte length (values longer than maxValueBytes are truncated)
+    private var storage: [UInt8]
+
+    public struct Entry: Equatable, Sendable {
+        /// The value's bytes, truncated to `maxValueBytes`.
+        public var value: [UInt8]
+        public var isTruncated: Bool
+        public var count: Int64
+        /// How much `count` may overstate the true count.
+        public var error: Int64
+        public var text: String { String(decoding: value, as: UTF8.self) + (isTruncated ? "…" : "") }
+    }
+
+    public init(capacity: Int = 64, maxValueBytes: Int = 48) {
+        precondition(capacity > 0 && maxValueBytes > 0)
+        self.capacity = capacity
+        self.maxValueBytes = maxValueBytes
+        hashes = [UInt64](repeating: 0, count: capacity)
+        counts = [Int64](repeating: 0, count: capacity)
+        errors = [Int64](repeating: 0, count: capacity)
+        lengths = [Int32](repeating: 0, count: capacity)
+        storage = [UInt8](repeating: 0, count: capacity * maxValueBytes)
+    }
+
+    /// Counts one occurrence of the value whose bytes are `value` and whose hash is `hash`.
+    @inline(__always)
+    public mutating func add(_ value: UnsafeRawBufferPointer, hash: UInt64, weight: Int64 = 1) {
+        total += weight
+        let slot: Int? = hashes.withUnsafeBufferPointer { hashes in
+            for index in 0..<used where hashes[index] == hash { return index }
+            return nil
+        }
+        if let slot {
+            counts[slot] += weight
+            return
+        }
+        if used < capacity {
+            store(value, hash: hash, count: weight, error: 0, at: used)
+            used += 1
+            return
+        }
+        // Replace the smallest counter; its count becomes the newcomer's possible overcount.
+        let victim = counts.withUnsafeBufferPointer { counts in
+            var minimum = 0
+            for index in 1..<capacity where counts[index] < counts[minimum] { minimum = index }
+            return minimum
+        }
+        let floor = counts[victim]
+        store(value, hash: hash, count: floor + weight, error: floor, at: victim)
+    }
+
+    @inline(__always)
+    private mutating func store(_ value: UnsafeRawBufferPointer, hash: UInt64, count: Int64, error: Int64, at slot: Int) {
+        hashes[slot] = hash
+        counts[slot] = count
+        errors[slot] = error
+        lengths[slot] = Int32(truncatingIfNeeded: value.count)
+        let kept = Swift.min(value.count, maxValueBytes)
+        storage.withUnsafeMutableBytes { storage in
+            if kept > 0 { (storage.baseAddress! + slot * maxValueBytes).copyMemory(from: value.baseAddress!, byteCount: kept) }
+        }
+    }
+
+    private func bytes(at slot: Int) -> [UInt8] {
+        let kept = Swift.min(Int(lengths[slot]), maxValueBytes)
+        return Array(storage[(slot * maxValueBytes)..<(slot * maxValueBytes + kept)])
+    }
+
+    /// Counters, most frequent first.
+    public var entries: [Entry] {
+        (0..<used).map { slot in
+            Entry(value: bytes(at: slot), isTruncated: Int(lengths[slot]) > maxValueBytes, count: counts[slot], error: errors[slot])
+        }.sorted { $0.count != $1.count ? $0.count > $1.count : $0.value.lexicographicallyPrecedes($1.value) }
+    }
+
+    /// Values whose guaranteed count (count − error) is at least `support` × total.
+    public func frequent(support: Double) -> [Entry] {
+        entries.filter { Double($0.count - $0.error) >= support * Double(total) }
+    }
+
+    private var minimumCount: Int64 { used < capacity ? 0 : counts.min() ?? 0 }
+
+    public mutating func merge(_ other: FrequentValues) {
+        precondition(capacity == other.capacity && maxValueBytes == other.maxValueBytes, "cannot merge differently sized summaries")
+        let ownFloor = minimumCount
+        let otherFloor = other.minimumCount
+        struct Candidate { var hash: UInt64; var count: Int64; var error: Int64; var length: Int32; var bytes: [UInt8] }
+        var candidates: [UInt64: Candidate] = [:]
+        for slot in 0..<used {
+            candidates[hashes[slot]] = Candidate(hash: hashes[slot], count: counts[slot] + otherFloor, error: errors[slot] + otherFloor, length: lengths[slot], bytes: bytes(at: slot))
+        }
+        for slot in 0..<other.used {
+            let hash = other.hashes[slot]
+            if var existing = candidates[hash] {
+                // Seen on both sides: replace the assumed floor with the real count.
+                existing.count += other.counts[slot] - otherFloor
+                existing.error += other.errors[slot] - otherFloor
+                candidates[hash] = existing
+            } else {
+                candidates[hash] = Candidate(hash: hash, count: other.counts[slot] + ownFloor, error: other.errors[slot] + ownFloor, length: other.lengths[slot], bytes: other.bytes(at: slot))
+            }
+        }
+        let kept = candidates.values.sorted { $0.count != $1.count ? $0.count > $1.count : $0.hash < $1.hash }.prefix(capacity)
+        let mergedTotal = total + other.total
+        self = FrequentValues(capacity: capacity, maxValueBytes: maxValueBytes)
+        total = mergedTotal
+        for candidate in kept {
+            candidate.bytes.withUnsafeBytes { store($0, hash: candidate.hash, count: candidate.count, error: candidate.error, at: used) }
+            lengths[used] = candidate.length
+            used += 1
+        }
+    }
+
+    public static func == (a: FrequentValues, b: FrequentValues) -> Bool {
+        a.capacity == b.capacity && a.maxValueBytes == b.maxValueBytes && a.total == b.total && a.entries == b.entries
+    }
+}
+
+extension FrequentValues {
+    func encode(into writer: inout BinaryWriter) {
+        writer.varint(UInt64(capacity))
+        writer.varint(UInt64(maxValueBytes))
+        writer.varint(UInt64(total))
+        writer.varint(UInt64(used))
+        for slot in 0..<used {
+            writer.varint(hashes[slot])
+            writer.varint(UInt64(counts[slot]))
+            writer.varint(UInt64(errors[slot]))
+            writer.varint(UInt64(lengths[slot]))
+            writer.bytes(bytes(at: slot))
+        }
+    }
+
+    init(from reader: inout BinaryReader) throws(ProfileDecodingError) {
+        let capacity = try reader.varint(max: 65_536, "frequent values capacity")
+        let maxValueBytes = try reader.varint(max: 65_536, "frequent values value size")
+        guard capacity > 0, maxValueBytes > 0 else { throw reader.error("empty frequent values summary") }
+        self.init(capacity: Int(capacity), maxValueBytes: Int(maxValueBytes))
+        total = Int64(try reader.varint(max: UInt64(Int64.max), "frequent values total"))
+        let used = try reader.varint(max: capacity, "frequent values counters")
+        for _ in 0..<used {
+            let hash = try reader.varint()
+            let count = Int64(try reader.varint(max: UInt64(total), "frequent value count"))
+            let error = Int64(try reader.varint(max: UInt64(count), "frequent value error"))
+            let length = try reader.varint(max: UInt64(Int32.max), "frequent value length")
+            let bytes = try reader.bytes(Int(Swift.min(length, maxValueBytes)))
+            bytes.withUnsafeBytes { store($0, hash: hash, count: count, error: error, at: self.used) }
+            lengths[self.used] = Int32(length)
+            self.used += 1
+        }
+    }
+}

@@ -1,0 +1,172 @@
+@testable import DriftlineProfiling
+import Testing
+
+@Suite struct QuantileSketchTests {
+    enum Distribution: String, CaseIterable { case uniform, normal, heavyTailed, manyDuplicates }
+
+    static func values(_ distribution: Distribution, count: Int, seed: UInt64) -> [Double] {
+        var random = SeededRandom(seed: seed)
+        return (0..<count).map { _ in
+            switch distribution {
+            case .uniform: random.uniform() * 1000
+            case .normal: random.normal(mean: 50, deviation: 10)
+            case .heavyTailed: random.pareto()
+            case .manyDuplicates: Double(random.next() % 10)
+            }
+        }
+    }
+
+    /// Distance from `q` to the interval of true ranks the returned value occupies (ties make it an interval).
+    static func rankError(of value: Double, at q: Double, in sorted: [Double]) -> Double {
+        let below = Double(lowerBound(sorted, value)) / Double(sorted.count)
+        let atOrBelow = Double(upperBound(sorted, value)) / Double(sorted.count)
+        if q < below { return below - q }
+        if q > atOrBelow { return q - atOrBelow }
+        return 0
+    }
+
+    static func lowerBound(_ sorted: [Double], _ value: Double) -> Int {
+        var low = 0, high = sorted.count
+        while low < high { let mid = (low + high) / 2; if sorted[mid] < value { low = mid + 1 } else { high = mid } }
+        return low
+    }
+
+    static func upperBound(_ sorted: [Double], _ value: Double) -> Int {
+        var low = 0, high = sorted.count
+        while low < high { let mid = (low + high) / 2; if sorted[mid] <= value { low = mid + 1 } else { high = mid } }
+        return low
+    }
+
+    @Test(arguments: Distribution.allCases)
+    func rankErrorWithinStatedBoundOnAMillionValues(_ distribution: Distribution) {
+        let data = Self.values(distribution, count: 1_000_000, seed: 42)
+        var sketch = QuantileSketch(k: 200)
+        for value in data { sketch.add(value) }
+        let sorted = data.sorted()
+        let qs = (1...99).map { Double($0) / 100 }
+        let answers = sketch.quantiles(qs)!
+        let worst = zip(qs, answers).map { Self.rankError(of: $1, at: $0, in: sorted) }.max()!
+        #expect(worst <= sketch.rankErrorBound, "\(distribution): worst rank error \(worst) > \(sketch.rankErrorBound)")
+        #expect(sketch.count == 1_000_000)
+        #expect(sketch.min == sorted.first && sketch.max == sorted.last)
+        #expect(sketch.retainedItems < 3 * 200 + 2 * 40, "bounded storage, got \(sketch.retainedItems)")
+    }
+
+    @Test func splitThenMergeStaysWithinBound() {
+        let data = Self.values(.normal, count: 300_000, seed: 7)
+        var parts = [QuantileSketch(k: 200, seed: 1), QuantileSketch(k: 200, seed: 2), QuantileSketch(k: 200, seed: 3)]
+        for (index, value) in data.enumerated() { parts[index % 3].add(value) }
+        var merged = parts[0]
+        merged.merge(parts[1])
+        merged.merge(parts[2])
+        let sorted = data.sorted()
+        #expect(merged.count == 300_000)
+        #expect(merged.min == sorted.first && merged.max == sorted.last)
+        for q in stride(from: 0.01, through: 0.99, by: 0.01) {
+            #expect(Self.rankError(of: merged.quantile(q)!, at: q, in: sorted) <= merged.rankErrorBound)
+        }
+    }
+
+    @Test func smallInputsAreExact() {
+        var sketch = QuantileSketch(k: 200)
+        for value in [5.0, 1, 3, 2, 4] { sketch.add(value) }
+        #expect(sketch.quantile(0.5) == 3)
+        #expect(sketch.quantile(0) == 1 && sketch.quantile(1) == 5)
+        #expect(sketch.rank(3) == 0.6)
+        #expect(sketch.equiDepthBoundaries(buckets: 4)?.count == 5)
+        #expect(QuantileSketch().quantile(0.5) == nil)
+    }
+}
+
+@Suite struct HyperLogLogTests {
+    @Test(arguments: [1_000, 100_000, 1_000_000])
+    func relativeErrorWithinTwoPercent(distinct: Int) {
+        var sketch = HyperLogLog(precision: 14)
+        for value in 0..<distinct {
+            // Each value twice: duplicates must not count.
+            sketch.add(hash: Hash64.double(Double(value)))
+            sketch.add(hash: Hash64.double(Double(value)))
+        }
+        let error = abs(sketch.estimate - Double(distinct)) / Double(distinct)
+        #expect(error <= 0.02, "estimate \(sketch.estimate) for \(distinct)")
+    }
+
+    @Test func emptyAndTinyAreExactEnough() {
+        var sketch = HyperLogLog()
+        #expect(sketch.estimate == 0)
+        for value in 0..<10 { sketch.add(hash: Hash64.double(Double(value))) }
+        #expect(abs(sketch.estimate - 10) < 0.5)
+    }
+
+    @Test func mergeIsTheUnion() {
+        var a = HyperLogLog(), b = HyperLogLog(), whole = HyperLogLog()
+        for value in 0..<60_000 {
+            let hash = Hash64.string("user-\(value)")
+            if value < 40_000 { a.add(hash: hash) }
+            if value >= 20_000 { b.add(hash: hash) }
+            whole.add(hash: hash)
+        }
+        var merged = a
+        merged.merge(b)
+        #expect(merged == whole, "register-wise max is exactly the sketch of the union")
+        var other = b
+        other.merge(a)
+        #expect(other == merged)
+    }
+}
+
+@Suite struct FrequentValuesTests {
+    @Test func everyValueAboveTheSupportThresholdIsFound() {
+        // Zipf-like: value i has weight 1/(i+1); 1M draws over 10k values.
+        var random = SeededRandom(seed: 3)
+        let weights = (0..<10_000).map { 1.0 / Double($0 + 1) }
+        let totalWeight = weights.reduce(0, +)
+        var cumulative: [Double] = []
+        var running = 0.0
+        for weight in weights { running += weight; cumulative.append(running / totalWeight) }
+        var summary = FrequentValues(capacity: 64)
+        var exact: [Int: Int64] = [:]
+        for _ in 0..<1_000_000 {
+            let u = random.uniform()
+            var low = 0, high = cumulative.count - 1
+            while low < high { let mid = (low + high) / 2; if cumulative[mid] < u { low = mid + 1 } else { high = mid } }
+            exact[low, default: 0] += 1
+            let text = Array("v\(low)".utf8)
+            text.withUnsafeBytes { summary.add($0, hash: Hash64.bytes($0)) }
+        }
+        let threshold = Int64(1_000_000 / 64)
+        let heavy = exact.filter { $0.value > threshold }.keys
+        let found = Set(summary.entries.map(\.text))
+        #expect(!heavy.isEmpty)
+        for value in heavy { #expect(found.contains("v\(value)"), "v\(value) occurs \(exact[value]!) times") }
+        for entry in summary.entries {
+            let truth = exact[Int(entry.text.dropFirst())!] ?? 0
+            #expect(entry.count - entry.error <= truth && truth <= entry.count, "bounds for \(entry.text)")
+        }
+        #expect(summary.total == 1_000_000)
+    }
+
+    @Test func longValuesAreTruncatedNotLost() {
+        var summary = FrequentValues(capacity: 4, maxValueBytes: 8)
+        let long = Array("a-very-long-category-name".utf8)
+        for _ in 0..<3 { long.withUnsafeBytes { summary.add($0, hash: Hash64.bytes($0)) } }
+        #expect(summary.entries.first?.value == Array("a-very-l".utf8))
+        #expect(summary.entries.first?.isTruncated == true)
+        #expect(summary.entries.first?.count == 3)
+    }
+}
+
+@Suite struct RunningMomentsTests {
+    @Test func matchesTwoPassComputation() {
+        var random = SeededRandom(seed: 11)
+        let data = (0..<10_000).map { _ in random.normal(mean: 1e6, deviation: 3) }
+        var moments = RunningMoments()
+        data.forEach { moments.add($0) }
+        let mean = data.reduce(0, +) / Double(data.count)
+        let variance = data.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(data.count - 1)
+        #expect(abs(moments.mean - mean) < 1e-6)
+        #expect(abs(moments.variance! - variance) / variance < 1e-9)
+        #expect(moments.min == data.min() && moments.max == data.max())
+        #expect(RunningMoments().variance == nil)
+    }
+}
