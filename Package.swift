@@ -29,6 +29,8 @@ let package = Package(
         ),
         // Record scanning and mergeable per-field profiles: the detector's hot path (pure).
         .target(name: "DriftlineProfiling"),
+        // Deterministic datasets with known drift for benchmarks, tests and the demo (pure).
+        .target(name: "DriftlineSampleData"),
         // Wire contracts of the topics Driftline writes (pure).
         .target(name: "DriftlineMessages"),
         .executableTarget(
@@ -36,6 +38,8 @@ let package = Package(
             dependencies: [
                 "DriftlineKafka",
                 "DriftlineMessages",
+                "DriftlineProfiling",
+                "DriftlineSampleData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -46,7 +50,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DriftlineProfilingTests",
-            dependencies: ["DriftlineProfiling"]
+            dependencies: ["DriftlineProfiling", "DriftlineSampleData"]
         ),
         // Runs the built `driftline` executable end to end.
         .testTarget(

@@ -37,6 +37,10 @@ public struct FrequentValues: Equatable, Sendable {
         storage = [UInt8](repeating: 0, count: capacity * maxValueBytes)
     }
 
+    public var allocatedBytes: Int {
+        hashes.capacity * 8 + counts.capacity * 8 + errors.capacity * 8 + lengths.capacity * 4 + storage.capacity
+    }
+
     /// Counts one occurrence of the value whose bytes are `value` and whose hash is `hash`.
     @inline(__always)
     public mutating func add(_ value: UnsafeRawBufferPointer, hash: UInt64, weight: Int64 = 1) {

@@ -14,6 +14,8 @@ public struct HyperLogLog: Equatable, Sendable {
         registers = [UInt8](repeating: 0, count: 1 << precision)
     }
 
+    public var allocatedBytes: Int { registers.capacity }
+
     public var standardError: Double { 1.04 / Double(1 << precision).squareRoot() }
 
     /// Adds an item by its 64-bit hash.

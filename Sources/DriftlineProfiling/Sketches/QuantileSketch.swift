@@ -16,7 +16,6 @@ public struct QuantileSketch: Equatable, Sendable {
     public private(set) var max: Double = -.infinity
     private(set) var levels: [[Double]]
     private var size = 0
-    private var capacityTotal = 0
     private var random: UInt64
 
     public init(k: Int = 200, seed: UInt64 = 0x5DEECE66D) {
@@ -24,7 +23,6 @@ public struct QuantileSketch: Equatable, Sendable {
         self.k = k
         random = seed | 1
         levels = [Self.level(capacity: k)]
-        capacityTotal = capacity(0)
     }
 
     /// Normalized rank error with 99% confidence for this k.
@@ -50,19 +48,39 @@ public struct QuantileSketch: Equatable, Sendable {
         count += 1
         if value < min { min = value }
         if value > max { max = value }
-        if size >= capacityTotal { compress() }
+        if levels[0].count >= capacity(0) { compress() }
     }
 
+    /// Compacts every level that reached its capacity, lowest first, so no level ever outgrows the
+    /// storage reserved for it (allocation is then a function of k and the height alone).
     private mutating func compress() {
-        while size >= capacityTotal {
-            guard let height = levels.indices.first(where: { levels[$0].count >= capacity($0) }) else { return }
-            if height == levels.count - 1 {
-                levels.append(Self.level(capacity: k))
-                capacityTotal = levels.indices.reduce(0) { $0 + capacity($1) }
+        var height = 0
+        while height < levels.count {
+            if levels[height].count >= capacity(height) {
+                if height == levels.count - 1 { addLevel() }
+                compact(height)
             }
-            compact(height)
+            height += 1
         }
     }
+
+    /// A new top level; the levels below get smaller capacities and their storage is trimmed to match.
+    private mutating func addLevel() {
+        levels.append(Self.level(capacity: k))
+        trimStorage()
+    }
+
+    /// Gives every level exactly the storage its capacity needs (after a merge or a decode too).
+    private mutating func trimStorage() {
+        for height in levels.indices where levels[height].capacity > capacity(height) + 1 {
+            var trimmed = Self.level(capacity: Swift.max(capacity(height), levels[height].count))
+            trimmed.append(contentsOf: levels[height])
+            levels[height] = trimmed
+        }
+    }
+
+    /// Bytes of item storage allocated (what memory use is proportional to).
+    public var allocatedBytes: Int { levels.reduce(0) { $0 + $1.capacity * MemoryLayout<Double>.stride } }
 
     /// Sorts level `height` and promotes every other item to the level above.
     private mutating func compact(_ height: Int) {
@@ -90,14 +108,14 @@ public struct QuantileSketch: Equatable, Sendable {
     public mutating func merge(_ other: QuantileSketch) {
         precondition(k == other.k, "cannot merge sketches with different k")
         guard other.count > 0 else { return }
-        while levels.count < other.levels.count { levels.append(Self.level(capacity: k)) }
+        while levels.count < other.levels.count { addLevel() }
         for (height, items) in other.levels.enumerated() { levels[height].append(contentsOf: items) }
         count += other.count
         min = Swift.min(min, other.min)
         max = Swift.max(max, other.max)
         size = levels.reduce(0) { $0 + $1.count }
-        capacityTotal = levels.indices.reduce(0) { $0 + capacity($1) }
         compress()
+        trimStorage()
     }
 
     /// Items held and their weights, sorted by value (built on demand for queries).
@@ -111,12 +129,12 @@ public struct QuantileSketch: Equatable, Sendable {
         return items
     }
 
-    /// Fraction of inputs ≤ `value`.
-    public func rank(_ value: Double) -> Double {
+    /// Fraction of inputs ≤ `value` (or < `value` when not `inclusive`).
+    public func rank(_ value: Double, inclusive: Bool = true) -> Double {
         guard count > 0 else { return 0 }
         var below: Int64 = 0
         for (height, level) in levels.enumerated() {
-            for item in level where item <= value { below += Int64(1) << height }
+            for item in level where inclusive ? item <= value : item < value { below += Int64(1) << height }
         }
         return Double(below) / Double(count)
     }
@@ -178,18 +196,22 @@ extension QuantileSketch {
         count = Int64(try reader.varint(max: UInt64(Int64.max), "quantile count"))
         min = try reader.double()
         max = try reader.double()
-        random = try reader.varint() | 1
+        random = try reader.varint()
+        if random == 0 { throw reader.error("quantile sketch random state is zero") }
         let height = try reader.varint(max: 64, "quantile levels")
         levels = []
         for _ in 0..<height {
-            let itemCount = try reader.varint(max: UInt64(4 * k + 8), "quantile level size")
-            var level = Self.level(capacity: Int(Swift.max(itemCount, UInt64(k))))
+            let itemCount = try reader.varint(max: UInt64(k), "quantile level size")
+            var level = Self.level(capacity: Int(k))
             for _ in 0..<itemCount { level.append(try reader.double()) }
             levels.append(level)
         }
         if levels.isEmpty { levels = [Self.level(capacity: Int(k))] }
         size = levels.reduce(0) { $0 + $1.count }
-        capacityTotal = levels.indices.reduce(0) { $0 + capacity($1) }
+        for height in levels.indices where levels[height].count > capacity(height) {
+            throw reader.error("quantile level \(height) holds more than its capacity")
+        }
+        trimStorage()
         let weight = levels.enumerated().reduce(Int64(0)) { $0 + Int64($1.element.count) << $1.offset }
         // Compaction preserves total weight exactly, so anything else is corruption.
         guard weight == count else {
