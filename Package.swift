@@ -28,7 +28,14 @@ let package = Package(
             ]
         ),
         // Record scanning and mergeable per-field profiles: the detector's hot path (pure).
-        .target(name: "DriftlineProfiling"),
+        .target(
+            name: "DriftlineProfiling",
+            swiftSettings: [
+                // The hot path mutates class-held sketches per field value; runtime exclusivity checks
+                // there cost more than the statistics themselves. Debug builds keep the checks.
+                .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+            ]
+        ),
         // Deterministic datasets with known drift for benchmarks, tests and the demo (pure).
         .target(name: "DriftlineSampleData"),
         // Wire contracts of the topics Driftline writes (pure).

@@ -83,7 +83,7 @@ final class ProgressReporter {
         let now = Date()
         guard now.timeIntervalSince(lastReport) >= 0.5 else { return }
         lastReport = now
-        FileHandle.standardError.write(Data("\r\(label) \(done)/\(total)".utf8))
+        FileHandle.standardError.write(Data("\r\(label) \(done)\(total > 0 ? "/\(total)" : "")".utf8))
     }
 
     func finish() {

@@ -50,7 +50,7 @@ public final class FieldProfile {
         switch leaf.type {
         case .integer, .float:
             numbers.add(leaf.number)
-            if quantiles == nil { quantiles = QuantileSketch(k: configuration.quantileK, seed: pathHash) }
+            if case .none = quantiles { quantiles = QuantileSketch(k: configuration.quantileK, seed: pathHash) }
             quantiles!.add(leaf.number)
             addDistinct(Hash64.double(leaf.number), configuration)
             if leaf.type == .integer { addFrequentInteger(leaf.integer, configuration) }
@@ -78,13 +78,13 @@ public final class FieldProfile {
 
     @inline(__always)
     private func addDistinct(_ hash: UInt64, _ configuration: ProfileConfiguration) {
-        if distinct == nil { distinct = HyperLogLog(precision: configuration.hllPrecision) }
+        if case .none = distinct { distinct = HyperLogLog(precision: configuration.hllPrecision) }
         distinct!.add(hash: hash)
     }
 
     @inline(__always)
     private func addFrequent(_ value: UnsafeRawBufferPointer, hash: UInt64, _ configuration: ProfileConfiguration) {
-        if frequent == nil { frequent = FrequentValues(capacity: configuration.frequentValues, maxValueBytes: configuration.maxValueBytes) }
+        if case .none = frequent { frequent = FrequentValues(capacity: configuration.frequentValues, maxValueBytes: configuration.maxValueBytes) }
         frequent!.add(value, hash: hash)
     }
 

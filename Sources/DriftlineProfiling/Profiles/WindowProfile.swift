@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A Kafka partition a window's records came from, and the offsets it covered.
 public struct OffsetRange: Hashable, Sendable, Codable {
     public var topic: String
@@ -126,7 +132,10 @@ public final class WindowProfile {
             let entry = Int(slots[slot])
             if entry == 0 { return nil }
             let field = fieldList[entry - 1]
-            if field.pathHash == hash, field.pathBytes.elementsEqual(path) { return entry - 1 }
+            if field.pathHash == hash, field.pathBytes.count == path.count,
+               path.count == 0 || field.pathBytes.withUnsafeBytes({ memcmp($0.baseAddress!, path.baseAddress!, path.count) == 0 }) {
+                return entry - 1
+            }
             slot = (slot + 1) & slotMask
         }
     }

@@ -15,6 +15,13 @@ public struct FrequentValues: Equatable, Sendable {
     private var errors: [Int64]
     private var lengths: [Int32]  // original byte length (values longer than maxValueBytes are truncated)
     private var storage: [UInt8]
+    /// Open addressing from value hash to counter slot + 1 (0 is empty), so lookups are O(1).
+    private var index: [Int32]
+    private var indexMask: Int
+    /// A lower bound of the smallest count (counts only grow), and where to look for it next:
+    /// finding the counter to replace is amortized O(1) instead of a scan per new value.
+    private var minimumBound: Int64 = 0
+    private var minimumCursor = 0
 
     public struct Entry: Equatable, Sendable {
         /// The value's bytes, truncated to `maxValueBytes`.
@@ -35,49 +42,96 @@ public struct FrequentValues: Equatable, Sendable {
         errors = [Int64](repeating: 0, count: capacity)
         lengths = [Int32](repeating: 0, count: capacity)
         storage = [UInt8](repeating: 0, count: capacity * maxValueBytes)
+        var size = 4
+        while size < capacity * 2 { size <<= 1 }
+        index = [Int32](repeating: 0, count: size)
+        indexMask = size - 1
     }
 
     public var allocatedBytes: Int {
-        hashes.capacity * 8 + counts.capacity * 8 + errors.capacity * 8 + lengths.capacity * 4 + storage.capacity
+        hashes.capacity * 8 + counts.capacity * 8 + errors.capacity * 8 + lengths.capacity * 4 + storage.capacity + index.capacity * 4
     }
 
     /// Counts one occurrence of the value whose bytes are `value` and whose hash is `hash`.
     @inline(__always)
     public mutating func add(_ value: UnsafeRawBufferPointer, hash: UInt64, weight: Int64 = 1) {
         total += weight
-        let slot: Int? = hashes.withUnsafeBufferPointer { hashes in
-            for index in 0..<used where hashes[index] == hash { return index }
-            return nil
-        }
-        if let slot {
+        if let slot = find(hash) {
             counts[slot] += weight
             return
         }
         if used < capacity {
-            store(value, hash: hash, count: weight, error: 0, at: used)
+            place(value, hash: hash, count: weight, error: 0, at: used)
             used += 1
             return
         }
-        // Replace the smallest counter; its count becomes the newcomer's possible overcount.
-        let victim = counts.withUnsafeBufferPointer { counts in
-            var minimum = 0
-            for index in 1..<capacity where counts[index] < counts[minimum] { minimum = index }
-            return minimum
-        }
+        // Replace a smallest counter; its count becomes the newcomer's possible overcount.
+        let victim = smallestCounter()
         let floor = counts[victim]
-        store(value, hash: hash, count: floor + weight, error: floor, at: victim)
+        unindex(victim)
+        place(value, hash: hash, count: floor + weight, error: floor, at: victim)
     }
 
     @inline(__always)
-    private mutating func store(_ value: UnsafeRawBufferPointer, hash: UInt64, count: Int64, error: Int64, at slot: Int) {
+    private func find(_ hash: UInt64) -> Int? {
+        var position = Int(truncatingIfNeeded: hash) & indexMask
+        while true {
+            let entry = Int(index[position])
+            if entry == 0 { return nil }
+            if hashes[entry - 1] == hash { return entry - 1 }
+            position = (position + 1) & indexMask
+        }
+    }
+
+    private mutating func smallestCounter() -> Int {
+        for pass in 0..<2 {
+            for step in 0..<capacity {
+                let slot = (minimumCursor + step) % capacity
+                if counts[slot] == minimumBound {
+                    minimumCursor = slot + 1 == capacity ? 0 : slot + 1
+                    return slot
+                }
+            }
+            precondition(pass == 0, "the true minimum must be found on the second pass")
+            minimumBound = counts.min()!
+        }
+        fatalError("unreachable")
+    }
+
+    /// Stores a counter at `slot` and indexes it.
+    @inline(__always)
+    private mutating func place(_ value: UnsafeRawBufferPointer, hash: UInt64, count: Int64, error: Int64, at slot: Int) {
         hashes[slot] = hash
         counts[slot] = count
         errors[slot] = error
         lengths[slot] = Int32(truncatingIfNeeded: value.count)
         let kept = Swift.min(value.count, maxValueBytes)
+        let stride = maxValueBytes
         storage.withUnsafeMutableBytes { storage in
-            if kept > 0 { (storage.baseAddress! + slot * maxValueBytes).copyMemory(from: value.baseAddress!, byteCount: kept) }
+            if kept > 0 { (storage.baseAddress! + slot * stride).copyMemory(from: value.baseAddress!, byteCount: kept) }
         }
+        var position = Int(truncatingIfNeeded: hash) & indexMask
+        while index[position] != 0 { position = (position + 1) & indexMask }
+        index[position] = Int32(slot + 1)
+    }
+
+    /// Removes `slot` from the index (linear probing with backward-shift deletion).
+    private mutating func unindex(_ slot: Int) {
+        var hole = Int(truncatingIfNeeded: hashes[slot]) & indexMask
+        while Int(index[hole]) != slot + 1 { hole = (hole + 1) & indexMask }
+        var next = hole
+        while true {
+            next = (next + 1) & indexMask
+            let entry = Int(index[next])
+            if entry == 0 { break }
+            let home = Int(truncatingIfNeeded: hashes[entry - 1]) & indexMask
+            // Move the entry back unless its home lies cyclically in (hole, next].
+            let staysPut = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next)
+            if staysPut { continue }
+            index[hole] = index[next]
+            hole = next
+        }
+        index[hole] = 0
     }
 
     private func bytes(at slot: Int) -> [UInt8] {
@@ -124,7 +178,7 @@ public struct FrequentValues: Equatable, Sendable {
         self = FrequentValues(capacity: capacity, maxValueBytes: maxValueBytes)
         total = mergedTotal
         for candidate in kept {
-            candidate.bytes.withUnsafeBytes { store($0, hash: candidate.hash, count: candidate.count, error: candidate.error, at: used) }
+            candidate.bytes.withUnsafeBytes { place($0, hash: candidate.hash, count: candidate.count, error: candidate.error, at: used) }
             lengths[used] = candidate.length
             used += 1
         }
@@ -163,7 +217,8 @@ extension FrequentValues {
             let error = Int64(try reader.varint(max: UInt64(count), "frequent value error"))
             let length = try reader.varint(max: UInt64(Int32.max), "frequent value length")
             let bytes = try reader.bytes(Int(Swift.min(length, maxValueBytes)))
-            bytes.withUnsafeBytes { store($0, hash: hash, count: count, error: error, at: self.used) }
+            guard find(hash) == nil else { throw reader.error("duplicate frequent value") }
+            bytes.withUnsafeBytes { place($0, hash: hash, count: count, error: error, at: self.used) }
             lengths[self.used] = Int32(length)
             self.used += 1
         }

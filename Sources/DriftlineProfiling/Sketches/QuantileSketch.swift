@@ -15,6 +15,8 @@ public struct QuantileSketch: Equatable, Sendable {
     public private(set) var min: Double = .infinity
     public private(set) var max: Double = -.infinity
     private(set) var levels: [[Double]]
+    /// Capacity of each level for the current height (recomputed only when the height changes).
+    private var capacities: [Int] = []
     private var size = 0
     private var random: UInt64
 
@@ -23,6 +25,13 @@ public struct QuantileSketch: Equatable, Sendable {
         self.k = k
         random = seed | 1
         levels = [Self.level(capacity: k)]
+        capacities = Self.capacities(k: k, height: 1)
+    }
+
+    private static func capacities(k: Int, height: Int) -> [Int] {
+        (0..<height).map { level in
+            Swift.max(2, Int((Double(k) * pow(2.0 / 3.0, Double(height - 1 - level))).rounded(.up)))
+        }
     }
 
     /// Normalized rank error with 99% confidence for this k.
@@ -36,10 +45,7 @@ public struct QuantileSketch: Equatable, Sendable {
     }
 
     @inline(__always)
-    private func capacity(_ height: Int) -> Int {
-        let depth = levels.count - 1 - height
-        return Swift.max(2, Int((Double(k) * pow(2.0 / 3.0, Double(depth))).rounded(.up)))
-    }
+    private func capacity(_ height: Int) -> Int { capacities[height] }
 
     @inline(__always)
     public mutating func add(_ value: Double) {
@@ -67,6 +73,7 @@ public struct QuantileSketch: Equatable, Sendable {
     /// A new top level; the levels below get smaller capacities and their storage is trimmed to match.
     private mutating func addLevel() {
         levels.append(Self.level(capacity: k))
+        capacities = Self.capacities(k: k, height: levels.count)
         trimStorage()
     }
 
@@ -207,6 +214,7 @@ extension QuantileSketch {
             levels.append(level)
         }
         if levels.isEmpty { levels = [Self.level(capacity: Int(k))] }
+        capacities = Self.capacities(k: Int(k), height: levels.count)
         size = levels.reduce(0) { $0 + $1.count }
         for height in levels.indices where levels[height].count > capacity(height) {
             throw reader.error("quantile level \(height) holds more than its capacity")

@@ -1,0 +1,104 @@
+import ArgumentParser
+import DriftlineProfiling
+import DriftlineSampleData
+import Foundation
+
+struct ProfileBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "profile",
+        abstract: "Records/s of the hot path (scan only; scan + profile update) vs Foundation's JSONSerialization, one core.",
+        discussion: """
+            Generates the drift dataset (12 fields, nested object, nullable fields, the last 30% drifted; \
+            about 220 bytes a record) in memory, then times, in this process: (a) scanning every record, \
+            (b) scanning and updating a window profile, and the baseline, JSONSerialization parsing the same \
+            records. Single-threaded; build with -c release. Best of --repeats runs.
+            """
+    )
+
+    @Option(help: "Records in the dataset.")
+    var records: Int = 1_000_000
+
+    @Option(help: "Records parsed by the (slow) JSONSerialization baseline; its rate is what counts.")
+    var baselineRecords: Int = 200_000
+
+    @Option(help: "Repetitions; the best run of each measurement is reported.")
+    var repeats: Int = 3
+
+    @Option(help: "Also write the dataset as JSONL to this file.")
+    var writeDataset: String?
+
+    func validate() throws {
+        guard records > 0, baselineRecords > 0, repeats > 0 else { throw ValidationError("counts must be positive") }
+    }
+
+    func run() throws {
+        let dataset = DriftDataset(records: records)
+        let jsonl = dataset.jsonl()
+        if let writeDataset { try Data(jsonl).write(to: URL(fileURLWithPath: writeDataset)) }
+        var lines: [Range<Int>] = []
+        lines.reserveCapacity(records)
+        var start = 0
+        for (index, byte) in jsonl.enumerated() where byte == UInt8(ascii: "\n") {
+            lines.append(start..<index)
+            start = index + 1
+        }
+        let bytes = lines.reduce(0) { $0 + $1.count }
+        print("dataset: \(records) records, \(bytes) bytes (\(bytes / records) B/record), drift from record \(dataset.driftStart)")
+
+        let scanner = JSONScanner()
+        var scanBest = 0.0
+        var profileBest = 0.0
+        var baselineBest = 0.0
+        var leaves = 0
+        var finalProfile: WindowProfile?
+        try jsonl.withUnsafeBytes { buffer in
+            for run in 1...repeats {
+                // (a) scan only
+                var start = DispatchTime.now()
+                leaves = 0
+                for line in lines {
+                    try scanner.scan(UnsafeRawBufferPointer(rebasing: buffer[line]))
+                    leaves &+= scanner.count
+                }
+                let scanRate = Double(records) / Self.seconds(since: start)
+                scanBest = max(scanBest, scanRate)
+
+                // (b) scan + profile update
+                let window = WindowProfile()
+                start = DispatchTime.now()
+                for line in lines {
+                    window.add(UnsafeRawBufferPointer(rebasing: buffer[line]), scanner: scanner)
+                }
+                let profileRate = Double(records) / Self.seconds(since: start)
+                profileBest = max(profileBest, profileRate)
+                finalProfile = window
+
+                // Baseline: Foundation parses the same records (no profiling at all).
+                let sample = min(baselineRecords, records)
+                start = DispatchTime.now()
+                var objects = 0
+                for line in lines.prefix(sample) {
+                    let object = try JSONSerialization.jsonObject(with: Data(buffer[line]))
+                    if object is [String: Any] { objects += 1 }
+                }
+                let baselineRate = Double(sample) / Self.seconds(since: start)
+                baselineBest = max(baselineBest, baselineRate)
+                precondition(objects == sample)
+                print(String(format: "run %d: scan %.0f rec/s, scan+profile %.0f rec/s, JSONSerialization %.0f rec/s", run, scanRate, profileRate, baselineRate))
+            }
+        }
+        let mb = Double(bytes) / Double(records) / 1e6
+        print("best of \(repeats), single core:")
+        print(String(format: "  (a) scan only          %10.0f records/s  %7.1f MB/s  (%d leaves a record)", scanBest, scanBest * mb, leaves / records))
+        print(String(format: "  (b) scan + profile     %10.0f records/s  %7.1f MB/s", profileBest, profileBest * mb))
+        print(String(format: "  JSONSerialization      %10.0f records/s  %7.1f MB/s  (parse only)", baselineBest, baselineBest * mb))
+        print(String(format: "ratio (a)/JSONSerialization: %.1f   (b)/JSONSerialization: %.1f", scanBest / baselineBest, profileBest / baselineBest))
+        if let finalProfile {
+            print("profile: \(finalProfile.fields.count) fields, \(finalProfile.allocatedBytes) bytes allocated, encoded \(finalProfile.encoded().count) bytes")
+        }
+    }
+
+    private static func seconds(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+}
