@@ -154,10 +154,10 @@ extension WindowProfile {
         let length = try reader.varint(max: 1 << 16, "path length")
         let path = try reader.bytes(Int(length))
         guard String(validating: path, as: UTF8.self) != nil else { throw reader.error("field path is not valid UTF-8") }
-        let field = path.withUnsafeBytes { FieldProfile(path: path, hash: Hash64.bytes($0)) }
+        let field = path.withUnsafeBytes { FieldProfile(path: path, hash: Hash64.bytes($0), configuration: configuration) }
         field.present = Int64(try reader.varint(max: UInt64(records), "present count"))
-        for index in field.typeCounts.indices { field.typeCounts[index] = Int64(try reader.varint(max: UInt64(Int64.max), "type count")) }
-        for index in field.arrayElementTypes.indices { field.arrayElementTypes[index] = Int64(try reader.varint(max: UInt64(Int64.max), "element type count")) }
+        for index in JSONValueType.allCases.indices { field.setCount(of: index, to: Int64(try reader.varint(max: UInt64(Int64.max), "type count"))) }
+        for index in JSONValueType.allCases.indices { field.setArrayElementCount(of: index, to: Int64(try reader.varint(max: UInt64(Int64.max), "element type count"))) }
         field.numbers = try readMoments(&reader)
         field.stringLengths = try readMoments(&reader)
         field.arrayLengths = try readMoments(&reader)

@@ -1,75 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Everything known about one field (path) in one window. Every part merges: counts exactly,
 /// moments to rounding, sketches within their stated error.
 public final class FieldProfile {
     public let path: String
     let pathBytes: [UInt8]
     let pathHash: UInt64
+    /// Sketch sizes, fixed by the window's configuration.
+    private let quantileK: Int
+    private let hllPrecision: Int
+    private let frequentCapacity: Int
+    private let maxValueBytes: Int
 
     /// Records in which the field appeared at least once (absent = window records − present).
     public internal(set) var present: Int64 = 0
+    /// Values seen per observed type (slots 0..<7), then array element types (7..<14); raw storage
+    /// because these counters are bumped for every value and array bookkeeping showed up in profiles.
+    private let counters: UnsafeMutablePointer<Int64>
+    private static let typeSlots = JSONValueType.allCases.count
+
     /// Values seen, per observed type (array elements and repeated keys each count).
-    public internal(set) var typeCounts = [Int64](repeating: 0, count: JSONValueType.allCases.count)
+    public var typeCounts: [Int64] { Array(UnsafeBufferPointer(start: counters, count: Self.typeSlots)) }
+    /// How many array values contained each element type.
+    public var arrayElementTypes: [Int64] { Array(UnsafeBufferPointer(start: counters + Self.typeSlots, count: Self.typeSlots)) }
+
+    func setCount(of type: Int, to value: Int64) { counters[type] = value }
+    func setArrayElementCount(of type: Int, to value: Int64) { counters[Self.typeSlots + type] = value }
     /// Integers and floats.
     public internal(set) var numbers = RunningMoments()
     public internal(set) var quantiles: QuantileSketch?
     /// Distinct non-null scalar values.
     public internal(set) var distinct: HyperLogLog?
-    /// Most frequent strings, integers and booleans (as their text).
+    /// Most frequent strings and booleans (as their text).
     public internal(set) var frequent: FrequentValues?
     /// UTF-8 byte length of string values.
     public internal(set) var stringLengths = RunningMoments()
-    /// Length of array values, and how often each element type occurred in them.
+    /// Length of array values.
     public internal(set) var arrayLengths = RunningMoments()
-    public internal(set) var arrayElementTypes = [Int64](repeating: 0, count: JSONValueType.allCases.count)
 
     /// The record number that last marked this field present (not part of the profile's value).
     var lastRecord: Int64 = -1
 
-    init(path pathBytes: [UInt8], hash: UInt64) {
+    init(path pathBytes: [UInt8], hash: UInt64, configuration: ProfileConfiguration) {
         self.pathBytes = pathBytes
         path = String(decoding: pathBytes, as: UTF8.self)
         pathHash = hash
+        quantileK = configuration.quantileK
+        hllPrecision = configuration.hllPrecision
+        frequentCapacity = configuration.frequentValues
+        maxValueBytes = configuration.maxValueBytes
+        counters = .allocate(capacity: 2 * Self.typeSlots)
+        counters.initialize(repeating: 0, count: 2 * Self.typeSlots)
     }
 
-    public var count: Int64 { typeCounts.reduce(0, +) }
+    deinit { counters.deallocate() }
+
+    /// Same hash and length: how a leaf is matched to the field its position had in the previous
+    /// record (a 64-bit collision at the same position and length is not a practical concern).
+    @inline(__always)
+    func likelyMatches(hash: UInt64, length: Int) -> Bool { pathHash == hash && pathBytes.count == length }
+
+    @inline(__always)
+    func matches(hash: UInt64, path: UnsafeRawBufferPointer) -> Bool {
+        guard pathHash == hash, pathBytes.count == path.count else { return false }
+        return path.count == 0 || pathBytes.withUnsafeBytes { memcmp($0.baseAddress!, path.baseAddress!, path.count) == 0 }
+    }
+
+    public var count: Int64 { (0..<Self.typeSlots).reduce(0) { $0 + counters[$1] } }
 
     /// Heap bytes this field holds (sketch storage dominates; fixed parts are approximated).
     public var allocatedBytes: Int {
         256 + pathBytes.capacity + (quantiles?.allocatedBytes ?? 0) + (distinct?.allocatedBytes ?? 0) + (frequent?.allocatedBytes ?? 0)
     }
-    public func count(of type: JSONValueType) -> Int64 { typeCounts[Int(type.rawValue)] }
+    public func count(of type: JSONValueType) -> Int64 { counters[Int(type.rawValue)] }
     public var nulls: Int64 { count(of: .null) }
 
     @inline(__always)
-    func update(_ leaf: JSONLeaf, scanner: JSONScanner, record: Int64, configuration: ProfileConfiguration) {
+    func update(_ leaf: JSONLeaf, scanner: JSONScanner, record: Int64) {
         if lastRecord != record {
             lastRecord = record
             present += 1
         }
-        typeCounts[Int(leaf.type.rawValue)] += 1
+        counters[Int(leaf.type.rawValue)] += 1
         switch leaf.type {
         case .integer, .float:
             numbers.add(leaf.number)
-            if case .none = quantiles { quantiles = QuantileSketch(k: configuration.quantileK, seed: pathHash) }
+            if case .none = quantiles { quantiles = QuantileSketch(k: quantileK, seed: pathHash) }
             quantiles!.add(leaf.number)
-            addDistinct(Hash64.double(leaf.number), configuration)
-            if leaf.type == .integer { addFrequentInteger(leaf.integer, configuration) }
+            // Numbers get quantiles, not frequent values: for ids and timestamps a heavy-hitter summary
+            // only churns, and integer codes drift visibly in their quantiles and distinct count.
+            addDistinct(Hash64.double(leaf.number))
         case .string:
             let value = scanner.string(of: leaf)
             stringLengths.add(Double(value.count))
             let hash = Hash64.bytes(value)
-            addDistinct(hash, configuration)
-            addFrequent(value, hash: hash, configuration)
+            addDistinct(hash)
+            addFrequent(value, hash: hash)
         case .bool:
             let text: StaticString = leaf.integer == 1 ? "true" : "false"
             let value = UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
             let hash = Hash64.bytes(value)
-            addDistinct(hash, configuration)
-            addFrequent(value, hash: hash, configuration)
+            addDistinct(hash)
+            addFrequent(value, hash: hash)
         case .array:
             arrayLengths.add(leaf.number)
-            for type in 0..<arrayElementTypes.count where leaf.elementTypes & (1 << type) != 0 {
-                arrayElementTypes[type] += 1
+            for type in 0..<Self.typeSlots where leaf.elementTypes & (1 << type) != 0 {
+                counters[Self.typeSlots + type] += 1
             }
         case .null, .object:
             break
@@ -77,41 +117,20 @@ public final class FieldProfile {
     }
 
     @inline(__always)
-    private func addDistinct(_ hash: UInt64, _ configuration: ProfileConfiguration) {
-        if case .none = distinct { distinct = HyperLogLog(precision: configuration.hllPrecision) }
+    private func addDistinct(_ hash: UInt64) {
+        if case .none = distinct { distinct = HyperLogLog(precision: hllPrecision) }
         distinct!.add(hash: hash)
     }
 
     @inline(__always)
-    private func addFrequent(_ value: UnsafeRawBufferPointer, hash: UInt64, _ configuration: ProfileConfiguration) {
-        if case .none = frequent { frequent = FrequentValues(capacity: configuration.frequentValues, maxValueBytes: configuration.maxValueBytes) }
+    private func addFrequent(_ value: UnsafeRawBufferPointer, hash: UInt64) {
+        if case .none = frequent { frequent = FrequentValues(capacity: frequentCapacity, maxValueBytes: maxValueBytes) }
         frequent!.add(value, hash: hash)
-    }
-
-    @inline(__always)
-    private func addFrequentInteger(_ value: Int64, _ configuration: ProfileConfiguration) {
-        // Render the decimal text into a stack buffer: integers are categories often enough (codes, ids).
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
-            var digits = 0
-            var magnitude = value.magnitude
-            repeat {
-                buffer[19 - digits] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                digits += 1
-            } while magnitude > 0
-            var start = 20 - digits
-            if value < 0 {
-                start -= 1
-                buffer[start] = UInt8(ascii: "-")
-            }
-            let text = UnsafeRawBufferPointer(start: buffer.baseAddress! + start, count: 20 - start)
-            addFrequent(text, hash: Hash64.bytes(text), configuration)
-        }
     }
 
     func merge(_ other: FieldProfile) {
         present += other.present
-        for index in typeCounts.indices { typeCounts[index] += other.typeCounts[index] }
+        for index in 0..<(2 * Self.typeSlots) { counters[index] += other.counters[index] }
         numbers.merge(other.numbers)
         if let theirs = other.quantiles {
             if quantiles == nil { quantiles = theirs } else { quantiles!.merge(theirs) }
@@ -124,11 +143,15 @@ public final class FieldProfile {
         }
         stringLengths.merge(other.stringLengths)
         arrayLengths.merge(other.arrayLengths)
-        for index in arrayElementTypes.indices { arrayElementTypes[index] += other.arrayElementTypes[index] }
     }
 
     func copy() -> FieldProfile {
-        let copy = FieldProfile(path: pathBytes, hash: pathHash)
+        var configuration = ProfileConfiguration()
+        configuration.quantileK = quantileK
+        configuration.hllPrecision = hllPrecision
+        configuration.frequentValues = frequentCapacity
+        configuration.maxValueBytes = maxValueBytes
+        let copy = FieldProfile(path: pathBytes, hash: pathHash, configuration: configuration)
         copy.merge(self)
         return copy
     }

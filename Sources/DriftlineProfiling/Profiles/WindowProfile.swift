@@ -38,6 +38,8 @@ public final class WindowProfile {
     // Open addressing from path hash to index in fieldList (+1; 0 is empty).
     private var slots: [Int32]
     private var slotMask: Int
+    /// For each leaf position, the field it resolved to in the previous record (-1: unknown).
+    private var predictedFields: [Int32] = []
 
     private struct PartitionKey: Hashable {
         var topic: String
@@ -100,16 +102,23 @@ public final class WindowProfile {
             if firstEventTime.map({ eventTime < $0 }) ?? true { firstEventTime = eventTime }
             if lastEventTime.map({ eventTime > $0 }) ?? true { lastEventTime = eventTime }
         }
-        for index in 0..<scanner.count {
+        let leafCount = scanner.count
+        if predictedFields.count < leafCount { predictedFields.append(contentsOf: repeatElement(-1, count: leafCount - predictedFields.count)) }
+        for index in 0..<leafCount {
             let leaf = scanner[index]
             let path = scanner.path(of: leaf)
-            let slot = lookup(hash: leaf.pathHash, path: path) ?? insert(hash: leaf.pathHash, path: path)
-            guard let slot else {
-                overflowLeaves += 1
-                overflowFields.add(hash: leaf.pathHash)
-                continue
+            // Records of one topic mostly share a shape: try the field this position had last time.
+            var slot = Int(predictedFields[index])
+            if slot < 0 || !fieldList[slot].likelyMatches(hash: leaf.pathHash, length: path.count) {
+                guard let found = lookup(hash: leaf.pathHash, path: path) ?? insert(hash: leaf.pathHash, path: path) else {
+                    overflowLeaves += 1
+                    overflowFields.add(hash: leaf.pathHash)
+                    continue
+                }
+                slot = found
+                predictedFields[index] = Int32(found)
             }
-            fieldList[slot].update(leaf, scanner: scanner, record: record, configuration: configuration)
+            fieldList[slot].update(leaf, scanner: scanner, record: record)
         }
     }
 
@@ -131,18 +140,14 @@ public final class WindowProfile {
         while true {
             let entry = Int(slots[slot])
             if entry == 0 { return nil }
-            let field = fieldList[entry - 1]
-            if field.pathHash == hash, field.pathBytes.count == path.count,
-               path.count == 0 || field.pathBytes.withUnsafeBytes({ memcmp($0.baseAddress!, path.baseAddress!, path.count) == 0 }) {
-                return entry - 1
-            }
+            if fieldList[entry - 1].matches(hash: hash, path: path) { return entry - 1 }
             slot = (slot + 1) & slotMask
         }
     }
 
     private func insert(hash: UInt64, path: UnsafeRawBufferPointer) -> Int? {
         guard fieldList.count < configuration.maxFields else { return nil }
-        fieldList.append(FieldProfile(path: Array(path), hash: hash))
+        fieldList.append(FieldProfile(path: Array(path), hash: hash, configuration: configuration))
         var slot = Int(truncatingIfNeeded: hash) & slotMask
         while slots[slot] != 0 { slot = (slot + 1) & slotMask }
         slots[slot] = Int32(fieldList.count)
