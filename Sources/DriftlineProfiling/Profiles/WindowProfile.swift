@@ -40,6 +40,9 @@ public final class WindowProfile {
     private var slotMask: Int
     /// For each leaf position, the field it resolved to in the previous record (-1: unknown).
     private var predictedFields: [Int32] = []
+    /// Unretained references to `fieldList`'s elements (which own them), so the per-value path
+    /// does no reference counting.
+    private let fieldReferences: UnsafeMutablePointer<Unmanaged<FieldProfile>>
 
     private struct PartitionKey: Hashable {
         var topic: String
@@ -53,7 +56,10 @@ public final class WindowProfile {
         slots = [Int32](repeating: 0, count: size)
         slotMask = size - 1
         overflowFields = HyperLogLog(precision: 10)
+        fieldReferences = .allocate(capacity: configuration.maxFields)
     }
+
+    deinit { fieldReferences.deallocate() }
 
     /// Heap bytes the profile holds: bounded by the configuration, not by how many records it saw.
     public var allocatedBytes: Int {
@@ -109,7 +115,7 @@ public final class WindowProfile {
             let path = scanner.path(of: leaf)
             // Records of one topic mostly share a shape: try the field this position had last time.
             var slot = Int(predictedFields[index])
-            if slot < 0 || !fieldList[slot].likelyMatches(hash: leaf.pathHash, length: path.count) {
+            if slot < 0 || !fieldReferences[slot]._withUnsafeGuaranteedRef({ $0.likelyMatches(hash: leaf.pathHash, length: path.count) }) {
                 guard let found = lookup(hash: leaf.pathHash, path: path) ?? insert(hash: leaf.pathHash, path: path) else {
                     overflowLeaves += 1
                     overflowFields.add(hash: leaf.pathHash)
@@ -118,7 +124,7 @@ public final class WindowProfile {
                 slot = found
                 predictedFields[index] = Int32(found)
             }
-            fieldList[slot].update(leaf, scanner: scanner, record: record)
+            fieldReferences[slot]._withUnsafeGuaranteedRef { $0.update(leaf, scanner: scanner, record: record) }
         }
     }
 
@@ -147,7 +153,9 @@ public final class WindowProfile {
 
     private func insert(hash: UInt64, path: UnsafeRawBufferPointer) -> Int? {
         guard fieldList.count < configuration.maxFields else { return nil }
-        fieldList.append(FieldProfile(path: Array(path), hash: hash, configuration: configuration))
+        let field = FieldProfile(path: Array(path), hash: hash, configuration: configuration)
+        fieldReferences[fieldList.count] = .passUnretained(field)
+        fieldList.append(field)
         var slot = Int(truncatingIfNeeded: hash) & slotMask
         while slots[slot] != 0 { slot = (slot + 1) & slotMask }
         slots[slot] = Int32(fieldList.count)
@@ -211,6 +219,7 @@ public final class WindowProfile {
             guard field.pathBytes.withUnsafeBytes({ lookup(hash: field.pathHash, path: $0) }) == nil else { return false }
             guard let index = field.pathBytes.withUnsafeBytes({ insert(hash: field.pathHash, path: $0) }) else { return false }
             fieldList[index] = field
+            fieldReferences[index] = .passUnretained(field)
         }
         return true
     }

@@ -4,8 +4,8 @@ import Foundation
 ///
 /// Items live in levels; an item at level h stands for 2^h inputs. When the sketch is full, the
 /// lowest full level is sorted and every other item (random offset) is promoted, halving that level.
-/// Capacities shrink geometrically (factor 2/3) below the top level, so the sketch holds about 3k
-/// items plus two per extra level, whatever the input size.
+/// Capacities shrink geometrically (factor 2/3) below the top level, down to 8, so the sketch holds
+/// about 3k items plus 8 per extra level, whatever the input size.
 ///
 /// Error: with k = 200 the rank of any value is within about ±1.33% of n with 99% confidence
 /// (`rankErrorBound`, after DataSketches' empirical fit 2.296 / k^0.9723). Merging keeps the bound.
@@ -28,9 +28,12 @@ public struct QuantileSketch: Equatable, Sendable {
         capacities = Self.capacities(k: k, height: 1)
     }
 
+    /// Smallest level capacity (DataSketches' m = 8): tiny low levels would compact every few items.
+    static let minimumWidth = 8
+
     private static func capacities(k: Int, height: Int) -> [Int] {
         (0..<height).map { level in
-            Swift.max(2, Int((Double(k) * pow(2.0 / 3.0, Double(height - 1 - level))).rounded(.up)))
+            Swift.max(Self.minimumWidth, Int((Double(k) * pow(2.0 / 3.0, Double(height - 1 - level))).rounded(.up)))
         }
     }
 
