@@ -17,6 +17,8 @@ public struct QuantileSketch: Equatable, Sendable {
     private(set) var levels: [[Double]]
     /// Capacity of each level for the current height (recomputed only when the height changes).
     private var capacities: [Int] = []
+    /// `capacities[0]`, read on every add.
+    private var levelZeroCapacity = 0
     private var size = 0
     private var random: UInt64
 
@@ -25,7 +27,12 @@ public struct QuantileSketch: Equatable, Sendable {
         self.k = k
         random = seed | 1
         levels = [Self.level(capacity: k)]
-        capacities = Self.capacities(k: k, height: 1)
+        setHeight(1)
+    }
+
+    private mutating func setHeight(_ height: Int) {
+        capacities = Self.capacities(k: k, height: height)
+        levelZeroCapacity = capacities[0]
     }
 
     /// Smallest level capacity (DataSketches' m = 8): tiny low levels would compact every few items.
@@ -57,7 +64,7 @@ public struct QuantileSketch: Equatable, Sendable {
         count += 1
         if value < min { min = value }
         if value > max { max = value }
-        if levels[0].count >= capacity(0) { compress() }
+        if levels[0].count >= levelZeroCapacity { compress() }
     }
 
     /// Compacts every level that reached its capacity, lowest first, so no level ever outgrows the
@@ -76,7 +83,7 @@ public struct QuantileSketch: Equatable, Sendable {
     /// A new top level; the levels below get smaller capacities and their storage is trimmed to match.
     private mutating func addLevel() {
         levels.append(Self.level(capacity: k))
-        capacities = Self.capacities(k: k, height: levels.count)
+        setHeight(levels.count)
         trimStorage()
     }
 
@@ -217,7 +224,7 @@ extension QuantileSketch {
             levels.append(level)
         }
         if levels.isEmpty { levels = [Self.level(capacity: Int(k))] }
-        capacities = Self.capacities(k: Int(k), height: levels.count)
+        setHeight(levels.count)
         size = levels.reduce(0) { $0 + $1.count }
         for height in levels.indices where levels[height].count > capacity(height) {
             throw reader.error("quantile level \(height) holds more than its capacity")
