@@ -93,3 +93,77 @@ struct DevCommandTests {
         return String(decoding: data, as: UTF8.self)
     }
 }
+
+@Suite(.timeLimit(.minutes(2)))
+struct ProfileCommandTests {
+    private var driftline: URL {
+        var directory = Bundle.main.bundleURL
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("driftline").path), directory.path != "/" {
+            directory.deleteLastPathComponent()
+        }
+        return directory.appendingPathComponent("driftline")
+    }
+
+    private func run(_ arguments: [String], stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = driftline
+        process.arguments = arguments
+        let output = Pipe(), errors = Pipe(), input = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        if stdin != nil { process.standardInput = input }
+        try process.run()
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        }
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    @Test func profilesAFileAndReportsMalformedLinesWithoutStopping() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("profile-\(UUID().uuidString).jsonl")
+        let lines = [
+            #"{"id": 1, "kind": "a", "price": 9.5, "tags": ["x"]}"#,
+            #"{"id": 2, "kind": "b", "price": null}"#,
+            #"{"id": 3, "kind": "a"#,  // truncated
+            "",
+            #"{"id": 4, "kind": "a", "price": 12.25}"# + "\r",
+        ]
+        try Data(lines.joined(separator: "\n").utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+
+        let result = try run(["profile", "--input", file.path, "--format", "json"])
+        #expect(result.status == 0)
+        #expect(result.err.contains("line 3: truncated input at byte"))
+        let summary = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as! [String: Any]
+        #expect(summary["records"] as? Int == 3)
+        #expect(summary["malformed"] as? Int == 1)
+        let fields = summary["fields"] as! [[String: Any]]
+        #expect(fields.map { $0["path"] as! String } == ["id", "kind", "price", "tags", "tags[]"])
+        let price = fields[2]
+        #expect(price["present"] as? Int == 3 && price["nulls"] as? Int == 1 && price["absent"] as? Int == 0)
+        let numeric = price["numeric"] as! [String: Any]
+        #expect(numeric["min"] as? Double == 9.5 && numeric["max"] as? Double == 12.25)
+        let kind = fields[1]
+        let top = kind["topValues"] as! [[String: Any]]
+        #expect(top.first?["value"] as? String == "a" && top.first?["count"] as? Int == 2)
+        #expect(fields[3]["absent"] as? Int == 2)
+    }
+
+    @Test func readsStdinAndPrintsText() throws {
+        let result = try run(["profile", "--input", "-"], stdin: "{\"a\": 1}\n{\"a\": \"x\"}\n")
+        #expect(result.status == 0)
+        #expect(result.out.contains("records: 2   malformed: 0"))
+        #expect(result.out.contains("types: "))
+        #expect(result.out.contains("integer 1") && result.out.contains("string 1"))
+    }
+
+    @Test func missingFileIsAClearError() throws {
+        let result = try run(["profile", "--input", "/nonexistent/file.jsonl"])
+        #expect(result.status != 0)
+        #expect(result.err.contains("no such file: /nonexistent/file.jsonl"))
+    }
+}
