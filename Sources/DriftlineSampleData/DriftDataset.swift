@@ -22,7 +22,7 @@ public struct DriftDataset: Sendable {
 
     /// Calls `body` with each record's bytes (no trailing newline), reusing one buffer.
     public func forEachRecord(_ body: (Int, UnsafeRawBufferPointer) throws -> Void) rethrows {
-        var random = Random(seed: seed)
+        var random = SeededRandom(seed: seed)
         var line: [UInt8] = []
         line.reserveCapacity(512)
         let baseTime: Int64 = 1_764_000_000_000
@@ -109,25 +109,6 @@ public struct DriftDataset: Sendable {
         let fraction = String(magnitude % UInt64(scale))
         line.append(contentsOf: Array(repeating: UInt8(ascii: "0"), count: decimals - fraction.utf8.count))
         line.append(contentsOf: fraction.utf8)
-    }
-
-    /// splitmix64 with Box–Muller normals: fast, deterministic, good enough for test data.
-    struct Random {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
-        mutating func normal() -> Double {
-            let u1 = max(uniform(), 1e-300)
-            let u2 = uniform()
-            return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
-        }
     }
 }
 

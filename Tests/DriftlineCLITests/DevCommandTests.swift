@@ -1,18 +1,18 @@
 import Foundation
 import Testing
 
+/// The built `driftline` executable: test bundles are built next to the package's executables.
+let driftline: URL = {
+    var directory = Bundle.main.bundleURL
+    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("driftline").path), directory.path != "/" {
+        directory.deleteLastPathComponent()
+    }
+    return directory.appendingPathComponent("driftline")
+}()
+
 /// Runs the real `driftline` executable, as a user would.
 @Suite(.timeLimit(.minutes(2)))
 struct DevCommandTests {
-    private var driftline: URL {
-        // Test bundles are built next to the package's executables.
-        var directory = Bundle.main.bundleURL
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("driftline").path), directory.path != "/" {
-            directory.deleteLastPathComponent()
-        }
-        return directory.appendingPathComponent("driftline")
-    }
-
     @Test func devServesDriftlineTopicsToKcatAndStopsOnInterrupt() throws {
         let port = Int.random(in: 20_000...60_000)
         let process = Process()
@@ -96,14 +96,6 @@ struct DevCommandTests {
 
 @Suite(.timeLimit(.minutes(2)))
 struct ProfileCommandTests {
-    private var driftline: URL {
-        var directory = Bundle.main.bundleURL
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("driftline").path), directory.path != "/" {
-            directory.deleteLastPathComponent()
-        }
-        return directory.appendingPathComponent("driftline")
-    }
-
     private func run(_ arguments: [String], stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
         let process = Process()
         process.executableURL = driftline

@@ -1,5 +1,6 @@
 @testable import DriftlineProfiling
 import Foundation
+import DriftlineSampleData
 import Testing
 
 /// What a test expects of a leaf, in comparable form.

@@ -1,4 +1,5 @@
 @testable import DriftlineProfiling
+import DriftlineSampleData
 import Testing
 
 @Suite struct QuantileSketchTests {

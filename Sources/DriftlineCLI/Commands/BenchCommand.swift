@@ -94,7 +94,7 @@ struct KafkaBench: ParsableCommand {
             try producer.send(ProducerRecord(topic: topic, key: Array(String(index).utf8), value: value))
         }
         try producer.close(timeout: .seconds(120))
-        let elapsed = Self.seconds(since: start)
+        let elapsed = seconds(since: start)
         let counts = producer.deliveryCounts
         guard counts.delivered == messages else {
             throw ValidationError("driftline producer delivered \(counts.delivered) of \(messages): \(String(describing: counts.lastFailure))")
@@ -120,7 +120,7 @@ struct KafkaBench: ParsableCommand {
             }
             for case let .error(error) in events where error.isFatal { throw error }
         }
-        return Self.seconds(since: start!)
+        return seconds(since: start!)
     }
 
     private func checkNothingDropped(_ consumer: KafkaConsumer, topic: String) throws {
@@ -146,7 +146,7 @@ struct KafkaBench: ParsableCommand {
         let start = DispatchTime.now()
         try Self.runProcess(kcat, ["-P", "-b", cluster.bootstrapServers, "-t", topic, "-K", ":", "-X", "linger.ms=5",
                                    "-X", "enable.idempotence=true", "-l", file.path])
-        return Self.seconds(since: start)
+        return seconds(since: start)
     }
 
     private func consumeWithKcat(_ kcat: String, _ cluster: EmbeddedKafkaCluster, topic: String) throws -> Double {
@@ -155,7 +155,7 @@ struct KafkaBench: ParsableCommand {
             "-C", "-b", cluster.bootstrapServers, "-t", topic, "-o", "beginning", "-e", "-q",
             "-X", "queued.min.messages=1000000", "-X", "fetch.wait.max.ms=10", "-f", "%o\n",
         ], captureLines: true)
-        let elapsed = Self.seconds(since: start)
+        let elapsed = seconds(since: start)
         guard output == messages else { throw ValidationError("kcat consumed \(output) of \(messages) messages") }
         return elapsed
     }
@@ -191,7 +191,4 @@ struct KafkaBench: ParsableCommand {
         return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    private static func seconds(since start: DispatchTime) -> Double {
-        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-    }
 }

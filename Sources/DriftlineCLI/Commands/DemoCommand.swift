@@ -67,26 +67,3 @@ struct DemoCommand: ParsableCommand {
         print("demo complete")
     }
 }
-
-/// Progress on stderr for long work, at most a few times a second.
-final class ProgressReporter {
-    private let total: Int
-    private let label: String
-    private var lastReport = Date.distantPast
-
-    init(total: Int, label: String) {
-        self.total = total
-        self.label = label
-    }
-
-    func update(_ done: Int) {
-        let now = Date()
-        guard now.timeIntervalSince(lastReport) >= 0.5 else { return }
-        lastReport = now
-        FileHandle.standardError.write(Data("\r\(label) \(done)\(total > 0 ? "/\(total)" : "")".utf8))
-    }
-
-    func finish() {
-        if lastReport != .distantPast { FileHandle.standardError.write(Data("\n".utf8)) }
-    }
-}

@@ -60,7 +60,7 @@ struct ProfileBench: ParsableCommand {
                     try scanner.scan(UnsafeRawBufferPointer(rebasing: buffer[line]))
                     leaves &+= scanner.count
                 }
-                let scanRate = Double(records) / Self.seconds(since: start)
+                let scanRate = Double(records) / seconds(since: start)
                 scanBest = max(scanBest, scanRate)
 
                 // (b) scan + profile update
@@ -69,7 +69,7 @@ struct ProfileBench: ParsableCommand {
                 for line in lines {
                     window.add(UnsafeRawBufferPointer(rebasing: buffer[line]), scanner: scanner)
                 }
-                let profileRate = Double(records) / Self.seconds(since: start)
+                let profileRate = Double(records) / seconds(since: start)
                 profileBest = max(profileBest, profileRate)
                 finalProfile = window
 
@@ -81,7 +81,7 @@ struct ProfileBench: ParsableCommand {
                     let object = try JSONSerialization.jsonObject(with: Data(buffer[line]))
                     if object is [String: Any] { objects += 1 }
                 }
-                let baselineRate = Double(sample) / Self.seconds(since: start)
+                let baselineRate = Double(sample) / seconds(since: start)
                 baselineBest = max(baselineBest, baselineRate)
                 precondition(objects == sample)
                 print(String(format: "run %d: scan %.0f rec/s, scan+profile %.0f rec/s, JSONSerialization %.0f rec/s", run, scanRate, profileRate, baselineRate))
@@ -98,7 +98,4 @@ struct ProfileBench: ParsableCommand {
         }
     }
 
-    private static func seconds(since start: DispatchTime) -> Double {
-        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-    }
 }

@@ -1,0 +1,29 @@
+import Foundation
+
+/// Progress on stderr for long work, at most a few times a second.
+final class ProgressReporter {
+    private let total: Int
+    private let label: String
+    private var lastReport = Date.distantPast
+
+    init(total: Int, label: String) {
+        self.total = total
+        self.label = label
+    }
+
+    func update(_ done: Int) {
+        let now = Date()
+        guard now.timeIntervalSince(lastReport) >= 0.5 else { return }
+        lastReport = now
+        FileHandle.standardError.write(Data("\r\(label) \(done)\(total > 0 ? "/\(total)" : "")".utf8))
+    }
+
+    func finish() {
+        if lastReport != .distantPast { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+/// Seconds elapsed since `start`, for benchmarks.
+func seconds(since start: DispatchTime) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+}
