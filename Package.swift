@@ -11,6 +11,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // Counts malloc calls (LD_PRELOAD on Linux) for the allocation probe.
+        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
     ],
     targets: [
         // librdkafka as installed by Debian's librdkafka-dev; the module map exposes rdkafka.h and rdkafka_mock.h.
@@ -50,6 +52,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // Counts allocations on the profiling hot path; ops/test.sh runs it (release, interposer preloaded).
+        .executableTarget(
+            name: "ProfileAllocationProbe",
+            dependencies: [
+                "DriftlineProfiling",
+                "DriftlineSampleData",
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Benchmarks/ProfileAllocationProbe"
         ),
         .testTarget(
             name: "DriftlineKafkaTests",

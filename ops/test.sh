@@ -15,3 +15,4 @@ echo "test: build took $(( $(date +%s) - start )) s"
 start=$(date +%s)
 swift test
 echo "test: tests took $(( $(date +%s) - start )) s"
+bash ops/check-allocations.sh
