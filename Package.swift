@@ -38,6 +38,8 @@ let package = Package(
                 .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
             ]
         ),
+        // Drift metrics, change points, scores, alerts and reports over window profiles (pure).
+        .target(name: "DriftlineDrift", dependencies: ["DriftlineProfiling"]),
         // Deterministic datasets with known drift for benchmarks, tests and the demo (pure).
         .target(name: "DriftlineSampleData"),
         // Wire contracts of the topics Driftline writes (pure).
@@ -70,6 +72,11 @@ let package = Package(
         .testTarget(
             name: "DriftlineProfilingTests",
             dependencies: ["DriftlineProfiling", "DriftlineSampleData"]
+        ),
+        .testTarget(
+            name: "DriftlineDriftTests",
+            dependencies: ["DriftlineDrift", "DriftlineProfiling", "DriftlineSampleData"],
+            exclude: ["Golden"]
         ),
         // Runs the built `driftline` executable end to end.
         .testTarget(

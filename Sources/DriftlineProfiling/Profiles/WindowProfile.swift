@@ -80,6 +80,11 @@ public final class WindowProfile {
         coverage.values.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
     }
 
+    /// A field profile with no values, shaped by this window's configuration.
+    public func emptyField() -> FieldProfile {
+        FieldProfile(path: [], hash: 0, configuration: configuration)
+    }
+
     /// Absent count of a field: records of this window in which it did not appear.
     public func absent(_ field: FieldProfile) -> Int64 { recordCount - field.present }
 

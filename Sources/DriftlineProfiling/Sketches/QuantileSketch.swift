@@ -135,8 +135,9 @@ public struct QuantileSketch: Equatable, Sendable {
         trimStorage()
     }
 
-    /// Items held and their weights, sorted by value (built on demand for queries).
-    func weightedItems() -> [(value: Double, weight: Int64)] {
+    /// Items held and their weights (each stands for `weight` inputs), sorted by value. Built on
+    /// demand; comparisons between sketches (KS, Wasserstein) walk these.
+    public func weightedItems() -> [(value: Double, weight: Int64)] {
         var items: [(Double, Int64)] = []
         items.reserveCapacity(size)
         for (height, level) in levels.enumerated() {
