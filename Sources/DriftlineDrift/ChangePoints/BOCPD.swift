@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Bayesian online change-point detection (Adams & MacKay 2007) for Gaussian data with unknown mean
+/// and variance (Normal-Gamma prior, Student-t predictive) and a constant hazard 1/λ.
+///
+/// Keeps the posterior over the run length (values since the last change). A change is reported at
+/// index t − r when the most probable run length r drops compared to the previous step. Run lengths
+/// with negligible probability are dropped (and at most `maxRunLength` kept), so memory stays bounded.
+public struct BOCPD: Sendable {
+    public var expectedRunLength = 250.0
+    public var maxRunLength = 1000
+    /// Normal-Gamma prior: mean μ0, pseudo-count κ0, shape α0, rate β0 (β0 scaled to the data by `detect`).
+    public var priorMean = 0.0
+    public var priorKappa = 1.0
+    public var priorAlpha = 1.0
+    public var priorBeta = 1.0
+
+    public init() {}
+
+    /// Change points (indices where a new segment starts) of the whole series.
+    public func detect(_ series: [Double]) -> [Int] {
+        guard series.count > 1 else { return [] }
+        // Standardize with robust location and scale, so the prior fits any units.
+        var sorted = series
+        sorted.sort()
+        let median = sorted[sorted.count / 2]
+        let scale = max(SegmentCost.noiseVariance(series).squareRoot(), 1e-12)
+        let data = series.map { ($0 - median) / scale }
+
+        let hazard = 1 / expectedRunLength
+        // Sufficient statistics per run length r (index r): posterior parameters after r values.
+        var probabilities = [1.0]
+        var means = [priorMean], kappas = [priorKappa], alphas = [priorAlpha], betas = [priorBeta]
+        var changes: [Int] = []
+        var previousMostLikely = 0
+        for (t, x) in data.enumerated() {
+            // Predictive probability of x under each run length (Student-t).
+            var predictive = [Double](repeating: 0, count: probabilities.count)
+            for r in probabilities.indices {
+                let freedom = 2 * alphas[r]
+                let scale2 = betas[r] * (kappas[r] + 1) / (alphas[r] * kappas[r])
+                let z = (x - means[r]) * (x - means[r]) / scale2
+                let logDensity = lgamma((freedom + 1) / 2) - lgamma(freedom / 2) - 0.5 * log(freedom * Double.pi * scale2)
+                    - (freedom + 1) / 2 * log1p(z / freedom)
+                predictive[r] = exp(logDensity)
+            }
+            var grown = [Double](repeating: 0, count: probabilities.count + 1)
+            var changeMass = 0.0
+            for r in probabilities.indices {
+                let joint = probabilities[r] * predictive[r]
+                grown[r + 1] = joint * (1 - hazard)
+                changeMass += joint * hazard
+            }
+            grown[0] = changeMass
+            let evidence = grown.reduce(0, +)
+            guard evidence > 0, evidence.isFinite else {
+                // Numerically impossible under every run length: treat it as a certain change.
+                probabilities = [1.0]
+                means = [priorMean]; kappas = [priorKappa]; alphas = [priorAlpha]; betas = [priorBeta]
+                if t > 0 { changes.append(t) }
+                previousMostLikely = 0
+                continue
+            }
+            // Posterior update of the parameters for each grown run length; run length 0 is the prior.
+            var newMeans = [priorMean], newKappas = [priorKappa], newAlphas = [priorAlpha], newBetas = [priorBeta]
+            for r in probabilities.indices {
+                newMeans.append((kappas[r] * means[r] + x) / (kappas[r] + 1))
+                newKappas.append(kappas[r] + 1)
+                newAlphas.append(alphas[r] + 0.5)
+                newBetas.append(betas[r] + kappas[r] * (x - means[r]) * (x - means[r]) / (2 * (kappas[r] + 1)))
+            }
+            probabilities = grown.map { $0 / evidence }
+            means = newMeans; kappas = newKappas; alphas = newAlphas; betas = newBetas
+            // Bound memory: drop the tail of negligible run lengths.
+            var keep = probabilities.count
+            while keep > 1, probabilities[keep - 1] < 1e-12 || keep > maxRunLength { keep -= 1 }
+            if keep < probabilities.count {
+                probabilities.removeLast(probabilities.count - keep)
+                means.removeLast(means.count - keep); kappas.removeLast(kappas.count - keep)
+                alphas.removeLast(alphas.count - keep); betas.removeLast(betas.count - keep)
+                let total = probabilities.reduce(0, +)
+                probabilities = probabilities.map { $0 / total }
+            }
+            let mostLikely = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
+            // The run restarted: the new segment began `mostLikely` values ago (this one included).
+            if mostLikely < previousMostLikely {
+                // Run length 0 means the new segment starts with the next value.
+                let start = t - mostLikely + 1
+                if start > 0, start < data.count, changes.last.map({ start > $0 }) ?? true { changes.append(start) }
+            }
+            previousMostLikely = mostLikely
+        }
+        return changes
+    }
+}
