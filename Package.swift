@@ -50,6 +50,7 @@ let package = Package(
                 "DriftlineKafka",
                 "DriftlineMessages",
                 "DriftlineProfiling",
+                "DriftlineDrift",
                 "DriftlineSampleData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

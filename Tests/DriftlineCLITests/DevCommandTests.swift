@@ -159,3 +159,44 @@ struct ProfileCommandTests {
         #expect(result.err.contains("no such file: /nonexistent/file.jsonl"))
     }
 }
+
+@Suite struct DetectChangesCommandTests {
+    private func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = driftline
+        process.arguments = arguments
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    @Test(arguments: ["pelt", "binseg", "bocpd", "pagehinkley", "cusum", "adwin"])
+    func findsAShiftInACSVSeriesWithGaps(method: String) throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("series-\(UUID().uuidString).csv")
+        var lines = ["t,value"]
+        for index in 0..<400 {
+            let level = index < 200 ? 0.0 : 8.0
+            lines.append(index % 50 == 7 ? "\(index)," : "\(index),\(level + Double((index * 7919) % 13) / 13)")
+        }
+        try Data(lines.joined(separator: "\n").utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try run(["detect-changes", "--series", file.path, "--method", method])
+        #expect(result.status == 0, "\(result.err)")
+        let output = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as! [String: Any]
+        #expect(output["method"] as? String == method)
+        #expect(output["n"] as? Int == 400)
+        let points = output["change_points"] as! [Int]
+        #expect(points.contains { (200...240).contains($0) }, "\(points)")
+    }
+
+    @Test func badInputIsAClearErrorAndNonZeroExit() throws {
+        let result = try run(["detect-changes", "--series", "/nonexistent/series.csv"])
+        #expect(result.status != 0)
+        #expect(result.err.contains("no such file: /nonexistent/series.csv"))
+    }
+}
