@@ -8,7 +8,8 @@ packages=(
   pkg-config       # SwiftPM finds librdkafka through it
   kcat             # an independent Kafka client: interop tests and the throughput baseline
   postgresql       # a real PostgreSQL server for the store tests
-  python3          # JSON Schema validation of emitted messages
+  python3          # JSON Schema validation of emitted messages, allocation check
+  chromium         # renders the HTML drift report in a test (headless)
 )
 
 missing=()

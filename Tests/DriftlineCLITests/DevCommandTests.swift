@@ -200,3 +200,34 @@ struct ProfileCommandTests {
         #expect(result.err.contains("no such file: /nonexistent/series.csv"))
     }
 }
+
+@Suite(.timeLimit(.minutes(2)))
+struct ReportCommandTests {
+    @Test func writesJSONAndHTMLReportsFromTwoFiles() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let reference = (0..<400).map { #"{"kind": "\#(["a", "b"][$0 % 2])", "price": \#(10 + $0 % 7)}"# }
+        let current = (0..<400).map { #"{"kind": "\#(["a", "c"][$0 % 2])", "price": \#(10 + $0 % 7)}"# } + ["{broken"]
+        try Data(reference.joined(separator: "\n").utf8).write(to: directory.appendingPathComponent("ref.jsonl"))
+        try Data(current.joined(separator: "\n").utf8).write(to: directory.appendingPathComponent("cur.jsonl"))
+        for output in ["report.json", "report.html"] {
+            let process = Process()
+            process.executableURL = driftline
+            process.arguments = ["report", "--reference", directory.appendingPathComponent("ref.jsonl").path,
+                                 "--current", directory.appendingPathComponent("cur.jsonl").path,
+                                 "--windows", "4", "--out", directory.appendingPathComponent(output).path]
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+        }
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("report.json"))) as! [String: Any]
+        #expect(json["currentMalformed"] as? Int == 1)
+        #expect((json["windows"] as? [Any])?.count == 4)
+        let fields = json["fields"] as! [[String: Any]]
+        #expect(fields.first?["path"] as? String == "kind", "the category swap is the top drift")
+        let html = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("<svg"))
+    }
+}

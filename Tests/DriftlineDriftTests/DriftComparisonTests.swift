@@ -1,5 +1,6 @@
 @testable import DriftlineDrift
 import DriftlineProfiling
+import DriftlineSampleData
 import Foundation
 import Testing
 
@@ -96,5 +97,27 @@ import Testing
         }
         #expect(error?.description.contains("unknown type 'decimal' for 'a'") == true)
         #expect(throws: DeclaredSchema.LoadError.self) { try DeclaredSchema(contentsOf: URL(fileURLWithPath: "/nonexistent.json")) }
+    }
+}
+
+@Suite struct HighCardinalityTests {
+    @Test func aStableHighCardinalityFieldDoesNotLookLikeDrift() {
+        var random = SeededRandom(seed: 5)
+        func records() -> [String] { (0..<5_000).map { _ in #"{"user": "u\#(random.next() % 50_000)"}"# } }
+        let comparison = DriftComparison(reference: window(records()), current: window(records()))
+        let drift = comparison.field("user")!.categorical!
+        #expect(drift.chiSquare.undefinedReason == "a single category in both windows", "only '(other)' is comparable")
+        var scorer = DriftScorer()
+        #expect(scorer.score(comparison).score < 0.5)
+    }
+
+    @Test func aHeavyHitterAppearingInAHighCardinalityFieldIsDrift() {
+        var random = SeededRandom(seed: 6)
+        let reference = window((0..<5_000).map { _ in #"{"user": "u\#(random.next() % 50_000)"}"# })
+        let current = window((0..<5_000).map { index in index % 5 == 0 ? #"{"user": "bot"}"# : #"{"user": "u\#(random.next() % 50_000)"}"# })
+        let comparison = DriftComparison(reference: reference, current: current)
+        #expect(comparison.field("user")!.categorical!.newCategories == ["bot"])
+        var scorer = DriftScorer()
+        #expect(scorer.score(comparison).score >= 0.5)
     }
 }

@@ -23,10 +23,14 @@ public struct CategoricalDrift: Equatable, Sendable, Codable {
             self = .undefined("the current window has no categorical values")
             return
         }
-        var referenceCounts: [String: Double] = [:]
-        var currentCounts: [String: Double] = [:]
-        for entry in referenceValues.entries { referenceCounts[entry.text] = Double(entry.count) }
-        for entry in currentValues.entries { currentCounts[entry.text] = Double(entry.count) }
+        // Compare only values the summaries can vouch for: all of them while a summary is not full
+        // (its counts are exact), otherwise the heavy hitters (guaranteed above 1/capacity). Comparing
+        // whichever values a full summary happens to hold would flag every high-cardinality field.
+        let referenceHeavy = Self.heavyHitters(referenceValues)
+        let currentHeavy = Self.heavyHitters(currentValues)
+        let tracked = Set(referenceHeavy).union(currentHeavy)
+        let referenceCounts = Self.counts(of: tracked, in: referenceValues)
+        let currentCounts = Self.counts(of: tracked, in: currentValues)
         // What the summaries did not track goes to one "other" bucket on each side.
         let referenceOther = max(0, Double(referenceValues.total) - referenceCounts.values.reduce(0, +))
         let currentOther = max(0, Double(currentValues.total) - currentCounts.values.reduce(0, +))
@@ -39,8 +43,11 @@ public struct CategoricalDrift: Equatable, Sendable, Codable {
             referenceColumn.append(referenceOther)
             currentColumn.append(currentOther)
         }
-        newCategories = categories.filter { currentCounts[$0] != nil && referenceCounts[$0] == nil }
-        vanishedCategories = categories.filter { referenceCounts[$0] != nil && currentCounts[$0] == nil }
+        // New: a value the current window vouches for that the reference never tracked (and vice versa).
+        let referenceTracked = Set(referenceValues.entries.map(\.text))
+        let currentTracked = Set(currentValues.entries.map(\.text))
+        newCategories = currentHeavy.filter { !referenceTracked.contains($0) }.sorted()
+        vanishedCategories = referenceHeavy.filter { !currentTracked.contains($0) }.sorted()
 
         let p = BucketDistance.proportions(referenceColumn)!
         let q = BucketDistance.proportions(currentColumn)!
@@ -70,6 +77,31 @@ public struct CategoricalDrift: Equatable, Sendable, Codable {
         } else {
             distinctChange = .undefined("no distinct-count estimate in the reference")
         }
+    }
+
+    static func isFull(_ summary: FrequentValues) -> Bool { summary.entries.count >= summary.capacity }
+
+    static func heavyHitters(_ summary: FrequentValues) -> [String] {
+        guard isFull(summary) else { return summary.entries.map(\.text) }
+        let support = Double(summary.total) / Double(summary.capacity)
+        return summary.entries.filter { Double($0.count - $0.error) >= support }.map(\.text)
+    }
+
+    /// Estimated counts of `values`: exact below capacity; for a full summary the middle of each
+    /// counter's bounds, and for an untracked value half the smallest counter (its upper bound).
+    static func counts(of values: Set<String>, in summary: FrequentValues) -> [String: Double] {
+        let entries = Dictionary(summary.entries.map { ($0.text, $0) }, uniquingKeysWith: { a, _ in a })
+        let full = isFull(summary)
+        let floor = Double(summary.entries.last?.count ?? 0)
+        var result: [String: Double] = [:]
+        for value in values {
+            if let entry = entries[value] {
+                result[value] = Double(entry.count) - Double(entry.error) / 2
+            } else {
+                result[value] = full ? floor / 2 : 0
+            }
+        }
+        return result
     }
 
     init(psi: MetricResult, jensenShannon: MetricResult, chiSquare: MetricResult, newCategories: [String], vanishedCategories: [String], distinctChange: MetricResult) {
