@@ -11,6 +11,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
         // Counts malloc calls (LD_PRELOAD on Linux) for the allocation probe.
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
     ],
@@ -40,6 +44,17 @@ let package = Package(
         ),
         // Drift metrics, change points, scores, alerts and reports over window profiles (pure).
         .target(name: "DriftlineDrift", dependencies: ["DriftlineProfiling"]),
+        // The metadata store: one protocol, SQLite (GRDB, the embedded default) and PostgreSQL drivers.
+        .target(
+            name: "DriftlineMetadata",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Deterministic datasets with known drift for benchmarks, tests and the demo (pure).
         .target(name: "DriftlineSampleData"),
         // Wire contracts of the topics Driftline writes (pure).
@@ -51,6 +66,7 @@ let package = Package(
                 "DriftlineMessages",
                 "DriftlineProfiling",
                 "DriftlineDrift",
+                "DriftlineMetadata",
                 "DriftlineSampleData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -78,6 +94,10 @@ let package = Package(
             name: "DriftlineDriftTests",
             dependencies: ["DriftlineDrift", "DriftlineProfiling", "DriftlineSampleData"],
             exclude: ["Golden"]
+        ),
+        .testTarget(
+            name: "DriftlineMetadataTests",
+            dependencies: ["DriftlineMetadata", .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         // Runs the built `driftline` executable end to end.
         .testTarget(

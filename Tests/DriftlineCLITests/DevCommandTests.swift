@@ -231,3 +231,67 @@ struct ReportCommandTests {
         #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("<svg"))
     }
 }
+
+@Suite(.timeLimit(.minutes(2)))
+struct MetadataCommandTests {
+    private func run(_ arguments: [String], asUser user: String? = nil) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        if let user {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            process.arguments = ["-u", user, "--", driftline.path] + arguments
+        } else {
+            process.executableURL = driftline
+            process.arguments = arguments
+        }
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    @Test func migrateThenStatusOnASQLiteFile() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meta-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("store.sqlite").path
+        let migrated = try run(["metadata", "migrate", "--store", path])
+        #expect(migrated.status == 0, "\(migrated.err)")
+        #expect(migrated.out.contains("migrations applied: 1, 2 (new: 1, 2)"))
+        let status = try run(["metadata", "status", "--store", "sqlite:" + path])
+        #expect(status.out.contains("migrations applied: 1, 2"))
+    }
+
+    /// A store file the process may not write is a clear error, not a crash. As root (CI), the
+    /// check runs as `nobody`, since root ignores file permissions.
+    @Test func readOnlyStoreIsAClearError() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meta-ro-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer {
+            try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
+            try? FileManager.default.removeItem(at: directory)
+        }
+        let path = directory.appendingPathComponent("store.sqlite").path
+        #expect(try run(["metadata", "migrate", "--store", path]).status == 0)
+        try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: directory.path)
+        let user = getuid() == 0 ? "nobody" : nil
+        // Migrating an up-to-date store writes nothing, so it may succeed; a write must not.
+        let write = try run(["bench", "metadata", "--store", path, "--operations", "1"], asUser: user)
+        #expect(write.status != 0)
+        #expect(write.err.contains("metadata store error: attempt to write a readonly database"), "\(write.err)")
+        // A new store in a directory the process cannot write cannot be created.
+        let create = try run(["metadata", "migrate", "--store", directory.appendingPathComponent("new.sqlite").path], asUser: user)
+        #expect(create.status != 0)
+        #expect(create.err.contains("metadata store unavailable"), "\(create.err)")
+    }
+
+    @Test func unreachablePostgresIsAClearError() throws {
+        let result = try run(["metadata", "status", "--store", "postgres://nobody@127.0.0.1:1/db"])
+        #expect(result.status != 0)
+        #expect(result.err.contains("metadata store unavailable: cannot use postgres://nobody@127.0.0.1:1/db"), "\(result.err)")
+    }
+}

@@ -1,0 +1,68 @@
+import DriftlineMetadata
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+/// The two drivers every store test runs against.
+enum Backend: String, CaseIterable, CustomTestStringConvertible {
+    case sqlite, postgres
+    var testDescription: String { rawValue }
+
+    static var postgresURL: String? { ProcessInfo.processInfo.environment["DRIFTLINE_TEST_POSTGRES_URL"] }
+
+    /// A fresh, empty store URL (a new file, or a new database on the test server); nil to skip.
+    func freshURL() async throws -> String? {
+        switch self {
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("driftline-meta-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            return directory.appendingPathComponent("metadata.sqlite").path
+        case .postgres:
+            guard let base = Self.postgresURL else {
+                if ProcessInfo.processInfo.environment["CI"] == "true" {
+                    Issue.record("DRIFTLINE_TEST_POSTGRES_URL is not set: ops/test.sh starts PostgreSQL for these tests")
+                }
+                return nil
+            }
+            let name = "driftline_test_\(UInt32.random(in: 0...UInt32.max))"
+            try await Self.admin(base) { client in try await client.query("CREATE DATABASE \(unescaped: name)") }
+            var components = URLComponents(string: base)!
+            components.path = "/\(name)"
+            return components.string!
+        }
+    }
+
+    /// Runs `body` with a client on the test server's own database.
+    static func admin(_ url: String, _ body: (PostgresClient) async throws -> Void) async throws {
+        let components = URLComponents(string: url)!
+        let configuration = PostgresClient.Configuration(
+            host: components.host!, port: components.port ?? 5432, username: components.user!, password: components.password,
+            database: String(components.path.dropFirst()), tls: .disable)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: Logger(label: "test.admin"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            try await body(client)
+        }
+    }
+
+    func open(_ url: String) async throws -> any MetadataStore {
+        let store = try await MetadataStores.open(url)
+        try await store.migrate()
+        return store
+    }
+}
+
+/// Opens a fresh migrated store of `backend` (skipping when PostgreSQL is not configured outside CI).
+func withStore(_ backend: Backend, _ body: (any MetadataStore, String) async throws -> Void) async throws {
+    guard let url = try await backend.freshURL() else { return }
+    let store = try await backend.open(url)
+    do {
+        try await body(store, url)
+    } catch {
+        await store.close()
+        throw error
+    }
+    await store.close()
+}
