@@ -10,6 +10,44 @@ let driftline: URL = {
     return directory.appendingPathComponent("driftline")
 }()
 
+/// Runs `driftline` to completion (as `user` through runuser when given) and returns its exit status,
+/// standard output and standard error.
+func runDriftline(_ arguments: [String], stdin: String? = nil, asUser user: String? = nil) throws -> (status: Int32, out: String, err: String) {
+    let process = Process()
+    if let user {
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+        process.arguments = ["-u", user, "--", driftline.path] + arguments
+    } else {
+        process.executableURL = driftline
+        process.arguments = arguments
+    }
+    let output = Pipe(), errors = Pipe(), input = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    if stdin != nil { process.standardInput = input }
+    try process.run()
+    if let stdin {
+        input.fileHandleForWriting.write(Data(stdin.utf8))
+        try input.fileHandleForWriting.close()
+    }
+    // stderr is read on another thread so neither pipe can fill up and stall the child.
+    let errorData = LockedData()
+    let reader = Thread { errorData.set(errors.fileHandleForReading.readDataToEndOfFile()) }
+    reader.start()
+    let out = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    while !errorData.isSet { Thread.sleep(forTimeInterval: 0.005) }
+    return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: errorData.value, as: UTF8.self))
+}
+
+private final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data: Data?
+    func set(_ value: Data) { lock.withLock { data = value } }
+    var isSet: Bool { lock.withLock { data != nil } }
+    var value: Data { lock.withLock { data ?? Data() } }
+}
+
 /// Runs the real `driftline` executable, as a user would.
 @Suite(.timeLimit(.minutes(2)))
 struct DevCommandTests {
@@ -49,9 +87,9 @@ struct DevCommandTests {
     }
 
     @Test func devRejectsABadTopicSpecWithAClearMessage() throws {
-        let (status, errorText) = try runDriftline(["dev", "--topic", "orders:zero"])
-        #expect(status != 0)
-        #expect(errorText.contains("partitions must be a positive integer"))
+        let result = try runDriftline(["dev", "--topic", "orders:zero"])
+        #expect(result.status != 0)
+        #expect(result.err.contains("partitions must be a positive integer"))
     }
 
     @Test func demoRunsEndToEnd() throws {
@@ -66,19 +104,6 @@ struct DevCommandTests {
         #expect(process.terminationStatus == 0)
         #expect(text.contains("produced 3000 records (0 failed)"))
         #expect(text.contains("consumed 3000 records"))
-    }
-
-    private func runDriftline(_ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = driftline
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
     }
 
     private func run(_ path: String, _ arguments: [String]) throws -> String {
@@ -96,25 +121,6 @@ struct DevCommandTests {
 
 @Suite(.timeLimit(.minutes(2)))
 struct ProfileCommandTests {
-    private func run(_ arguments: [String], stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = driftline
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe(), input = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        if stdin != nil { process.standardInput = input }
-        try process.run()
-        if let stdin {
-            input.fileHandleForWriting.write(Data(stdin.utf8))
-            try input.fileHandleForWriting.close()
-        }
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
-    }
-
     @Test func profilesAFileAndReportsMalformedLinesWithoutStopping() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("profile-\(UUID().uuidString).jsonl")
         let lines = [
@@ -127,7 +133,7 @@ struct ProfileCommandTests {
         try Data(lines.joined(separator: "\n").utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
 
-        let result = try run(["profile", "--input", file.path, "--format", "json"])
+        let result = try runDriftline(["profile", "--input", file.path, "--format", "json"])
         #expect(result.status == 0)
         #expect(result.err.contains("line 3: truncated input at byte"))
         let summary = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as! [String: Any]
@@ -146,7 +152,7 @@ struct ProfileCommandTests {
     }
 
     @Test func readsStdinAndPrintsText() throws {
-        let result = try run(["profile", "--input", "-"], stdin: "{\"a\": 1}\n{\"a\": \"x\"}\n")
+        let result = try runDriftline(["profile", "--input", "-"], stdin: "{\"a\": 1}\n{\"a\": \"x\"}\n")
         #expect(result.status == 0)
         #expect(result.out.contains("records: 2   malformed: 0"))
         #expect(result.out.contains("types: "))
@@ -154,27 +160,13 @@ struct ProfileCommandTests {
     }
 
     @Test func missingFileIsAClearError() throws {
-        let result = try run(["profile", "--input", "/nonexistent/file.jsonl"])
+        let result = try runDriftline(["profile", "--input", "/nonexistent/file.jsonl"])
         #expect(result.status != 0)
         #expect(result.err.contains("no such file: /nonexistent/file.jsonl"))
     }
 }
 
 @Suite struct DetectChangesCommandTests {
-    private func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = driftline
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
-    }
-
     @Test(arguments: ["pelt", "binseg", "bocpd", "pagehinkley", "cusum", "adwin"])
     func findsAShiftInACSVSeriesWithGaps(method: String) throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("series-\(UUID().uuidString).csv")
@@ -185,7 +177,7 @@ struct ProfileCommandTests {
         }
         try Data(lines.joined(separator: "\n").utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let result = try run(["detect-changes", "--series", file.path, "--method", method])
+        let result = try runDriftline(["detect-changes", "--series", file.path, "--method", method])
         #expect(result.status == 0, "\(result.err)")
         let output = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as! [String: Any]
         #expect(output["method"] as? String == method)
@@ -195,7 +187,7 @@ struct ProfileCommandTests {
     }
 
     @Test func badInputIsAClearErrorAndNonZeroExit() throws {
-        let result = try run(["detect-changes", "--series", "/nonexistent/series.csv"])
+        let result = try runDriftline(["detect-changes", "--series", "/nonexistent/series.csv"])
         #expect(result.status != 0)
         #expect(result.err.contains("no such file: /nonexistent/series.csv"))
     }
@@ -234,34 +226,15 @@ struct ReportCommandTests {
 
 @Suite(.timeLimit(.minutes(2)))
 struct MetadataCommandTests {
-    private func run(_ arguments: [String], asUser user: String? = nil) throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        if let user {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", user, "--", driftline.path] + arguments
-        } else {
-            process.executableURL = driftline
-            process.arguments = arguments
-        }
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
-    }
-
     @Test func migrateThenStatusOnASQLiteFile() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meta-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("store.sqlite").path
-        let migrated = try run(["metadata", "migrate", "--store", path])
+        let migrated = try runDriftline(["metadata", "migrate", "--store", path])
         #expect(migrated.status == 0, "\(migrated.err)")
         #expect(migrated.out.contains("migrations applied: 1, 2 (new: 1, 2)"))
-        let status = try run(["metadata", "status", "--store", "sqlite:" + path])
+        let status = try runDriftline(["metadata", "status", "--store", "sqlite:" + path])
         #expect(status.out.contains("migrations applied: 1, 2"))
     }
 
@@ -275,22 +248,22 @@ struct MetadataCommandTests {
             try? FileManager.default.removeItem(at: directory)
         }
         let path = directory.appendingPathComponent("store.sqlite").path
-        #expect(try run(["metadata", "migrate", "--store", path]).status == 0)
+        #expect(try runDriftline(["metadata", "migrate", "--store", path]).status == 0)
         try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: path)
         try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: directory.path)
         let user = getuid() == 0 ? "nobody" : nil
         // Migrating an up-to-date store writes nothing, so it may succeed; a write must not.
-        let write = try run(["bench", "metadata", "--store", path, "--operations", "1"], asUser: user)
+        let write = try runDriftline(["bench", "metadata", "--store", path, "--operations", "1"], asUser: user)
         #expect(write.status != 0)
         #expect(write.err.contains("metadata store error: attempt to write a readonly database"), "\(write.err)")
         // A new store in a directory the process cannot write cannot be created.
-        let create = try run(["metadata", "migrate", "--store", directory.appendingPathComponent("new.sqlite").path], asUser: user)
+        let create = try runDriftline(["metadata", "migrate", "--store", directory.appendingPathComponent("new.sqlite").path], asUser: user)
         #expect(create.status != 0)
         #expect(create.err.contains("metadata store unavailable"), "\(create.err)")
     }
 
     @Test func unreachablePostgresIsAClearError() throws {
-        let result = try run(["metadata", "status", "--store", "postgres://nobody@127.0.0.1:1/db"])
+        let result = try runDriftline(["metadata", "status", "--store", "postgres://nobody@127.0.0.1:1/db"])
         #expect(result.status != 0)
         #expect(result.err.contains("metadata store unavailable: cannot use postgres://nobody@127.0.0.1:1/db"), "\(result.err)")
     }

@@ -54,22 +54,10 @@ public struct CategoricalDrift: Equatable, Sendable, Codable {
         psi = .defined(BucketDistance.psi(reference: p, current: q))
         jensenShannon = .defined(BucketDistance.jensenShannon(reference: p, current: q))
 
-        if categories.count < 2 {
-            chiSquare = .undefined("a single category in both windows")
+        if let test = Distributions.chiSquareHomogeneity(referenceColumn, currentColumn) {
+            chiSquare = .defined(test.statistic, pValue: test.pValue)
         } else {
-            let referenceTotal = referenceColumn.reduce(0, +)
-            let currentTotal = currentColumn.reduce(0, +)
-            let total = referenceTotal + currentTotal
-            var statistic = 0.0
-            for (observedReference, observedCurrent) in zip(referenceColumn, currentColumn) {
-                let columnTotal = observedReference + observedCurrent
-                let expectedReference = referenceTotal * columnTotal / total
-                let expectedCurrent = currentTotal * columnTotal / total
-                statistic += (observedReference - expectedReference) * (observedReference - expectedReference) / expectedReference
-                statistic += (observedCurrent - expectedCurrent) * (observedCurrent - expectedCurrent) / expectedCurrent
-            }
-            let freedom = Double(categories.count - 1)
-            chiSquare = .defined(statistic, pValue: Distributions.chiSquareSurvival(statistic, degreesOfFreedom: freedom))
+            chiSquare = .undefined("a single category in both windows")
         }
 
         if let r = reference.distinct?.estimate, let c = current.distinct?.estimate, r > 0 {

@@ -168,14 +168,7 @@ public struct DriftScorer: Sendable {
         let currentValues = Double(comparison.currentRecords) * (1 - field.schema.currentMissingRate) * (1 - field.schema.currentNullRate)
         let r = types.map { (field.schema.referenceTypeShares[$0] ?? 0) * referenceValues }
         let k = types.map { (field.schema.currentTypeShares[$0] ?? 0) * currentValues }
-        let total = referenceValues + currentValues
-        guard referenceValues > 0, currentValues > 0 else { return false }
-        var statistic = 0.0
-        for (a, b) in zip(r, k) where a + b > 0 {
-            let expectedA = referenceValues * (a + b) / total
-            let expectedB = currentValues * (a + b) / total
-            statistic += (a - expectedA) * (a - expectedA) / expectedA + (b - expectedB) * (b - expectedB) / expectedB
-        }
-        return Distributions.chiSquareSurvival(statistic, degreesOfFreedom: Double(types.count - 1)) < c.significance
+        guard let test = Distributions.chiSquareHomogeneity(r, k) else { return false }
+        return test.pValue < c.significance
     }
 }

@@ -12,6 +12,24 @@ enum Distributions {
     /// Two-sided p-value of a z statistic.
     static func twoSidedNormalPValue(_ z: Double) -> Double { min(1, 2 * normalSurvival(abs(z))) }
 
+    /// Pearson's chi-square test of homogeneity on the 2 × K table whose rows are `first` and `second`
+    /// (no continuity correction). Columns empty in both rows are left out. Nil when a row is empty or
+    /// fewer than two columns remain.
+    static func chiSquareHomogeneity(_ first: [Double], _ second: [Double]) -> (statistic: Double, pValue: Double)? {
+        let columns = zip(first, second).filter { $0.0 + $0.1 > 0 }
+        let firstTotal = columns.reduce(0) { $0 + $1.0 }
+        let secondTotal = columns.reduce(0) { $0 + $1.1 }
+        guard columns.count > 1, firstTotal > 0, secondTotal > 0 else { return nil }
+        let total = firstTotal + secondTotal
+        var statistic = 0.0
+        for (a, b) in columns {
+            let expectedA = firstTotal * (a + b) / total
+            let expectedB = secondTotal * (a + b) / total
+            statistic += (a - expectedA) * (a - expectedA) / expectedA + (b - expectedB) * (b - expectedB) / expectedB
+        }
+        return (statistic, chiSquareSurvival(statistic, degreesOfFreedom: Double(columns.count - 1)))
+    }
+
     /// P(X > x) for X ~ χ²(k): the regularized upper incomplete gamma Q(k/2, x/2).
     static func chiSquareSurvival(_ x: Double, degreesOfFreedom k: Double) -> Double {
         guard x > 0 else { return 1 }
