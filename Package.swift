@@ -57,6 +57,8 @@ let package = Package(
         ),
         // Deterministic datasets with known drift for benchmarks, tests and the demo (pure).
         .target(name: "DriftlineSampleData"),
+        // The detector service: windows, scoring across instances, outputs.
+        .target(name: "DriftlineDetector", dependencies: ["DriftlineDrift", "DriftlineProfiling", "DriftlineMessages"]),
         // Wire contracts of the topics Driftline writes (pure).
         .target(name: "DriftlineMessages"),
         .executableTarget(
@@ -98,6 +100,10 @@ let package = Package(
         .testTarget(
             name: "DriftlineMetadataTests",
             dependencies: ["DriftlineMetadata", .product(name: "PostgresNIO", package: "postgres-nio")]
+        ),
+        .testTarget(
+            name: "DriftlineDetectorTests",
+            dependencies: ["DriftlineDetector", "DriftlineDrift", "DriftlineProfiling", "DriftlineMessages", "DriftlineSampleData"]
         ),
         // Runs the built `driftline` executable end to end.
         .testTarget(

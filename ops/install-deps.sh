@@ -19,6 +19,11 @@ for package in "${packages[@]}"; do
   fi
 done
 
+# The message-contract tests validate with python's jsonschema (draft 2020-12 needs 4.18+).
+if ! python3 -c "import jsonschema, referencing" 2>/dev/null; then
+  python3 -m pip install --quiet "jsonschema>=4.18" || echo "install-deps: could not install python jsonschema" >&2
+fi
+
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all system packages present"
   exit 0
@@ -30,3 +35,6 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+if ! python3 -c "import jsonschema, referencing" 2>/dev/null; then
+  python3 -m pip install --quiet "jsonschema>=4.18"
+fi
