@@ -1,0 +1,79 @@
+/// Tumbling event-time windows with per-partition watermarks. A pure state machine: the detector
+/// feeds it each record's partition and time and asks which windows can close.
+///
+/// A partition's watermark is the largest event time it has delivered. The source's watermark is the
+/// smallest of the watermarks of partitions that delivered within `idleTimeout` (processing time), so
+/// one quiet partition does not hold every window open forever, and a slow one holds them exactly as
+/// long as it can still deliver on time. Window [s, s + size) closes once the watermark reaches
+/// s + size + allowedLateness; a record for a window that already closed is late: counted, not profiled.
+public struct TumblingWindows: Sendable, Equatable {
+    public let size: Int64
+    public let allowedLateness: Int64
+    public let idleTimeout: Int64
+
+    private var partitionWatermarks: [Int32: Int64] = [:]
+    private var lastDelivery: [Int32: Int64] = [:]
+    /// Windows that received records and have not closed, by start.
+    public private(set) var openWindows: Set<Int64> = []
+    /// Everything before this (exclusive end of the last closed window) is closed.
+    public private(set) var closedThrough: Int64 = .min
+    public private(set) var lateRecords: Int64 = 0
+
+    public enum Placement: Equatable, Sendable {
+        /// Profile the record into the window starting here.
+        case window(start: Int64)
+        /// Its window already closed: count it as late.
+        case late(windowStart: Int64)
+    }
+
+    /// All times in milliseconds.
+    public init(size: Int64, allowedLateness: Int64 = 0, idleTimeout: Int64 = 60_000) {
+        precondition(size > 0 && allowedLateness >= 0 && idleTimeout > 0)
+        self.size = size
+        self.allowedLateness = allowedLateness
+        self.idleTimeout = idleTimeout
+    }
+
+    public func windowStart(_ time: Int64) -> Int64 {
+        let remainder = time % size
+        return remainder >= 0 ? time - remainder : time - remainder - size
+    }
+
+    /// Places one record delivered at processing time `now`.
+    public mutating func place(partition: Int32, time: Int64, now: Int64) -> Placement {
+        lastDelivery[partition] = now
+        let start = windowStart(time)
+        if start + size <= closedThrough {
+            lateRecords += 1
+            return .late(windowStart: start)
+        }
+        partitionWatermarks[partition] = max(partitionWatermarks[partition] ?? .min, time)
+        openWindows.insert(start)
+        return .window(start: start)
+    }
+
+    /// The source's watermark at processing time `now` (nil before any partition delivered).
+    public func watermark(now: Int64) -> Int64? {
+        let active = partitionWatermarks.filter { now - (lastDelivery[$0.key] ?? .min) <= idleTimeout }
+        // Every partition idle: the freshest watermark is all there is to go on.
+        return (active.isEmpty ? partitionWatermarks : active).values.min()
+    }
+
+    /// Closes and returns (ascending) the windows the watermark has passed, lateness included.
+    public mutating func closeReady(now: Int64) -> [Int64] {
+        guard let watermark = watermark(now: now) else { return [] }
+        let ready = openWindows.filter { $0 + size + allowedLateness <= watermark }.sorted()
+        for start in ready { openWindows.remove(start) }
+        // Every window ending at or before watermark − lateness is closed, with or without records.
+        closedThrough = max(closedThrough, windowStart(watermark - allowedLateness))
+        return ready
+    }
+
+    /// Partitions moved to another instance stop holding the watermark back.
+    public mutating func revoke(_ partitions: [Int32]) {
+        for partition in partitions {
+            partitionWatermarks.removeValue(forKey: partition)
+            lastDelivery.removeValue(forKey: partition)
+        }
+    }
+}
