@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
@@ -58,7 +59,10 @@ let package = Package(
         // Deterministic datasets with known drift for benchmarks, tests and the demo (pure).
         .target(name: "DriftlineSampleData"),
         // The detector service: windows, scoring across instances, outputs.
-        .target(name: "DriftlineDetector", dependencies: ["DriftlineDrift", "DriftlineProfiling", "DriftlineMessages"]),
+        .target(
+            name: "DriftlineDetector",
+            dependencies: ["DriftlineDrift", "DriftlineProfiling", "DriftlineMessages", .product(name: "Yams", package: "Yams")]
+        ),
         // Wire contracts of the topics Driftline writes (pure).
         .target(name: "DriftlineMessages"),
         .executableTarget(

@@ -1,0 +1,323 @@
+import DriftlineDrift
+import DriftlineMessages
+import Foundation
+import Yams
+
+/// `driftline detect --config driftline.yaml`: everything the detector needs, validated up front.
+/// Every key is documented in the README ("Detector configuration"); unknown keys are errors, so a
+/// typo never silently falls back to a default.
+public struct DetectorConfiguration: Equatable, Sendable {
+    public struct Kafka: Equatable, Sendable {
+        public var brokers: [String] = ["127.0.0.1:9092"]
+        public var clientID = "driftline-detector"
+        public var groupID = "driftline-detector"
+        public var security: [String: String] = [:]
+        public var properties: [String: String] = [:]
+    }
+
+    public enum EventTime: Equatable, Sendable {
+        /// A field of the record, in epoch milliseconds, epoch seconds or RFC 3339.
+        case field(path: String, unit: TimeUnit)
+        /// The Kafka message timestamp.
+        case kafka
+        /// Arrival time (for topics without timestamps).
+        case processing
+    }
+
+    public enum TimeUnit: String, Equatable, Sendable { case milliseconds, seconds, rfc3339 }
+
+    public struct Source: Equatable, Sendable {
+        public var topic: String
+        public var format = "json"
+        public var eventTime: EventTime = .kafka
+        /// A declared JSON Schema file.
+        public var schema: String?
+        public var maxFields = 256
+        /// Per field: component → weight (e.g. `ts: {distribution: 0}` for a timestamp).
+        public var weights: [String: [ScoreComponent: Double]] = [:]
+        /// Per field: its weight in the source score.
+        public var importance: [String: Double] = [:]
+        public var alerts = AlertPolicy()
+    }
+
+    public struct Windows: Equatable, Sendable {
+        public var sizeMilliseconds: Int64 = 60_000
+        public var allowedLatenessMilliseconds: Int64 = 10_000
+        public var idleTimeoutMilliseconds: Int64 = 60_000
+    }
+
+    public enum Reference: Equatable, Sendable {
+        /// The first N windows, merged, then fixed.
+        case first(windows: Int)
+        /// The N windows before the current one.
+        case sliding(windows: Int)
+        /// A profile stored in the metadata store under this name.
+        case pinned(name: String)
+    }
+
+    public var kafka = Kafka()
+    public var sources: [Source] = []
+    public var windows = Windows()
+    public var reference: Reference = .first(windows: 5)
+    public var topics = DriftlineTopics()
+    public var metadataStore = "driftline-metadata.sqlite"
+    public var httpListen = "127.0.0.1:9464"
+
+    public struct Error: Swift.Error, Equatable, CustomStringConvertible {
+        /// Dotted path of the offending key, e.g. `sources[0].eventTime.unit`.
+        public var key: String
+        public var reason: String
+        public var description: String { "invalid configuration at '\(key)': \(reason)" }
+    }
+
+    public static func load(path: String) throws(Error) -> DetectorConfiguration {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw Error(key: "(file)", reason: "cannot read \(path): \(error.localizedDescription)")
+        }
+        return try parse(text)
+    }
+
+    public static func parse(_ yaml: String) throws(Error) -> DetectorConfiguration {
+        let root: Node?
+        do { root = try Yams.compose(yaml: yaml) } catch { throw Error(key: "(file)", reason: "not valid YAML: \(error)") }
+        guard let root, let top = root.mapping else { throw Error(key: "(file)", reason: "the top level must be a mapping") }
+        let reader = ConfigReader(node: top, path: "")
+        var configuration = DetectorConfiguration()
+        try reader.check(allowed: ["kafka", "sources", "windows", "reference", "topics", "metadata", "http"])
+
+        if let kafka = try reader.mapping("kafka") {
+            let section = kafka
+            try section.check(allowed: ["brokers", "clientId", "groupId", "security", "properties"])
+            if let brokers = try section.strings("brokers") { configuration.kafka.brokers = brokers }
+            if let value = try section.string("clientId") { configuration.kafka.clientID = value }
+            if let value = try section.string("groupId") { configuration.kafka.groupID = value }
+            if let value = try section.stringMap("security") { configuration.kafka.security = value }
+            if let value = try section.stringMap("properties") { configuration.kafka.properties = value }
+            guard !configuration.kafka.brokers.isEmpty else { throw Error(key: "kafka.brokers", reason: "at least one broker is required") }
+            for broker in configuration.kafka.brokers where !broker.contains(":") {
+                throw Error(key: "kafka.brokers", reason: "'\(broker)' is not host:port")
+            }
+        }
+
+        guard let sources = try reader.sequence("sources"), !sources.isEmpty else {
+            throw Error(key: "sources", reason: "at least one source (a topic to watch) is required")
+        }
+        for source in sources {
+            try source.check(allowed: ["topic", "format", "eventTime", "schema", "maxFields", "weights", "importance", "alerts"])
+            guard let topic = try source.string("topic"), !topic.isEmpty else { throw Error(key: source.path("topic"), reason: "required") }
+            var parsed = Source(topic: topic)
+            if let format = try source.string("format") {
+                guard format == "json" else { throw Error(key: source.path("format"), reason: "only 'json' is supported") }
+            }
+            if let eventTime = try source.node("eventTime") {
+                if let word = eventTime.scalar?.string {
+                    switch word {
+                    case "kafka": parsed.eventTime = .kafka
+                    case "processing": parsed.eventTime = .processing
+                    default: throw Error(key: source.path("eventTime"), reason: "'\(word)' is not kafka, processing or {field, unit}")
+                    }
+                } else if let mapping = eventTime.mapping {
+                    let time = ConfigReader(node: mapping, path: source.path("eventTime"))
+                    try time.check(allowed: ["field", "unit"])
+                    guard let field = try time.string("field") else { throw Error(key: time.path("field"), reason: "required") }
+                    let unitName = try time.string("unit") ?? "milliseconds"
+                    guard let unit = TimeUnit(rawValue: unitName) else {
+                        throw Error(key: time.path("unit"), reason: "'\(unitName)' is not milliseconds, seconds or rfc3339")
+                    }
+                    parsed.eventTime = .field(path: field, unit: unit)
+                } else {
+                    throw Error(key: source.path("eventTime"), reason: "expected kafka, processing or {field, unit}")
+                }
+            }
+            if let schema = try source.string("schema") {
+                guard FileManager.default.fileExists(atPath: schema) else { throw Error(key: source.path("schema"), reason: "no such file: \(schema)") }
+                parsed.schema = schema
+            }
+            if let maxFields = try source.integer("maxFields") {
+                guard (1...1_048_576).contains(maxFields) else { throw Error(key: source.path("maxFields"), reason: "must be in 1...1048576") }
+                parsed.maxFields = maxFields
+            }
+            if let weights = try source.mapping("weights") {
+                for (field, node) in weights.entries {
+                    guard let components = node.mapping else { throw Error(key: weights.path(field), reason: "expected component: weight pairs") }
+                    var map: [ScoreComponent: Double] = [:]
+                    for (name, value) in components {
+                        guard let key = name.string, let component = ScoreComponent(rawValue: key) else {
+                            throw Error(key: weights.path(field), reason: "'\(name.string ?? "?")' is not one of \(ScoreComponent.allCases.map(\.rawValue).joined(separator: ", "))")
+                        }
+                        guard let weight = value.scalar.flatMap({ Double($0.string) }), (0...1).contains(weight) else {
+                            throw Error(key: weights.path(field) + "." + key, reason: "a weight is a number in [0, 1]")
+                        }
+                        map[component] = weight
+                    }
+                    parsed.weights[field] = map
+                }
+            }
+            if let importance = try source.mapping("importance") {
+                for (field, node) in importance.entries {
+                    guard let weight = node.scalar.flatMap({ Double($0.string) }), weight >= 0 else {
+                        throw Error(key: importance.path(field), reason: "importance is a non-negative number")
+                    }
+                    parsed.importance[field] = weight
+                }
+            }
+            if let alerts = try source.mapping("alerts") {
+                try alerts.check(allowed: ["fireLevel", "resolveLevel", "fireAfter", "resolveAfter", "coolDown"])
+                if let value = try alerts.number("fireLevel") { parsed.alerts.fireLevel = value }
+                if let value = try alerts.number("resolveLevel") { parsed.alerts.resolveLevel = value }
+                if let value = try alerts.integer("fireAfter") { parsed.alerts.fireAfter = value }
+                if let value = try alerts.integer("resolveAfter") { parsed.alerts.resolveAfter = value }
+                if let value = try alerts.integer("coolDown") { parsed.alerts.coolDown = value }
+                do { try parsed.alerts.validate() } catch { throw Error(key: alerts.path, reason: error.description) }
+            }
+            configuration.sources.append(parsed)
+        }
+        let topics = configuration.sources.map(\.topic)
+        if let duplicate = topics.first(where: { topic in topics.filter { $0 == topic }.count > 1 }) {
+            throw Error(key: "sources", reason: "topic '\(duplicate)' is listed twice")
+        }
+
+        if let windows = try reader.mapping("windows") {
+            try windows.check(allowed: ["size", "allowedLateness", "idleTimeout"])
+            if let value = try windows.duration("size") { configuration.windows.sizeMilliseconds = value }
+            if let value = try windows.duration("allowedLateness") { configuration.windows.allowedLatenessMilliseconds = value }
+            if let value = try windows.duration("idleTimeout") { configuration.windows.idleTimeoutMilliseconds = value }
+            guard configuration.windows.sizeMilliseconds > 0 else { throw Error(key: windows.path("size"), reason: "must be positive") }
+            guard configuration.windows.idleTimeoutMilliseconds > 0 else { throw Error(key: windows.path("idleTimeout"), reason: "must be positive") }
+        }
+
+        if let reference = try reader.mapping("reference") {
+            try reference.check(allowed: ["mode", "windows", "name"])
+            let mode = try reference.string("mode") ?? "first"
+            let count = try reference.integer("windows") ?? 5
+            guard count >= 1 else { throw Error(key: reference.path("windows"), reason: "must be at least 1") }
+            switch mode {
+            case "first": configuration.reference = .first(windows: count)
+            case "sliding": configuration.reference = .sliding(windows: count)
+            case "pinned":
+                guard let name = try reference.string("name") else { throw Error(key: reference.path("name"), reason: "a pinned reference needs a name") }
+                configuration.reference = .pinned(name: name)
+            default: throw Error(key: reference.path("mode"), reason: "'\(mode)' is not first, sliding or pinned")
+            }
+        }
+
+        if let topicsSection = try reader.mapping("topics") {
+            try topicsSection.check(allowed: ["profiles", "driftEvents", "alerts", "deadLetter"])
+            if let value = try topicsSection.string("profiles") { configuration.topics.profiles = value }
+            if let value = try topicsSection.string("driftEvents") { configuration.topics.driftEvents = value }
+            if let value = try topicsSection.string("alerts") { configuration.topics.alerts = value }
+            if let value = try topicsSection.string("deadLetter") { configuration.topics.deadLetter = value }
+            let outputs = [configuration.topics.profiles, configuration.topics.driftEvents, configuration.topics.alerts, configuration.topics.deadLetter]
+            if let clash = topics.first(where: outputs.contains) {
+                throw Error(key: "topics", reason: "output topic '\(clash)' is also a watched source")
+            }
+        }
+        if let metadata = try reader.mapping("metadata") {
+            try metadata.check(allowed: ["store"])
+            if let value = try metadata.string("store") { configuration.metadataStore = value }
+        }
+        if let http = try reader.mapping("http") {
+            try http.check(allowed: ["listen"])
+            if let value = try http.string("listen") {
+                guard let colon = value.lastIndex(of: ":"), UInt16(value[value.index(after: colon)...]) != nil else {
+                    throw Error(key: http.path("listen"), reason: "'\(value)' is not host:port")
+                }
+                configuration.httpListen = value
+            }
+        }
+        return configuration
+    }
+}
+
+/// Walks a YAML mapping with the key path kept for error messages.
+struct ConfigReader {
+    let node: Node.Mapping
+    let path: String
+
+    init(node: Node.Mapping, path: String) {
+        self.node = node
+        self.path = path
+    }
+
+    func path(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    var entries: [(String, Node)] { node.compactMap { key, value in key.string.map { ($0, value) } } }
+
+    func check(allowed: Set<String>) throws(DetectorConfiguration.Error) {
+        for (key, _) in node {
+            guard let name = key.string, allowed.contains(name) else {
+                throw .init(key: path(key.string ?? "?"), reason: "unknown key (expected one of: \(allowed.sorted().joined(separator: ", ")))")
+            }
+        }
+    }
+
+    func node(_ key: String) throws(DetectorConfiguration.Error) -> Node? { node[key] }
+
+    func string(_ key: String) throws(DetectorConfiguration.Error) -> String? {
+        guard let value = node[key] else { return nil }
+        guard let scalar = value.scalar else { throw .init(key: path(key), reason: "expected a string") }
+        return scalar.string
+    }
+
+    func number(_ key: String) throws(DetectorConfiguration.Error) -> Double? {
+        guard let text = try string(key) else { return nil }
+        guard let value = Double(text), value.isFinite else { throw .init(key: path(key), reason: "'\(text)' is not a number") }
+        return value
+    }
+
+    func integer(_ key: String) throws(DetectorConfiguration.Error) -> Int? {
+        guard let text = try string(key) else { return nil }
+        guard let value = Int(text) else { throw .init(key: path(key), reason: "'\(text)' is not an integer") }
+        return value
+    }
+
+    /// "500ms", "10s", "5m", "1h" → milliseconds.
+    func duration(_ key: String) throws(DetectorConfiguration.Error) -> Int64? {
+        guard let text = try string(key) else { return nil }
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let value = Int64(text.dropLast(suffix.count)), value >= 0 { return value * scale }
+        }
+        throw .init(key: path(key), reason: "'\(text)' is not a duration like 500ms, 10s, 5m or 1h")
+    }
+
+    func strings(_ key: String) throws(DetectorConfiguration.Error) -> [String]? {
+        guard let value = node[key] else { return nil }
+        if let scalar = value.scalar { return scalar.string.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        guard let sequence = value.sequence else { throw .init(key: path(key), reason: "expected a list") }
+        var result: [String] = []
+        for item in sequence {
+            guard let scalar = item.scalar else { throw .init(key: path(key), reason: "expected a list of strings") }
+            result.append(scalar.string)
+        }
+        return result
+    }
+
+    func stringMap(_ key: String) throws(DetectorConfiguration.Error) -> [String: String]? {
+        guard let section = try mapping(key) else { return nil }
+        var result: [String: String] = [:]
+        for (name, value) in section.entries {
+            guard let scalar = value.scalar else { throw .init(key: section.path(name), reason: "expected a string") }
+            result[name] = scalar.string
+        }
+        return result
+    }
+
+    func mapping(_ key: String) throws(DetectorConfiguration.Error) -> ConfigReader? {
+        guard let value = node[key] else { return nil }
+        guard let mapping = value.mapping else { throw .init(key: path(key), reason: "expected a mapping") }
+        return ConfigReader(node: mapping, path: path(key))
+    }
+
+    func sequence(_ key: String) throws(DetectorConfiguration.Error) -> [ConfigReader]? {
+        guard let value = node[key] else { return nil }
+        guard let sequence = value.sequence else { throw .init(key: path(key), reason: "expected a list") }
+        var result: [ConfigReader] = []
+        for (index, item) in sequence.enumerated() {
+            guard let mapping = item.mapping else { throw .init(key: "\(path(key))[\(index)]", reason: "expected a mapping") }
+            result.append(ConfigReader(node: mapping, path: "\(path(key))[\(index)]"))
+        }
+        return result
+    }
+}

@@ -1,0 +1,75 @@
+@testable import DriftlineDetector
+import DriftlineDrift
+import Testing
+
+@Suite struct DetectorConfigurationTests {
+    @Test func aFullConfigurationParses() throws {
+        let configuration = try DetectorConfiguration.parse("""
+            kafka:
+              brokers: [broker-1:9092, broker-2:9092]
+              groupId: drift-team
+              security: {security.protocol: SASL_SSL, sasl.mechanism: PLAIN}
+              properties: {fetch.max.bytes: "52428800"}
+            sources:
+              - topic: orders
+                eventTime: {field: created_at, unit: rfc3339}
+                maxFields: 128
+                weights:
+                  ts: {distribution: 0}
+                importance: {id: 0.5}
+                alerts: {fireLevel: 0.6, resolveLevel: 0.2, fireAfter: 3}
+              - topic: clicks
+                eventTime: processing
+            windows: {size: 5m, allowedLateness: 30s, idleTimeout: 2m}
+            reference: {mode: sliding, windows: 12}
+            topics: {alerts: team.alerts}
+            metadata: {store: postgres://driftline@db:5432/driftline}
+            http: {listen: 0.0.0.0:9464}
+            """)
+        #expect(configuration.kafka.brokers == ["broker-1:9092", "broker-2:9092"])
+        #expect(configuration.kafka.groupID == "drift-team")
+        #expect(configuration.kafka.security["security.protocol"] == "SASL_SSL")
+        #expect(configuration.sources.map(\.topic) == ["orders", "clicks"])
+        #expect(configuration.sources[0].eventTime == .field(path: "created_at", unit: .rfc3339))
+        #expect(configuration.sources[0].weights["ts"] == [.distribution: 0])
+        #expect(configuration.sources[0].alerts.fireLevel == 0.6 && configuration.sources[0].alerts.fireAfter == 3)
+        #expect(configuration.sources[1].eventTime == .processing)
+        #expect(configuration.windows.sizeMilliseconds == 300_000 && configuration.windows.allowedLatenessMilliseconds == 30_000)
+        #expect(configuration.reference == .sliding(windows: 12))
+        #expect(configuration.topics.alerts == "team.alerts" && configuration.topics.driftEvents == "driftline.drift-events")
+        #expect(configuration.metadataStore.hasPrefix("postgres://"))
+    }
+
+    @Test func defaultsNeedOnlyASource() throws {
+        let configuration = try DetectorConfiguration.parse("sources: [{topic: orders}]")
+        #expect(configuration.sources[0].eventTime == .kafka)
+        #expect(configuration.windows.sizeMilliseconds == 60_000)
+        #expect(configuration.reference == .first(windows: 5))
+        #expect(configuration.metadataStore == "driftline-metadata.sqlite")
+    }
+
+    @Test(arguments: [
+        ("sources: []", "sources", "at least one source"),
+        ("source: [{topic: a}]", "source", "unknown key"),
+        ("sources: [{topic: a, eventtime: kafka}]", "sources[0].eventtime", "unknown key"),
+        ("sources: [{topic: a, eventTime: {field: t, unit: minutes}}]", "sources[0].eventTime.unit", "'minutes' is not milliseconds, seconds or rfc3339"),
+        ("sources: [{topic: a, format: avro}]", "sources[0].format", "only 'json'"),
+        ("sources: [{topic: a, weights: {x: {distribution: 3}}}]", "sources[0].weights.x.distribution", "in [0, 1]"),
+        ("sources: [{topic: a, weights: {x: {vibes: 1}}}]", "sources[0].weights.x", "'vibes' is not one of"),
+        ("sources: [{topic: a, alerts: {fireLevel: 0.2, resolveLevel: 0.5}}]", "sources[0].alerts", "resolve level ≤ fire level"),
+        ("sources: [{topic: a}, {topic: a}]", "sources", "listed twice"),
+        ("sources: [{topic: a}]\nwindows: {size: 10 minutes}", "windows.size", "not a duration"),
+        ("sources: [{topic: a}]\nreference: {mode: pinned}", "reference.name", "needs a name"),
+        ("sources: [{topic: a}]\nkafka: {brokers: [localhost]}", "kafka.brokers", "not host:port"),
+        ("sources: [{topic: driftline.alerts}]\ntopics: {profiles: p}", "topics", "also a watched source"),
+        ("sources: [{topic: a, schema: /nonexistent.json}]", "sources[0].schema", "no such file"),
+        ("sources: [{topic: a}]\nhttp: {listen: everywhere}", "http.listen", "not host:port"),
+        ("- just\n- a list", "(file)", "must be a mapping"),
+        ("sources: [{topic: a", "(file)", "not valid YAML"),
+    ])
+    func badConfigurationNamesTheKeyAndTheReason(yaml: String, key: String, reason: String) {
+        let error = #expect(throws: DetectorConfiguration.Error.self) { try DetectorConfiguration.parse(yaml) }
+        #expect(error?.key == key, "\(String(describing: error))")
+        #expect(error?.reason.contains(reason) == true, "\(String(describing: error))")
+    }
+}
