@@ -38,6 +38,8 @@ public struct DetectorConfiguration: Equatable, Sendable {
         /// Per field: its weight in the source score.
         public var importance: [String: Double] = [:]
         public var alerts = AlertPolicy()
+
+        public init(topic: String) { self.topic = topic }
     }
 
     public struct Windows: Equatable, Sendable {

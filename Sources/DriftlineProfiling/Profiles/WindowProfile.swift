@@ -97,12 +97,17 @@ public final class WindowProfile {
         do {
             try scanner.scan(record)
         } catch {
-            malformedCount += 1
-            malformedByReason[error.reason, default: 0] += 1
+            countMalformed(error)
             return error
         }
         addScanned(scanner, eventTime: eventTime)
         return nil
+    }
+
+    /// Counts a record that failed to scan elsewhere (the caller scanned it itself).
+    public func countMalformed(_ error: ScanError) {
+        malformedCount += 1
+        malformedByReason[error.reason, default: 0] += 1
     }
 
     /// Profiles the record `scanner` just scanned successfully.

@@ -1,0 +1,152 @@
+import DriftlineDrift
+import DriftlineProfiling
+import Foundation
+
+/// One instance's view of one source: records in, partial window profiles out. Pure (no Kafka):
+/// the service feeds it what the consumer delivers and publishes what it returns.
+public struct SourceWindowing {
+    public let topic: String
+    public let eventTime: DetectorConfiguration.EventTime
+    public let profileConfiguration: ProfileConfiguration
+    private(set) var windows: TumblingWindows
+    private var open: [Int64: WindowProfile] = [:]
+    private let scanner: JSONScanner
+    /// Records that could not be scanned, by reason (also counted in each window's profile).
+    public private(set) var malformed: [ScanErrorReason: Int64] = [:]
+    /// Records whose event time could not be read (missing or unparsable time field).
+    public private(set) var missingEventTime: Int64 = 0
+
+    public enum Outcome: Equatable {
+        case profiled(windowStart: Int64)
+        case late(windowStart: Int64)
+        /// Count it and sample it to the dead-letter topic.
+        case malformed(ScanError)
+    }
+
+    /// A window this instance closed: the partial profile of the partitions it owns.
+    public struct ClosedWindow {
+        public var start: Int64
+        public var end: Int64
+        public var profile: WindowProfile
+    }
+
+    public init(topic: String, eventTime: DetectorConfiguration.EventTime, windows: TumblingWindows, profile: ProfileConfiguration = ProfileConfiguration()) {
+        self.topic = topic
+        self.eventTime = eventTime
+        self.windows = windows
+        profileConfiguration = profile
+        scanner = JSONScanner(options: profile.scannerOptions)
+    }
+
+    public mutating func ingest(_ record: UnsafeRawBufferPointer, partition: Int32, offset: Int64, kafkaTimestamp: Int64?, now: Int64) -> Outcome {
+        let scanned: ScanError?
+        do { try scanner.scan(record); scanned = nil } catch { scanned = error }
+        // Malformed records still advance the partition's time (by Kafka time) so windows keep closing.
+        let time: Int64
+        switch eventTime {
+        case .processing: time = now
+        case .kafka: time = kafkaTimestamp ?? now
+        case let .field(path, unit):
+            if scanned == nil, let value = Self.time(in: scanner, path: path, unit: unit) {
+                time = value
+            } else {
+                if scanned == nil { missingEventTime += 1 }
+                time = kafkaTimestamp ?? now
+            }
+        }
+        let placement = windows.place(partition: partition, time: time, now: now)
+        guard case let .window(start) = placement else {
+            if case let .late(start) = placement { return .late(windowStart: start) }
+            return .late(windowStart: windows.windowStart(time))
+        }
+        let window = open[start] ?? WindowProfile(configuration: profileConfiguration)
+        open[start] = window
+        window.cover(topic: topic, partition: partition, offset: offset)
+        if let scanned {
+            malformed[scanned.reason, default: 0] += 1
+            window.countMalformed(scanned)
+            return .malformed(scanned)
+        }
+        window.addScanned(scanner, eventTime: time)
+        return .profiled(windowStart: start)
+    }
+
+    /// Windows the watermark has passed, with their partial profiles, oldest first.
+    public mutating func closeReady(now: Int64) -> [ClosedWindow] {
+        windows.closeReady(now: now).compactMap { start in
+            open.removeValue(forKey: start).map { ClosedWindow(start: start, end: start + windows.size, profile: $0) }
+        }
+    }
+
+    public mutating func revoke(_ partitions: [Int32]) { windows.revoke(partitions) }
+
+    public var lateRecords: Int64 { windows.lateRecords }
+
+    static func time(in scanner: JSONScanner, path: String, unit: DetectorConfiguration.TimeUnit) -> Int64? {
+        for index in 0..<scanner.count {
+            let leaf = scanner[index]
+            guard scanner.pathString(of: leaf) == path else { continue }
+            switch (leaf.type, unit) {
+            case (.integer, .milliseconds), (.float, .milliseconds): return Int64(leaf.number)
+            case (.integer, .seconds), (.float, .seconds): return Int64((leaf.number * 1000).rounded())
+            case (.string, .rfc3339):
+                let text = String(decoding: scanner.string(of: leaf), as: UTF8.self)
+                let formatter = ISO8601DateFormatter()
+                formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+                if let date = formatter.date(from: text) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+                formatter.formatOptions = [.withInternetDateTime]
+                return formatter.date(from: text).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) }
+            default: return nil
+            }
+        }
+        return nil
+    }
+}
+
+/// The owner of a source's key in the profiles topic: merges partial window profiles from every
+/// instance and releases a window once all input partitions reported, or after a timeout (then the
+/// window states its coverage). Pure; the service feeds it decoded partials.
+public struct PartialAggregator {
+    public let partitionCount: Int
+    public let timeout: Int64
+    private var pending: [Int64: (profile: WindowProfile, partitions: Set<Int32>, firstSeen: Int64)] = [:]
+
+    public struct ReadyWindow {
+        public var start: Int64
+        public var profile: WindowProfile
+        /// Input partitions that reported, out of `partitionCount`.
+        public var coveredPartitions: Int
+        public var complete: Bool
+    }
+
+    public init(partitionCount: Int, timeout: Int64) {
+        self.partitionCount = partitionCount
+        self.timeout = timeout
+    }
+
+    /// Adds a partial; `partitions` are the input partitions it covers (even those with no records).
+    public mutating func add(windowStart: Int64, partial: WindowProfile, partitions: Set<Int32>, now: Int64) throws(ProfileConfigurationError) {
+        if var entry = pending[windowStart] {
+            try entry.profile.merge(partial)
+            entry.partitions.formUnion(partitions)
+            pending[windowStart] = entry
+        } else {
+            let copy = partial.copy()
+            pending[windowStart] = (copy, partitions, now)
+        }
+    }
+
+    /// Windows complete (every partition reported) or timed out, oldest first. A window is released
+    /// only after every older one, so scores are produced in window order.
+    public mutating func ready(now: Int64) -> [ReadyWindow] {
+        var result: [ReadyWindow] = []
+        for start in pending.keys.sorted() {
+            let entry = pending[start]!
+            let complete = entry.partitions.count >= partitionCount
+            guard complete || now - entry.firstSeen >= timeout else { break }
+            pending.removeValue(forKey: start)
+            result.append(ReadyWindow(start: start, profile: entry.profile, coveredPartitions: entry.partitions.count, complete: complete))
+        }
+        return result
+    }
+}

@@ -1,0 +1,74 @@
+import DriftlineDrift
+import DriftlineMessages
+import DriftlineProfiling
+
+/// Scores a source's merged windows in order against its reference and produces the messages to
+/// publish. Keeps the reference (first N windows merged, or the N most recent), the scorer's history
+/// and the alert states. Pure.
+public struct WindowScorer {
+    public let reference: DetectorConfiguration.Reference
+    private var scorer: DriftScorer
+    private var builder: OutputBuilder
+    private var schema: DeclaredSchema?
+    private var referenceWindows: [(start: Int64, end: Int64, profile: WindowProfile)] = []
+    private var fixedReference: (start: Int64, end: Int64, profile: WindowProfile)?
+
+    public struct Result {
+        public var windowStart: Int64
+        public var score: SourceScore?
+        public var events: [DriftEventMessage]
+        public var alerts: [AlertMessage]
+        /// True while the window only builds the reference.
+        public var warmingUp: Bool
+    }
+
+    public init(source: DetectorConfiguration.Source, reference: DetectorConfiguration.Reference, schema: DeclaredSchema? = nil, pinned: WindowProfile? = nil) {
+        self.reference = reference
+        var scoring = ScoringConfiguration()
+        scoring.fieldWeights = source.weights
+        scoring.fieldImportance = source.importance
+        scorer = DriftScorer(configuration: scoring)
+        builder = OutputBuilder(source: source.topic, policy: source.alerts)
+        self.schema = schema
+        if let pinned { fixedReference = (0, 0, pinned) }
+    }
+
+    public mutating func score(windowStart: Int64, windowEnd: Int64, profile: WindowProfile, now: Int64) -> Result {
+        switch reference {
+        case let .first(count):
+            if fixedReference == nil {
+                referenceWindows.append((windowStart, windowEnd, profile))
+                if referenceWindows.count == count {
+                    let merged = WindowProfile(configuration: profile.configuration)
+                    for window in referenceWindows { try? merged.merge(window.profile) }
+                    fixedReference = (referenceWindows.first!.start, referenceWindows.last!.end, merged)
+                    referenceWindows.removeAll()
+                }
+                return Result(windowStart: windowStart, score: nil, events: [], alerts: [], warmingUp: true)
+            }
+        case let .sliding(count):
+            defer {
+                referenceWindows.append((windowStart, windowEnd, profile))
+                if referenceWindows.count > count { referenceWindows.removeFirst() }
+            }
+            guard referenceWindows.count == count else {
+                return Result(windowStart: windowStart, score: nil, events: [], alerts: [], warmingUp: true)
+            }
+            let merged = WindowProfile(configuration: profile.configuration)
+            for window in referenceWindows { try? merged.merge(window.profile) }
+            fixedReference = (referenceWindows.first!.start, referenceWindows.last!.end, merged)
+        case .pinned:
+            break
+        }
+        guard let reference = fixedReference else {
+            return Result(windowStart: windowStart, score: nil, events: [], alerts: [], warmingUp: true)
+        }
+        let comparison = DriftComparison(reference: reference.profile, current: profile, schema: schema)
+        let score = scorer.score(comparison)
+        let output = builder.messages(
+            for: score, comparison: comparison,
+            window: .init(start: windowStart, end: windowEnd, referenceStart: reference.start, referenceEnd: reference.end),
+            now: now)
+        return Result(windowStart: windowStart, score: score, events: output.events, alerts: output.alerts, warmingUp: false)
+    }
+}
