@@ -72,8 +72,10 @@ let package = Package(
                 "DriftlineMessages",
                 "DriftlineProfiling",
                 "DriftlineDrift",
+                "DriftlineDetector",
                 "DriftlineMetadata",
                 "DriftlineSampleData",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -92,18 +92,20 @@ struct DevCommandTests {
         #expect(result.err.contains("partitions must be a positive integer"))
     }
 
-    @Test func demoRunsEndToEnd() throws {
-        let process = Process()
-        process.executableURL = driftline
-        process.arguments = ["demo", "--records", "3000"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(text.contains("produced 3000 records (0 failed)"))
-        #expect(text.contains("consumed 3000 records"))
+    /// The README's first command runs this: drift detection end to end on the embedded cluster.
+    @Test func demoDetectsTheDatasetsDriftAndPublishesAlerts() throws {
+        let result = try runDriftline(["demo", "--records", "20000", "--window-seconds", "10"])
+        #expect(result.status == 0, "\(result.err.suffix(500))")
+        #expect(result.out.contains("produced 20000 records (0 failed)"))
+        // 20 windows of 10 s: 5 build the reference, 14 are scored (the last stays open); drift from window 14.
+        #expect(result.out.contains("windows scored: 14"))
+        #expect(result.out.contains("score by window: ▁▁▁▁▁▁▁▁▁█████"), "\(result.out)")
+        #expect(result.out.contains("10 dead letters (10 malformed records)"))
+        #expect(result.out.contains("[firing] Schema drift in demo.orders"))
+        let published = result.out.firstMatch(of: /published: \d+ drift events, (\d+) alerts/).map { Int($0.1)! }
+        let readBack = result.out.firstMatch(of: /read back (\d+) alerts/).map { Int($0.1)! }
+        #expect(published != nil && published == readBack && (published ?? 0) > 0)
+        #expect(result.out.contains("demo complete"))
     }
 
     private func run(_ path: String, _ arguments: [String]) throws -> String {
