@@ -54,10 +54,10 @@ public struct SourceWindowing {
                 time = kafkaTimestamp ?? now
             }
         }
-        let placement = windows.place(partition: partition, time: time, now: now)
-        guard case let .window(start) = placement else {
-            if case let .late(start) = placement { return .late(windowStart: start) }
-            return .late(windowStart: windows.windowStart(time))
+        let start: Int64
+        switch windows.place(partition: partition, time: time, now: now) {
+        case let .late(windowStart): return .late(windowStart: windowStart)
+        case let .window(windowStart): start = windowStart
         }
         let window = open[start] ?? WindowProfile(configuration: profileConfiguration)
         open[start] = window
