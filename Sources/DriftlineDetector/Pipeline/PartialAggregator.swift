@@ -1,0 +1,49 @@
+import DriftlineProfiling
+
+/// The owner of a source's key in the profiles topic: merges partial window profiles from every
+/// instance and releases a window once all input partitions reported, or after a timeout (then the
+/// window states its coverage). Pure; the service feeds it decoded partials.
+public struct PartialAggregator {
+    public let partitionCount: Int
+    public let timeout: Int64
+    private var pending: [Int64: (profile: WindowProfile, partitions: Set<Int32>, firstSeen: Int64)] = [:]
+
+    public struct ReadyWindow {
+        public var start: Int64
+        public var profile: WindowProfile
+        /// Input partitions that reported, out of `partitionCount`.
+        public var coveredPartitions: Int
+        public var complete: Bool
+    }
+
+    public init(partitionCount: Int, timeout: Int64) {
+        self.partitionCount = partitionCount
+        self.timeout = timeout
+    }
+
+    /// Adds a partial; `partitions` are the input partitions it covers (even those with no records).
+    public mutating func add(windowStart: Int64, partial: WindowProfile, partitions: Set<Int32>, now: Int64) throws(ProfileConfigurationError) {
+        if var entry = pending[windowStart] {
+            try entry.profile.merge(partial)
+            entry.partitions.formUnion(partitions)
+            pending[windowStart] = entry
+        } else {
+            let copy = partial.copy()
+            pending[windowStart] = (copy, partitions, now)
+        }
+    }
+
+    /// Windows complete (every partition reported) or timed out, oldest first. A window is released
+    /// only after every older one, so scores are produced in window order.
+    public mutating func ready(now: Int64) -> [ReadyWindow] {
+        var result: [ReadyWindow] = []
+        for start in pending.keys.sorted() {
+            let entry = pending[start]!
+            let complete = entry.partitions.count >= partitionCount
+            guard complete || now - entry.firstSeen >= timeout else { break }
+            pending.removeValue(forKey: start)
+            result.append(ReadyWindow(start: start, profile: entry.profile, coveredPartitions: entry.partitions.count, complete: complete))
+        }
+        return result
+    }
+}
