@@ -16,13 +16,24 @@ public struct PartialAggregator {
         public var complete: Bool
     }
 
-    public init(partitionCount: Int, timeout: Int64) {
+    /// The start of the last window released (scored); partials for it or earlier are replays.
+    public private(set) var releasedThrough: Int64
+    public private(set) var droppedReplays = 0
+
+    /// `releasedThrough` resumes after a restart (stored with the outputs).
+    public init(partitionCount: Int, timeout: Int64, releasedThrough: Int64 = .min) {
         self.partitionCount = partitionCount
         self.timeout = timeout
+        self.releasedThrough = releasedThrough
     }
 
     /// Adds a partial; `partitions` are the input partitions it covers (even those with no records).
     public mutating func add(windowStart: Int64, partial: WindowProfile, partitions: Set<Int32>, now: Int64) throws(ProfileConfigurationError) {
+        // A window already scored is never scored again: its partial is a replay after a restart.
+        guard windowStart > releasedThrough else {
+            droppedReplays += 1
+            return
+        }
         if var entry = pending[windowStart] {
             try entry.profile.merge(partial)
             entry.partitions.formUnion(partitions)
@@ -42,6 +53,7 @@ public struct PartialAggregator {
             let complete = entry.partitions.count >= partitionCount
             guard complete || now - entry.firstSeen >= timeout else { break }
             pending.removeValue(forKey: start)
+            releasedThrough = max(releasedThrough, start)
             result.append(ReadyWindow(start: start, profile: entry.profile, coveredPartitions: entry.partitions.count, complete: complete))
         }
         return result

@@ -10,6 +10,10 @@ public struct SourceWindowing {
     public let profileConfiguration: ProfileConfiguration
     private(set) var windows: TumblingWindows
     private var open: [Int64: WindowProfile] = [:]
+    /// Per open window, the first offset of each partition that contributed to it.
+    private var firstOffsets: [Int64: [Int32: Int64]] = [:]
+    /// Per partition, the offset after the last one ingested.
+    private var nextOffsets: [Int32: Int64] = [:]
     private let scanner: JSONScanner
     /// Records that could not be scanned, by reason (also counted in each window's profile).
     public private(set) var malformed: [ScanErrorReason: Int64] = [:]
@@ -39,6 +43,7 @@ public struct SourceWindowing {
     }
 
     public mutating func ingest(_ record: UnsafeRawBufferPointer, partition: Int32, offset: Int64, kafkaTimestamp: Int64?, now: Int64) -> Outcome {
+        nextOffsets[partition] = max(nextOffsets[partition] ?? 0, offset + 1)
         let scanned: ScanError?
         do { try scanner.scan(record); scanned = nil } catch { scanned = error }
         // Malformed records still advance the partition's time (by Kafka time) so windows keep closing.
@@ -61,6 +66,7 @@ public struct SourceWindowing {
         }
         let window = open[start] ?? WindowProfile(configuration: profileConfiguration)
         open[start] = window
+        if firstOffsets[start, default: [:]][partition] == nil { firstOffsets[start, default: [:]][partition] = offset }
         window.cover(topic: topic, partition: partition, offset: offset)
         if let scanned {
             malformed[scanned.reason, default: 0] += 1
@@ -74,9 +80,24 @@ public struct SourceWindowing {
     /// Windows the watermark has passed, with their partial profiles, oldest first.
     public mutating func closeReady(now: Int64) -> [ClosedWindow] {
         windows.closeReady(now: now).compactMap { start in
-            open.removeValue(forKey: start).map { ClosedWindow(start: start, end: start + windows.size, profile: $0) }
+            firstOffsets.removeValue(forKey: start)
+            return open.removeValue(forKey: start).map { ClosedWindow(start: start, end: start + windows.size, profile: $0) }
         }
     }
+
+    /// Where each partition may be committed: the first offset still needed by an open window, or
+    /// just past the last record when none is open. Committing there (with the outputs of closed
+    /// windows, in one transaction) means a restart re-reads exactly the records of open windows.
+    public var commitPositions: [Int32: Int64] {
+        var positions = nextOffsets
+        for offsets in firstOffsets.values {
+            for (partition, offset) in offsets { positions[partition] = min(positions[partition] ?? offset, offset) }
+        }
+        return positions
+    }
+
+    /// Everything ending at or before this is closed; store it with the outputs to resume after a restart.
+    public var closedThrough: Int64 { windows.closedThrough }
 
     public mutating func revoke(_ partitions: [Int32]) { windows.revoke(partitions) }
 

@@ -26,12 +26,14 @@ public struct TumblingWindows: Sendable, Equatable {
         case late(windowStart: Int64)
     }
 
-    /// All times in milliseconds.
-    public init(size: Int64, allowedLateness: Int64 = 0, idleTimeout: Int64 = 60_000) {
+    /// All times in milliseconds. `closedThrough` resumes after a restart: windows ending at or
+    /// before it were closed (and published) by a previous run.
+    public init(size: Int64, allowedLateness: Int64 = 0, idleTimeout: Int64 = 60_000, closedThrough: Int64 = .min) {
         precondition(size > 0 && allowedLateness >= 0 && idleTimeout > 0)
         self.size = size
         self.allowedLateness = allowedLateness
         self.idleTimeout = idleTimeout
+        self.closedThrough = closedThrough
     }
 
     public func windowStart(_ time: Int64) -> Int64 {
