@@ -35,6 +35,11 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         let cluster = try EmbeddedKafkaCluster(brokers: 1)
+        // Every client is released before the cluster stops, so none logs a refused reconnect.
+        try withExtendedLifetime(cluster) { try detect(on: cluster) }
+    }
+
+    private func detect(on cluster: EmbeddedKafkaCluster) throws {
         let topic = "demo.orders"
         let topics = DriftlineTopics.defaults
         try cluster.createTopic(topic, partitions: partitions)
