@@ -84,3 +84,41 @@ struct RestartTests {
         }
     }
 }
+
+/// The scorer's state (reference, history, alert states) survives a restart through `snapshot()`:
+/// a scorer restored mid-stream emits exactly what an uninterrupted one does.
+@Suite(.timeLimit(.minutes(2)))
+struct ScorerSnapshotTests {
+    static func windows() -> [WindowProfile] {
+        var windowing = SourceWindowing(topic: "orders", eventTime: .field(path: "ts", unit: .milliseconds),
+                                        windows: TumblingWindows(size: 5_000))
+        var result: [WindowProfile] = []
+        DriftDataset(records: 12_000, driftFraction: 0.4).forEachRecord { _, record in
+            _ = windowing.ingest(record, partition: 0, offset: 0, kafkaTimestamp: nil, now: 0)
+            result += windowing.closeReady(now: 0).map(\.profile)
+        }
+        return result
+    }
+
+    @Test(arguments: [3, 7, 14, 18, 21])
+    func restoredScorerContinuesExactly(restartAt: Int) throws {
+        var source = DetectorConfiguration.Source(topic: "orders")
+        source.weights = ["ts": [.distribution: 0], "event_id": [.distribution: 0]]
+        let profiles = Self.windows()
+        #expect(profiles.count >= 20)
+        func score(_ scorer: inout WindowScorer, _ index: Int) -> [String] {
+            let start = Int64(index) * 5_000
+            let result = scorer.score(windowStart: start, windowEnd: start + 5_000, profile: profiles[index], now: start + 6_000)
+            return result.alerts.map(\.id) + result.events.map(\.id) + [result.score.map { String($0.score) } ?? "warm-up"]
+        }
+        var uninterrupted = WindowScorer(source: source, reference: .first(windows: 5))
+        let expected = profiles.indices.flatMap { score(&uninterrupted, $0) }
+        #expect(expected.contains { $0.count == 32 }, "the stream produces alerts or events")
+
+        var first = WindowScorer(source: source, reference: .first(windows: 5))
+        var outputs = (0..<restartAt).flatMap { score(&first, $0) }
+        var restored = try WindowScorer(source: source, reference: .first(windows: 5), restoring: first.snapshot())
+        outputs += (restartAt..<profiles.count).flatMap { score(&restored, $0) }
+        #expect(outputs == expected)
+    }
+}

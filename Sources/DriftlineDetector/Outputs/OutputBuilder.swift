@@ -5,7 +5,7 @@ import DriftlineMessages
 /// component at or above `eventLevel`, and alerts from per-field and source-level alert states.
 /// Pure and deterministic (ids derive from source, field, window and kind), so a window scored twice
 /// (after a restart or by another instance) yields byte-identical messages.
-public struct OutputBuilder: Sendable {
+public struct OutputBuilder: Sendable, Codable, Equatable {
     public var source: String
     public var policy: AlertPolicy
     public var eventLevel = 0.5

@@ -1,6 +1,7 @@
 import DriftlineDrift
 import DriftlineMessages
 import DriftlineProfiling
+import Foundation
 
 /// Scores a source's merged windows in order against its reference and produces the messages to
 /// publish. Keeps the reference (first N windows merged, or the N most recent), the scorer's history
@@ -20,6 +21,34 @@ public struct WindowScorer {
         public var alerts: [AlertMessage]
         /// True while the window only builds the reference.
         public var warmingUp: Bool
+    }
+
+    /// Everything a restarted detector needs to continue exactly where this scorer is: the reference
+    /// (profiles in the binary format), the scorer's history and the alert states. Store it with the
+    /// window's outputs; restore it with `init(source:reference:schema:restoring:)`.
+    public func snapshot() throws -> Data {
+        let state = Snapshot(
+            referenceWindows: referenceWindows.map { .init(start: $0.start, end: $0.end, profile: $0.profile.encoded()) },
+            fixedReference: fixedReference.map { .init(start: $0.start, end: $0.end, profile: $0.profile.encoded()) },
+            scorer: scorer, builder: builder)
+        return try JSONEncoder().encode(state)
+    }
+
+    public init(source: DetectorConfiguration.Source, reference: DetectorConfiguration.Reference, schema: DeclaredSchema? = nil, restoring data: Data) throws {
+        let state = try JSONDecoder().decode(Snapshot.self, from: data)
+        self.init(source: source, reference: reference, schema: schema)
+        scorer = state.scorer
+        builder = state.builder
+        referenceWindows = try state.referenceWindows.map { ($0.start, $0.end, try WindowProfile(encoded: $0.profile)) }
+        fixedReference = try state.fixedReference.map { ($0.start, $0.end, try WindowProfile(encoded: $0.profile)) }
+    }
+
+    private struct Snapshot: Codable {
+        struct StoredWindow: Codable { var start: Int64; var end: Int64; var profile: [UInt8] }
+        var referenceWindows: [StoredWindow]
+        var fixedReference: StoredWindow?
+        var scorer: DriftScorer
+        var builder: OutputBuilder
     }
 
     public init(source: DetectorConfiguration.Source, reference: DetectorConfiguration.Reference, schema: DeclaredSchema? = nil, pinned: WindowProfile? = nil) {

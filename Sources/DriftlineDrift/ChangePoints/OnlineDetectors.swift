@@ -10,7 +10,7 @@ public protocol OnlineChangeDetector {
 /// Tracks the running mean x̄ and the cumulative deviations m⁺ = Σ α·(x − x̄ − δ) and
 /// m⁻ = Σ α·(x − x̄ + δ); signals when m⁺ rises more than λ above its minimum (an increase) or m⁻
 /// falls more than λ below its maximum (a decrease), after `minInstances` values.
-public struct PageHinkley: OnlineChangeDetector, Sendable {
+public struct PageHinkley: OnlineChangeDetector, Sendable, Codable, Equatable {
     public var minInstances = 30
     /// Magnitude of change tolerated without accumulating evidence.
     public var delta = 0.005

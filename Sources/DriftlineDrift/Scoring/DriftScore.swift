@@ -82,12 +82,13 @@ public struct SourceScore: Equatable, Sendable, Codable {
 }
 
 /// Scores comparisons window after window, keeping per-field history for the components that need
-/// it (change-point activity, recent drift). Memory: fields × `historyWindows`.
-public struct DriftScorer: Sendable {
+/// it (change-point activity, recent drift). Memory: fields × `historyWindows`. Codable, so a
+/// restarted detector resumes with the same history.
+public struct DriftScorer: Sendable, Codable, Equatable {
     public var configuration: ScoringConfiguration
     private var history: [String: FieldHistory] = [:]
 
-    private struct FieldHistory: Sendable {
+    private struct FieldHistory: Sendable, Codable, Equatable {
         var detector = PageHinkley(minInstances: 5, delta: 0.01, threshold: 0.5, alpha: 0.99)
         var recentSignals: [Bool] = []
         var recentDrift: [Bool] = []
