@@ -103,22 +103,11 @@ public struct OutputBuilder: Sendable, Codable, Equatable {
         return kinds
     }
 
+    /// The field's headline metrics plus the missing and null rates on both sides.
     static func metrics(_ drift: FieldDrift) -> [String: Double] {
-        var metrics: [String: Double] = [
+        drift.headlineMetrics.merging([
             "missing_rate_reference": drift.schema.referenceMissingRate, "missing_rate_current": drift.schema.currentMissingRate,
             "null_rate_reference": drift.schema.referenceNullRate, "null_rate_current": drift.schema.currentNullRate,
-        ]
-        metrics["type_change"] = drift.schema.typeChange.value
-        if let n = drift.numeric {
-            metrics["psi"] = n.psi.value
-            metrics["ks"] = n.kolmogorovSmirnov.value
-            metrics["wasserstein"] = n.wasserstein.value
-            metrics["mean_shift_z"] = n.meanShift.value
-        }
-        if let c = drift.categorical {
-            metrics["category_psi"] = c.psi.value
-            metrics["chi_square"] = c.chiSquare.value
-        }
-        return metrics
+        ]) { first, _ in first }
     }
 }

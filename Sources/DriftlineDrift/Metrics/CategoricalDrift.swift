@@ -26,12 +26,11 @@ public struct CategoricalDrift: Equatable, Sendable, Codable {
         // Compare only values the summaries can vouch for: all of them while a summary is not full
         // (its counts are exact), otherwise the heavy hitters (guaranteed above 1/capacity). Comparing
         // whichever values a full summary happens to hold would flag every high-cardinality field.
-        let referenceHeavy = Self.heavyHitters(referenceValues)
-        let currentHeavy = Self.heavyHitters(currentValues)
-        let tracked = Set(referenceHeavy).union(currentHeavy)
-        let referenceCounts = Self.counts(of: tracked, in: referenceValues)
-        let currentCounts = Self.counts(of: tracked, in: currentValues)
-        // What the summaries did not track goes to one "other" bucket on each side.
+        let referenceSide = Side(referenceValues)
+        let currentSide = Side(currentValues)
+        let tracked = Set(referenceSide.heavyHitters).union(currentSide.heavyHitters)
+        let referenceCounts = referenceSide.counts(of: tracked)
+        let currentCounts = currentSide.counts(of: tracked)
         let referenceOther = max(0, Double(referenceValues.total) - referenceCounts.values.reduce(0, +))
         let currentOther = max(0, Double(currentValues.total) - currentCounts.values.reduce(0, +))
 
@@ -44,10 +43,8 @@ public struct CategoricalDrift: Equatable, Sendable, Codable {
             currentColumn.append(currentOther)
         }
         // New: a value the current window vouches for that the reference never tracked (and vice versa).
-        let referenceTracked = Set(referenceValues.entries.map(\.text))
-        let currentTracked = Set(currentValues.entries.map(\.text))
-        newCategories = currentHeavy.filter { !referenceTracked.contains($0) }.sorted()
-        vanishedCategories = referenceHeavy.filter { !currentTracked.contains($0) }.sorted()
+        newCategories = currentSide.heavyHitters.filter { referenceSide.byValue[$0] == nil }.sorted()
+        vanishedCategories = referenceSide.heavyHitters.filter { currentSide.byValue[$0] == nil }.sorted()
 
         let p = BucketDistance.proportions(referenceColumn)!
         let q = BucketDistance.proportions(currentColumn)!
@@ -67,29 +64,35 @@ public struct CategoricalDrift: Equatable, Sendable, Codable {
         }
     }
 
-    static func isFull(_ summary: FrequentValues) -> Bool { summary.entries.count >= summary.capacity }
+    /// One window's summary, with its entries built and sorted once.
+    struct Side {
+        let entries: [FrequentValues.Entry]
+        let byValue: [String: FrequentValues.Entry]
+        let isFull: Bool
+        let heavyHitters: [String]
 
-    static func heavyHitters(_ summary: FrequentValues) -> [String] {
-        guard isFull(summary) else { return summary.entries.map(\.text) }
-        let support = Double(summary.total) / Double(summary.capacity)
-        return summary.entries.filter { Double($0.count - $0.error) >= support }.map(\.text)
-    }
-
-    /// Estimated counts of `values`: exact below capacity; for a full summary the middle of each
-    /// counter's bounds, and for an untracked value half the smallest counter (its upper bound).
-    static func counts(of values: Set<String>, in summary: FrequentValues) -> [String: Double] {
-        let entries = Dictionary(summary.entries.map { ($0.text, $0) }, uniquingKeysWith: { a, _ in a })
-        let full = isFull(summary)
-        let floor = Double(summary.entries.last?.count ?? 0)
-        var result: [String: Double] = [:]
-        for value in values {
-            if let entry = entries[value] {
-                result[value] = Double(entry.count) - Double(entry.error) / 2
-            } else {
-                result[value] = full ? floor / 2 : 0
-            }
+        init(_ summary: FrequentValues) {
+            entries = summary.entries
+            byValue = Dictionary(entries.map { ($0.text, $0) }, uniquingKeysWith: { first, _ in first })
+            isFull = entries.count >= summary.capacity
+            let support = Double(summary.total) / Double(summary.capacity)
+            heavyHitters = isFull ? entries.filter { Double($0.count - $0.error) >= support }.map(\.text) : entries.map(\.text)
         }
-        return result
+
+        /// Estimated counts of `values`: exact below capacity; for a full summary the middle of each
+        /// counter's bounds, and for an untracked value half the smallest counter (its upper bound).
+        func counts(of values: Set<String>) -> [String: Double] {
+            let floor = Double(entries.last?.count ?? 0)
+            var result: [String: Double] = [:]
+            for value in values {
+                if let entry = byValue[value] {
+                    result[value] = Double(entry.count) - Double(entry.error) / 2
+                } else {
+                    result[value] = isFull ? floor / 2 : 0
+                }
+            }
+            return result
+        }
     }
 
     init(psi: MetricResult, jensenShannon: MetricResult, chiSquare: MetricResult, newCategories: [String], vanishedCategories: [String], distinctChange: MetricResult) {

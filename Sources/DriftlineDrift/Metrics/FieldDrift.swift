@@ -86,12 +86,12 @@ public struct DriftComparison: Equatable, Sendable, Codable {
             }
             let hasNumbers = (r?.numbers.count ?? 0) > 0 || (c?.numbers.count ?? 0) > 0
             let hasCategories = (r?.frequent?.total ?? 0) > 0 || (c?.frequent?.total ?? 0) > 0
-            let empty = FieldProfileStandIn.empty
+            // A field seen on one side is compared with an empty profile of the other window.
             return FieldDrift(
                 path: path, status: status,
                 schema: SchemaDrift(reference: r, referenceRecords: reference.recordCount, current: c, currentRecords: current.recordCount),
-                numeric: hasNumbers ? NumericDrift(reference: r ?? empty, current: c ?? empty) : nil,
-                categorical: hasCategories ? CategoricalDrift(reference: r ?? empty, current: c ?? empty) : nil,
+                numeric: hasNumbers ? NumericDrift(reference: r ?? reference.emptyField(), current: c ?? current.emptyField()) : nil,
+                categorical: hasCategories ? CategoricalDrift(reference: r ?? reference.emptyField(), current: c ?? current.emptyField()) : nil,
                 violations: schema?.fields[path].map { SchemaViolations(field: c, declared: $0, records: current.recordCount) }
             )
         }
@@ -103,7 +103,27 @@ public struct DriftComparison: Equatable, Sendable, Codable {
     }
 }
 
-/// A field profile with nothing in it, to compare against when a field exists on one side only.
-enum FieldProfileStandIn {
-    static var empty: FieldProfile { WindowProfile().emptyField() }
+extension FieldDrift {
+    /// The metric values that summarize this field's drift, by name (only defined ones): what drift
+    /// events carry and what reports show.
+    public var headlineMetrics: [String: Double] {
+        var result: [String: Double] = [:]
+        if let n = numeric {
+            result["psi"] = n.psi.value
+            result["jensen_shannon"] = n.jensenShannon.value
+            result["ks"] = n.kolmogorovSmirnov.value
+            result["ks_p_value"] = n.kolmogorovSmirnov.pValue
+            result["wasserstein"] = n.wasserstein.value
+            result["mean_shift_z"] = n.meanShift.value
+            result["variance_shift_z"] = n.varianceShift.value
+        }
+        if let c = categorical {
+            result["category_psi"] = c.psi.value
+            result["category_jensen_shannon"] = c.jensenShannon.value
+            result["chi_square"] = c.chiSquare.value
+            result["chi_square_p_value"] = c.chiSquare.pValue
+        }
+        result["type_change"] = schema.typeChange.value
+        return result
+    }
 }

@@ -113,7 +113,7 @@ public struct DriftReport: Codable, Sendable, Equatable {
                 referenceNullRate: drift.schema.referenceNullRate, currentNullRate: drift.schema.currentNullRate,
                 histogram: Self.histogram(reference.field(drift.path), current.field(drift.path)),
                 categories: Self.categories(reference.field(drift.path), current.field(drift.path)),
-                metrics: Self.metrics(drift), violations: drift.violations?.total
+                metrics: drift.headlineMetrics, violations: drift.violations?.total
             )
         }
     }
@@ -145,26 +145,5 @@ public struct DriftReport: Codable, Sendable, Equatable {
         let c = shares(current?.frequent)
         let values = Set(r.keys).union(c.keys).sorted { max(r[$0] ?? 0, c[$0] ?? 0) > max(r[$1] ?? 0, c[$1] ?? 0) }
         return values.prefix(limit).map { CategoryBar(value: $0, reference: r[$0] ?? 0, current: c[$0] ?? 0) }
-    }
-
-    static func metrics(_ drift: FieldDrift) -> [String: Double] {
-        var result: [String: Double] = [:]
-        if let n = drift.numeric {
-            result["psi"] = n.psi.value
-            result["jensen_shannon"] = n.jensenShannon.value
-            result["ks"] = n.kolmogorovSmirnov.value
-            result["ks_p_value"] = n.kolmogorovSmirnov.pValue
-            result["wasserstein"] = n.wasserstein.value
-            result["mean_shift_z"] = n.meanShift.value
-            result["variance_shift_z"] = n.varianceShift.value
-        }
-        if let c = drift.categorical {
-            result["category_psi"] = c.psi.value
-            result["category_jensen_shannon"] = c.jensenShannon.value
-            result["chi_square"] = c.chiSquare.value
-            result["chi_square_p_value"] = c.chiSquare.pValue
-        }
-        result["type_change"] = drift.schema.typeChange.value
-        return result
     }
 }
