@@ -16,7 +16,7 @@ func runDriftline(_ arguments: [String], stdin: String? = nil, asUser user: Stri
     let process = Process()
     if let user {
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-        process.arguments = ["-u", user, "--", driftline.path] + arguments
+        process.arguments = ["-u", user, "--", try driftlineForOtherUsers().path] + arguments
     } else {
         process.executableURL = driftline
         process.arguments = arguments
@@ -38,6 +38,20 @@ func runDriftline(_ arguments: [String], stdin: String? = nil, asUser user: Stri
     process.waitUntilExit()
     while !errorData.isSet { Thread.sleep(forTimeInterval: 0.005) }
     return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: errorData.value, as: UTF8.self))
+}
+
+/// A copy of `driftline` that other users can run: the checkout may sit in a directory only its
+/// owner can enter (a `mktemp -d` clone is mode 0700). The binary links only system and Swift libraries.
+func driftlineForOtherUsers() throws -> URL {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("driftline-cli-\(getpid())")
+    let copy = directory.appendingPathComponent("driftline")
+    if !FileManager.default.fileExists(atPath: copy.path) {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        try? FileManager.default.removeItem(at: copy)
+        try FileManager.default.copyItem(at: driftline, to: copy)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: copy.path)
+    }
+    return copy
 }
 
 private final class LockedData: @unchecked Sendable {
