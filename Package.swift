@@ -16,6 +16,11 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        // No traits: the service needs neither swift-configuration nor the full-Foundation extras.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.20.0", traits: []),
         // Counts malloc calls (LD_PRELOAD on Linux) for the allocation probe.
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
     ],
@@ -63,6 +68,24 @@ let package = Package(
             name: "DriftlineDetector",
             dependencies: ["DriftlineDrift", "DriftlineProfiling", "DriftlineMessages", .product(name: "Yams", package: "Yams")]
         ),
+        // The long-running `driftline detect`: Kafka in and out, state in the metadata store, HTTP
+        // health and Prometheus metrics, graceful shutdown.
+        .target(
+            name: "DriftlineService",
+            dependencies: [
+                "DriftlineDetector",
+                "DriftlineKafka",
+                "DriftlineMessages",
+                "DriftlineMetadata",
+                "DriftlineProfiling",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // Wire contracts of the topics Driftline writes (pure).
         .target(name: "DriftlineMessages"),
         .executableTarget(
@@ -75,6 +98,7 @@ let package = Package(
                 "DriftlineDetector",
                 "DriftlineMetadata",
                 "DriftlineSampleData",
+                "DriftlineService",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -110,6 +134,16 @@ let package = Package(
         .testTarget(
             name: "DriftlineDetectorTests",
             dependencies: ["DriftlineDetector", "DriftlineDrift", "DriftlineProfiling", "DriftlineMessages", "DriftlineSampleData"]
+        ),
+        .testTarget(
+            name: "DriftlineServiceTests",
+            dependencies: [
+                "DriftlineService", "DriftlineDetector", "DriftlineKafka", "DriftlineMessages", "DriftlineMetadata",
+                "DriftlineProfiling", "DriftlineSampleData",
+                // Fault tests run the `driftline` executable as a child process.
+                "DriftlineCLI",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Runs the built `driftline` executable end to end.
         .testTarget(

@@ -75,7 +75,9 @@ struct DemoCommand: ParsableCommand {
         }
         func closeWindows() throws {
             for closed in windowing.closeReady(now: 0) {
-                try aggregator.add(windowStart: closed.start, partial: closed.profile, partitions: Set((0..<partitions).map(Int32.init)), now: 0)
+                for part in closed.partitions {
+                    try aggregator.add(windowStart: closed.start, partial: part.profile, partitions: [part.partition], now: 0)
+                }
             }
             for window in aggregator.ready(now: 0) {
                 let result = scorer.score(windowStart: window.start, windowEnd: window.start + windowSize, profile: window.profile, now: window.start + windowSize)

@@ -46,6 +46,8 @@ public struct DetectorConfiguration: Equatable, Sendable {
         public var sizeMilliseconds: Int64 = 60_000
         public var allowedLatenessMilliseconds: Int64 = 10_000
         public var idleTimeoutMilliseconds: Int64 = 60_000
+        /// How long the aggregator waits for every partition's partial before scoring what it has.
+        public var partialTimeoutMilliseconds: Int64 = 30_000
     }
 
     public enum Reference: Equatable, Sendable {
@@ -64,6 +66,11 @@ public struct DetectorConfiguration: Equatable, Sendable {
     public var topics = DriftlineTopics()
     public var metadataStore = "driftline-metadata.sqlite"
     public var httpListen = "127.0.0.1:9464"
+    /// Malformed records sent to the dead-letter topic per source and window (all are counted).
+    public var deadLettersPerWindow = 100
+
+    /// The defaults; `load`/`parse` for a file. At least one source is needed to run.
+    public init() {}
 
     public struct Error: Swift.Error, Equatable, CustomStringConvertible {
         /// Dotted path of the offending key, e.g. `sources[0].eventTime.unit`.
@@ -86,7 +93,7 @@ public struct DetectorConfiguration: Equatable, Sendable {
         guard let root, let top = root.mapping else { throw Error(key: "(file)", reason: "the top level must be a mapping") }
         let reader = ConfigReader(node: top, path: "")
         var configuration = DetectorConfiguration()
-        try reader.check(allowed: ["kafka", "sources", "windows", "reference", "topics", "metadata", "http"])
+        try reader.check(allowed: ["kafka", "sources", "windows", "reference", "topics", "metadata", "http", "deadLetters"])
 
         if let kafka = try reader.mapping("kafka") {
             let section = kafka
@@ -181,10 +188,11 @@ public struct DetectorConfiguration: Equatable, Sendable {
         }
 
         if let windows = try reader.mapping("windows") {
-            try windows.check(allowed: ["size", "allowedLateness", "idleTimeout"])
+            try windows.check(allowed: ["size", "allowedLateness", "idleTimeout", "partialTimeout"])
             if let value = try windows.duration("size") { configuration.windows.sizeMilliseconds = value }
             if let value = try windows.duration("allowedLateness") { configuration.windows.allowedLatenessMilliseconds = value }
             if let value = try windows.duration("idleTimeout") { configuration.windows.idleTimeoutMilliseconds = value }
+            if let value = try windows.duration("partialTimeout") { configuration.windows.partialTimeoutMilliseconds = value }
             guard configuration.windows.sizeMilliseconds > 0 else { throw Error(key: windows.path("size"), reason: "must be positive") }
             guard configuration.windows.idleTimeoutMilliseconds > 0 else { throw Error(key: windows.path("idleTimeout"), reason: "must be positive") }
         }
@@ -218,6 +226,13 @@ public struct DetectorConfiguration: Equatable, Sendable {
         if let metadata = try reader.mapping("metadata") {
             try metadata.check(allowed: ["store"])
             if let value = try metadata.string("store") { configuration.metadataStore = value }
+        }
+        if let deadLetters = try reader.mapping("deadLetters") {
+            try deadLetters.check(allowed: ["maxPerWindow"])
+            if let value = try deadLetters.integer("maxPerWindow") {
+                guard value >= 0 else { throw Error(key: deadLetters.path("maxPerWindow"), reason: "must not be negative") }
+                configuration.deadLettersPerWindow = value
+            }
         }
         if let http = try reader.mapping("http") {
             try http.check(allowed: ["listen"])

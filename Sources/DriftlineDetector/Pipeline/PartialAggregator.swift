@@ -6,7 +6,13 @@ import DriftlineProfiling
 public struct PartialAggregator {
     public let partitionCount: Int
     public let timeout: Int64
-    private var pending: [Int64: (profile: WindowProfile, partitions: Set<Int32>, firstSeen: Int64)] = [:]
+    private var pending: [Int64: Pending] = [:]
+
+    private struct Pending {
+        var parts: [(partitions: Set<Int32>, profile: WindowProfile)]
+        var partitions: Set<Int32>
+        var firstSeen: Int64
+    }
 
     public struct ReadyWindow {
         public var start: Int64
@@ -34,15 +40,22 @@ public struct PartialAggregator {
             droppedReplays += 1
             return
         }
-        if var entry = pending[windowStart] {
-            try entry.profile.merge(partial)
-            entry.partitions.formUnion(partitions)
-            pending[windowStart] = entry
-        } else {
-            let copy = partial.copy()
-            pending[windowStart] = (copy, partitions, now)
+        var entry = pending[windowStart] ?? Pending(parts: [], partitions: [], firstSeen: now)
+        // A partition already merged for this window: a partial re-published after a crash or a rebalance.
+        guard entry.partitions.isDisjoint(with: partitions) else {
+            droppedReplays += 1
+            return
         }
+        guard entry.parts.first.map({ $0.profile.configuration == partial.configuration }) ?? true else {
+            throw ProfileConfigurationError.notMergeable("partials of one window were profiled with different settings")
+        }
+        entry.parts.append((partitions, partial.copy()))
+        entry.partitions.formUnion(partitions)
+        pending[windowStart] = entry
     }
+
+    /// Windows waiting for partials.
+    public var pendingWindows: [Int64] { pending.keys.sorted() }
 
     /// Windows complete (every partition reported) or timed out, oldest first. A window is released
     /// only after every older one, so scores are produced in window order.
@@ -54,7 +67,11 @@ public struct PartialAggregator {
             guard complete || now - entry.firstSeen >= timeout else { break }
             pending.removeValue(forKey: start)
             releasedThrough = max(releasedThrough, start)
-            result.append(ReadyWindow(start: start, profile: entry.profile, coveredPartitions: entry.partitions.count, complete: complete))
+            // Merged in partition order, so the result does not depend on which instance sent what first.
+            let parts = entry.parts.sorted { $0.partitions.min()! < $1.partitions.min()! }
+            let merged = parts[0].profile
+            for part in parts.dropFirst() { try? merged.merge(part.profile) }
+            result.append(ReadyWindow(start: start, profile: merged, coveredPartitions: entry.partitions.count, complete: complete))
         }
         return result
     }

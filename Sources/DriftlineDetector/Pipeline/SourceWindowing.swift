@@ -9,7 +9,9 @@ public struct SourceWindowing {
     public let eventTime: DetectorConfiguration.EventTime
     public let profileConfiguration: ProfileConfiguration
     private(set) var windows: TumblingWindows
-    private var open: [Int64: WindowProfile] = [:]
+    /// Open windows, one profile per partition: a partition's part of a window is then the same
+    /// whichever instance owns it, so partials merge identically across rebalances and restarts.
+    private var open: [Int64: [Int32: WindowProfile]] = [:]
     /// Per open window, the first offset of each partition that contributed to it.
     private var firstOffsets: [Int64: [Int32: Int64]] = [:]
     /// Per partition, the offset after the last one ingested.
@@ -27,11 +29,19 @@ public struct SourceWindowing {
         case malformed(ScanError)
     }
 
-    /// A window this instance closed: the partial profile of the partitions it owns.
+    /// A window this instance closed: one partial profile per partition it owns that had records.
     public struct ClosedWindow {
         public var start: Int64
         public var end: Int64
-        public var profile: WindowProfile
+        /// Ascending by partition.
+        public var partitions: [(partition: Int32, profile: WindowProfile)]
+
+        /// All partitions merged in partition order.
+        public var profile: WindowProfile {
+            let merged = WindowProfile(configuration: partitions[0].profile.configuration)
+            for part in partitions { try? merged.merge(part.profile) }
+            return merged
+        }
     }
 
     public init(topic: String, eventTime: DetectorConfiguration.EventTime, windows: TumblingWindows, profile: ProfileConfiguration = ProfileConfiguration()) {
@@ -46,7 +56,6 @@ public struct SourceWindowing {
         nextOffsets[partition] = max(nextOffsets[partition] ?? 0, offset + 1)
         let scanned: ScanError?
         do { try scanner.scan(record); scanned = nil } catch { scanned = error }
-        // Malformed records still advance the partition's time (by Kafka time) so windows keep closing.
         let time: Int64
         switch eventTime {
         case .processing: time = now
@@ -55,8 +64,10 @@ public struct SourceWindowing {
             if scanned == nil, let value = Self.time(in: scanner, path: path, unit: unit) {
                 time = value
             } else {
+                // No event time of its own: count it in the partition's current window. Kafka time
+                // may be far from the field's time and would move the watermark.
                 if scanned == nil { missingEventTime += 1 }
-                time = kafkaTimestamp ?? now
+                time = windows.watermark(of: partition) ?? kafkaTimestamp ?? now
             }
         }
         let start: Int64
@@ -64,8 +75,13 @@ public struct SourceWindowing {
         case let .late(windowStart): return .late(windowStart: windowStart)
         case let .window(windowStart): start = windowStart
         }
-        let window = open[start] ?? WindowProfile(configuration: profileConfiguration)
-        open[start] = window
+        let window: WindowProfile
+        if let existing = open[start]?[partition] {
+            window = existing
+        } else {
+            window = WindowProfile(configuration: profileConfiguration)
+            open[start, default: [:]][partition] = window
+        }
         if firstOffsets[start, default: [:]][partition] == nil { firstOffsets[start, default: [:]][partition] = offset }
         window.cover(topic: topic, partition: partition, offset: offset)
         if let scanned {
@@ -81,7 +97,10 @@ public struct SourceWindowing {
     public mutating func closeReady(now: Int64) -> [ClosedWindow] {
         windows.closeReady(now: now).compactMap { start in
             firstOffsets.removeValue(forKey: start)
-            return open.removeValue(forKey: start).map { ClosedWindow(start: start, end: start + windows.size, profile: $0) }
+            return open.removeValue(forKey: start).map { parts in
+                ClosedWindow(start: start, end: start + windows.size,
+                             partitions: parts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+            }
         }
     }
 
@@ -99,7 +118,13 @@ public struct SourceWindowing {
     /// Everything ending at or before this is closed; store it with the outputs to resume after a restart.
     public var closedThrough: Int64 { windows.closedThrough }
 
-    public mutating func revoke(_ partitions: [Int32]) { windows.revoke(partitions) }
+    /// The partitions this instance owns. After a rebalance the service starts a fresh
+    /// `SourceWindowing` (keeping `closedThrough`) and re-reads from the committed positions: open
+    /// windows hold records of partitions that may have moved, and sketches cannot subtract them.
+    public mutating func assign(_ partitions: [Int32], now: Int64) { windows.assign(partitions, now: now) }
+
+    /// Windows still open here (their records are re-read after a restart).
+    public var openWindowCount: Int { open.count }
 
     public var lateRecords: Int64 { windows.lateRecords }
 

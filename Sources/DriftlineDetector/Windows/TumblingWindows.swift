@@ -54,6 +54,11 @@ public struct TumblingWindows: Sendable, Equatable {
         return .window(start: start)
     }
 
+    /// The largest event time `partition` has delivered, if any.
+    public func watermark(of partition: Int32) -> Int64? {
+        partitionWatermarks[partition].flatMap { $0 == .min ? nil : $0 }
+    }
+
     /// The source's watermark at processing time `now` (nil before any partition delivered).
     public func watermark(now: Int64) -> Int64? {
         let active = partitionWatermarks.filter { now - (lastDelivery[$0.key] ?? .min) <= idleTimeout }
@@ -64,11 +69,21 @@ public struct TumblingWindows: Sendable, Equatable {
     /// Closes and returns (ascending) the windows the watermark has passed, lateness included.
     public mutating func closeReady(now: Int64) -> [Int64] {
         guard let watermark = watermark(now: now) else { return [] }
+        guard watermark > .min else { return [] }
         let ready = openWindows.filter { $0 + size + allowedLateness <= watermark }.sorted()
         for start in ready { openWindows.remove(start) }
         // Every window ending at or before watermark − lateness is closed, with or without records.
         closedThrough = max(closedThrough, windowStart(watermark - allowedLateness))
         return ready
+    }
+
+    /// Newly assigned partitions hold the watermark back until they deliver (or go idle), so a first
+    /// batch from one partition cannot close windows that the others still have records for.
+    public mutating func assign(_ partitions: [Int32], now: Int64) {
+        for partition in partitions where partitionWatermarks[partition] == nil {
+            partitionWatermarks[partition] = .min
+            lastDelivery[partition] = now
+        }
     }
 
     /// Partitions moved to another instance stop holding the watermark back.

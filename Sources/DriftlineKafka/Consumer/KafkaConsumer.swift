@@ -20,6 +20,12 @@ public final class KafkaConsumer {
         set { consumer.state.revocationHandler = newValue }
     }
 
+    /// Reads exactly these partitions from these offsets, outside any group rebalancing (for
+    /// checking what a topic already holds). Use instead of `subscribe`, not with it.
+    public func assign(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+        try consumer.assign(offsets)
+    }
+
     public func subscribe(topics: [String]) throws(KafkaError) {
         try consumer.subscribe(topics)
     }

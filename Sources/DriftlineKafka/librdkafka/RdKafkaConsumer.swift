@@ -87,6 +87,11 @@ final class RdKafkaConsumer {
         }
     }
 
+    func assign(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+        let list = RdKafkaTopicPartitionList(offsets)
+        try KafkaError.check(rd_kafka_assign(client.handle, list.pointer), "assign \(offsets)")
+    }
+
     func subscribe(_ topics: [String]) throws(KafkaError) {
         let list = RdKafkaTopicPartitionList(subscription: topics)
         try KafkaError.check(rd_kafka_subscribe(client.handle, list.pointer), "subscribe to \(topics)")

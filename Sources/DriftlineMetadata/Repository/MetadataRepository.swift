@@ -2,6 +2,8 @@ import Foundation
 
 /// The kinds of metadata Driftline keeps per source or table.
 public enum MetadataKind {
+    /// Record per source: the detector aggregator's progress (last scored window, scorer snapshot, outbox).
+    public static let detectorState = "detector_state"
     /// Log: each inferred schema version. Record `schema_current`: the latest version number.
     public static let schemaVersion = "schema_version"
     public static let schemaCurrent = "schema_current"

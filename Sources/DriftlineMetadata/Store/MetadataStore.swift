@@ -110,6 +110,7 @@ public enum MetadataError: Error, Equatable, CustomStringConvertible {
     }
 
     public var isConflict: Bool { if case .conflict = self { true } else { false } }
+    public var isStaleFence: Bool { if case .staleFencingToken = self { true } else { false } }
 }
 
 extension Date {

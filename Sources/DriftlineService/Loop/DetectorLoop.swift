@@ -1,0 +1,548 @@
+import DriftlineDetector
+import DriftlineDrift
+import DriftlineKafka
+import DriftlineMessages
+import DriftlineMetadata
+import DriftlineProfiling
+import Foundation
+import Logging
+
+/// One detector instance's consume → profile → aggregate → score → publish loop. Owns its Kafka
+/// clients (one consumer subscribed to the sources and the profiles topic, one producer) and runs
+/// on the task that calls `run()`.
+///
+/// Source side: records become per-partition window profiles; when a window closes its partials go
+/// to the profiles topic (keyed by source), are flushed, and only then is each source partition
+/// committed at the first offset an open window still needs — so open windows are rebuilt by
+/// re-reading after a restart or a rebalance.
+/// Aggregator side: whoever owns a source's key in the profiles topic holds that source's lease,
+/// merges partials, scores windows in order and publishes through the fenced outbox
+/// (`AggregatorState`); the profiles topic is committed at the oldest partial still pending.
+final class DetectorLoop {
+    let configuration: DetectorConfiguration
+    let status: ServiceStatus
+    let metrics: DetectorMetrics
+    let logger: Logger
+    let repository: MetadataRepository
+    let holder = "detector-\(UUID().uuidString.prefix(8))"
+    /// Stop after this many source records (benchmarks and tests); nil runs until stopped.
+    let recordLimit: Int64?
+
+    private let consumer: KafkaConsumer
+    private let producer: KafkaProducer
+    private let outputs: OutputTopicReader
+    private var sources: [String: SourceRuntime] = [:]
+    private var aggregators: [String: AggregatorRuntime] = [:]
+    /// Aggregators dropped by a revocation, whose leases still need releasing.
+    private var released: [Lease] = []
+    /// Partials read in the current batch, handled after it (lease and store calls are async).
+    private var batchPartials: [(partition: Int32, offset: Int64, message: PartialProfileMessage)] = []
+    /// Profiles topic: per partition, the offset after the last message read.
+    private var profilesNext: [Int32: Int64] = [:]
+    private var committed: [TopicPartition: Int64] = [:]
+    private var recordsSeen: Int64 = 0
+    private var deliveryFailures = 0
+    private var lastLeaseRenewal = ContinuousClock.now
+    private var lastLagCheck = ContinuousClock.now
+
+    static let leaseTTL: Duration = .seconds(10)
+
+    final class SourceRuntime {
+        let source: DetectorConfiguration.Source
+        let partitionCount: Int32
+        var windowing: SourceWindowing
+        var assigned: Set<Int32> = []
+        var deadLettersByWindow: [Int64: Int] = [:]
+        // Batch-local counters, flushed to metrics once per batch.
+        var records: Int64 = 0
+        var bytes: Int64 = 0
+        var late: Int64 = 0
+        var malformed: [String: Int64] = [:]
+        var deadLetters = 0
+
+        init(source: DetectorConfiguration.Source, partitionCount: Int32, windowing: SourceWindowing) {
+            self.source = source
+            self.partitionCount = partitionCount
+            self.windowing = windowing
+        }
+    }
+
+    struct AggregatorRuntime {
+        var aggregator: PartialAggregator
+        var scorer: WindowScorer
+        var lease: Lease
+        var stateVersion: Int64?
+        var profilesPartition: Int32
+        /// Window start → offsets (on `profilesPartition`) of the partials merged into it.
+        var pendingOffsets: [Int64: [Int64]] = [:]
+        var schema: [InferredField]?
+    }
+
+    init(configuration: DetectorConfiguration, store: any MetadataStore, status: ServiceStatus, metrics: DetectorMetrics, logger: Logger, recordLimit: Int64?) throws {
+        self.configuration = configuration
+        self.status = status
+        self.metrics = metrics
+        self.logger = logger
+        self.recordLimit = recordLimit
+        repository = MetadataRepository(store: store)
+        let client = KafkaClientConfiguration(
+            brokers: configuration.kafka.brokers, clientID: configuration.kafka.clientID,
+            security: configuration.kafka.security, properties: configuration.kafka.properties)
+        producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, compression: .lz4))
+        consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(
+            client: client, groupID: configuration.kafka.groupID, queuedMinMessages: 1_000_000, fetchWaitMaxMilliseconds: 10))
+        outputs = try OutputTopicReader(client: client)
+
+        let metadata = try producer.metadata()
+        for topic in [configuration.topics.profiles, configuration.topics.driftEvents, configuration.topics.alerts, configuration.topics.deadLetter] {
+            guard let described = metadata.topic(topic), described.error == nil, !described.partitions.isEmpty else {
+                throw DetectorServiceError.kafka("output topic '\(topic)' does not exist (create it, or run `driftline dev` for a local cluster)")
+            }
+        }
+        for source in configuration.sources {
+            guard let described = metadata.topic(source.topic), described.error == nil, !described.partitions.isEmpty else {
+                throw DetectorServiceError.kafka("source topic '\(source.topic)' does not exist")
+            }
+            sources[source.topic] = SourceRuntime(
+                source: source, partitionCount: Int32(described.partitions.count), windowing: Self.windowing(for: source, configuration, closedThrough: .min))
+        }
+        consumer.onRevoke = { [unowned self] partitions in self.revoke(partitions) }
+        try consumer.subscribe(topics: configuration.sources.map(\.topic) + [configuration.topics.profiles])
+    }
+
+    static func windowing(for source: DetectorConfiguration.Source, _ configuration: DetectorConfiguration, closedThrough: Int64) -> SourceWindowing {
+        var profile = ProfileConfiguration()
+        profile.maxFields = source.maxFields
+        return SourceWindowing(
+            topic: source.topic, eventTime: source.eventTime,
+            windows: TumblingWindows(
+                size: configuration.windows.sizeMilliseconds, allowedLateness: configuration.windows.allowedLatenessMilliseconds,
+                idleTimeout: configuration.windows.idleTimeoutMilliseconds, closedThrough: closedThrough),
+            profile: profile)
+    }
+
+    // MARK: Running
+
+    func run() async throws {
+        logger.info("detector started", metadata: ["holder": "\(holder)", "sources": "\(configuration.sources.map(\.topic))"])
+        var quietSteps = 0
+        while !status.snapshot.stopRequested {
+            let progressed = try await step()
+            // With a record limit, stop once the limit is reached and the windows it closed are
+            // scored: nothing read from the profiles topic and nothing released for a while.
+            if let recordLimit, recordsSeen >= recordLimit {
+                quietSteps = progressed ? 0 : quietSteps + 1
+                if quietSteps >= 20 { break }
+            }
+        }
+        try await shutdown()
+    }
+
+    /// Finish: publish what closed, commit, leave the group (commit-on-revoke stores the positions
+    /// of open windows), release leases.
+    private func shutdown() async throws {
+        logger.info("detector stopping", metadata: ["records": "\(recordsSeen)"])
+        try commitProgress(force: true)
+        try consumer.close()
+        for lease in released { try? await repository.store.releaseLease(lease) }
+        for (_, runtime) in aggregators { try? await repository.store.releaseLease(runtime.lease) }
+        aggregators.removeAll()
+        try producer.flush(timeout: .seconds(30))
+        try producer.close()
+    }
+
+    /// One batch; true if it read partials or scored windows.
+    private func step() async throws -> Bool {
+        let now = Self.millisecondsNow()
+        let events = consumer.consumeBatch(maxMessages: 20_000, timeout: .milliseconds(100)) { message in
+            if message.topic == configuration.topics.profiles {
+                readPartial(message)
+            } else if let runtime = sources[message.topic] {
+                ingest(message, into: runtime, now: now)
+            }
+        }
+        for event in events {
+            switch event {
+            case let .rebalance(.assigned(partitions)):
+                for (topic, group) in Dictionary(grouping: partitions, by: \.topic) {
+                    guard let runtime = sources[topic] else { continue }
+                    let numbers = group.map(\.partition)
+                    runtime.assigned.formUnion(numbers)
+                    runtime.windowing.assign(numbers, now: now)
+                }
+                status.update { $0.ready = true }
+                logger.info("partitions assigned", metadata: ["partitions": "\(partitions.map(\.description).sorted())"])
+            case let .rebalance(.revoked(partitions)):
+                logger.info("partitions revoked", metadata: ["partitions": "\(partitions.map(\.description).sorted())"])
+            case let .error(error):
+                logger.warning("kafka: \(error)")
+            case .message, .partitionEOF:
+                break
+            }
+        }
+        for lease in released { try? await repository.store.releaseLease(lease) }
+        released.removeAll()
+
+        try publishClosedWindows(now: now)
+        let progressed = try await aggregate(now: now)
+        try commitProgress(force: false)
+        try await renewLeases()
+        reportBatchMetrics()
+        if ContinuousClock.now - lastLagCheck > .seconds(10) { reportLag() }
+        status.update { $0.lastStep = Date() }
+        return progressed
+    }
+
+    // MARK: Source side
+
+    private func ingest(_ message: KafkaMessageView, into runtime: SourceRuntime, now: Int64) {
+        recordsSeen += 1
+        runtime.records += 1
+        guard let value = message.value else { return }
+        runtime.bytes += Int64(value.count)
+        let outcome = runtime.windowing.ingest(value, partition: message.partition, offset: message.offset, kafkaTimestamp: message.timestamp.milliseconds, now: now)
+        switch outcome {
+        case .profiled: break
+        case .late: runtime.late += 1
+        case let .malformed(error):
+            runtime.malformed[error.reason.rawValue, default: 0] += 1
+            // The sample budget is per window of arrival (a malformed record has no event time).
+            let window = (message.timestamp.milliseconds ?? now) / configuration.windows.sizeMilliseconds
+            guard runtime.deadLettersByWindow[window, default: 0] < configuration.deadLettersPerWindow else { return }
+            runtime.deadLettersByWindow[window, default: 0] += 1
+            let letter = DeadLetterMessage(
+                topic: message.topic, partition: message.partition, offset: message.offset, reason: error.reason.rawValue,
+                byteOffset: error.offset, record: Array(value), emittedAt: now)
+            send(topic: configuration.topics.deadLetter, key: letter.key, value: (try? WireJSON.encode(letter)) ?? Data())
+            runtime.deadLetters += 1
+        }
+    }
+
+    /// Partials of windows closed in this batch go out (one per owned partition, empty for those
+    /// without records, so the aggregator need not wait for its timeout), flushed before the
+    /// source positions that cover them are committed.
+    private func publishClosedWindows(now: Int64) throws {
+        for runtime in sources.values {
+            for closed in runtime.windowing.closeReady(now: now) {
+                var parts = Dictionary(uniqueKeysWithValues: closed.partitions.map { ($0.partition, $0.profile) })
+                for partition in runtime.assigned where parts[partition] == nil {
+                    parts[partition] = WindowProfile(configuration: runtime.windowing.profileConfiguration)
+                }
+                for (partition, profile) in parts.sorted(by: { $0.key < $1.key }) {
+                    let partial = PartialProfileMessage(
+                        source: runtime.source.topic, windowStart: closed.start, windowEnd: closed.end,
+                        partitionCount: runtime.partitionCount, partitions: [partition], profile: profile.encoded())
+                    send(topic: configuration.topics.profiles, key: runtime.source.topic, value: Data(partial.encoded()))
+                }
+                runtime.deadLettersByWindow = runtime.deadLettersByWindow.filter { $0.key >= now / configuration.windows.sizeMilliseconds - 1 }
+            }
+        }
+    }
+
+    private func readPartial(_ message: KafkaMessageView) {
+        profilesNext[message.partition] = message.offset + 1
+        guard let value = message.value else { return }
+        do {
+            let partial = try PartialProfileMessage(decoding: value)
+            batchPartials.append((message.partition, message.offset, partial))
+        } catch {
+            logger.error("skipping a message on \(configuration.topics.profiles)[\(message.partition)]@\(message.offset): \(error)")
+        }
+    }
+
+    // MARK: Aggregator side
+
+    private func aggregate(now: Int64) async throws -> Bool {
+        let partials = batchPartials
+        batchPartials.removeAll()
+        for (partition, offset, partial) in partials {
+            guard var runtime = try await aggregator(for: partial, profilesPartition: partition) else { continue }
+            let profile = try WindowProfile(encoded: partial.profile)
+            let before = runtime.aggregator.droppedReplays
+            try runtime.aggregator.add(windowStart: partial.windowStart, partial: profile, partitions: Set(partial.partitions), now: now)
+            if runtime.aggregator.droppedReplays == before { runtime.pendingOffsets[partial.windowStart, default: []].append(offset) }
+            aggregators[partial.source] = runtime
+        }
+        var scored = false
+        for source in aggregators.keys.sorted() {
+            if try await score(source: source, now: now) { scored = true }
+        }
+        return scored || !partials.isEmpty
+    }
+
+    /// The aggregator of `partial.source`, acquiring its lease and restoring its state on first use.
+    private func aggregator(for partial: PartialProfileMessage, profilesPartition: Int32) async throws -> AggregatorRuntime? {
+        if let existing = aggregators[partial.source] { return existing }
+        guard let source = sources[partial.source]?.source else {
+            logger.warning("partial for unknown source '\(partial.source)' ignored")
+            return nil
+        }
+        let lease = try await acquireLease(partial.source)
+        var aggregator = PartialAggregator(partitionCount: Int(partial.partitionCount), timeout: configuration.windows.partialTimeoutMilliseconds)
+        var scorer = try await freshScorer(source)
+        var version: Int64?
+        if let (state, stored) = try await repository.get(AggregatorState.self, kind: MetadataKind.detectorState, source: partial.source) {
+            aggregator = PartialAggregator(partitionCount: Int(partial.partitionCount), timeout: configuration.windows.partialTimeoutMilliseconds, releasedThrough: state.releasedThrough)
+            scorer = try WindowScorer(source: source, reference: configuration.reference, schema: try schema(source), restoring: state.scorer)
+            version = stored
+            if !state.outbox.isEmpty {
+                version = try await deliverOutbox(state, source: partial.source, version: stored, fence: lease.fence)
+            }
+            logger.info("aggregator resumed", metadata: ["source": "\(partial.source)", "releasedThrough": "\(state.releasedThrough)"])
+        }
+        let runtime = AggregatorRuntime(aggregator: aggregator, scorer: scorer, lease: lease, stateVersion: version, profilesPartition: profilesPartition)
+        aggregators[partial.source] = runtime
+        return runtime
+    }
+
+    private func acquireLease(_ source: String) async throws -> Lease {
+        let deadline = ContinuousClock.now + Self.leaseTTL * 3
+        while true {
+            if let lease = try await repository.store.acquireLease("aggregator/\(source)", holder: holder, ttl: Self.leaseTTL, now: Date()) {
+                return lease
+            }
+            // The previous owner releases on revocation; a crashed one's lease runs out.
+            guard ContinuousClock.now < deadline else {
+                throw DetectorServiceError.lease("the aggregator lease of '\(source)' stays held by another instance")
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    private func freshScorer(_ source: DetectorConfiguration.Source) async throws -> WindowScorer {
+        var pinned: WindowProfile?
+        if case let .pinned(name) = configuration.reference {
+            guard let stored = try await repository.referenceProfile(source: source.topic, name: name) else {
+                throw DetectorServiceError.configuration("reference.name '\(name)': no reference profile of that name for '\(source.topic)' in the metadata store")
+            }
+            pinned = try WindowProfile(encoded: stored.bytes)
+        }
+        return WindowScorer(source: source, reference: configuration.reference, schema: try schema(source), pinned: pinned)
+    }
+
+    private func schema(_ source: DetectorConfiguration.Source) throws -> DeclaredSchema? {
+        guard let path = source.schema else { return nil }
+        return try DeclaredSchema(contentsOf: URL(fileURLWithPath: path))
+    }
+
+    /// Scores every released window of `source` and publishes through the outbox; true if any.
+    private func score(source: String, now: Int64) async throws -> Bool {
+        guard var runtime = aggregators[source] else { return false }
+        let ready = runtime.aggregator.ready(now: now)
+        guard !ready.isEmpty else { return false }
+        var outbox: [OutboxMessage] = []
+        var scoredWindows: [(start: Int64, profile: WindowProfile, score: SourceScore?, events: [DriftEventMessage])] = []
+        for window in ready {
+            let end = window.start + configuration.windows.sizeMilliseconds
+            let result = runtime.scorer.score(windowStart: window.start, windowEnd: end, profile: window.profile, now: now)
+            for event in result.events {
+                outbox.append(OutboxMessage(topic: configuration.topics.driftEvents, key: event.key, id: event.id, value: try WireJSON.encode(event)))
+            }
+            for alert in result.alerts {
+                outbox.append(OutboxMessage(topic: configuration.topics.alerts, key: alert.key, id: alert.id, value: try WireJSON.encode(alert)))
+                metrics.alert(source, state: alert.state, severity: alert.severity)
+            }
+            if let score = result.score {
+                metrics.score(source, field: nil, value: score.score)
+                for field in score.fields { metrics.score(source, field: field.path, value: field.score) }
+            }
+            metrics.windowScored(source, closeLatencyMilliseconds: now - end, complete: window.complete)
+            if !window.complete {
+                logger.warning("window scored on partial coverage", metadata: [
+                    "source": "\(source)", "window": "\(window.start)", "partitions": "\(window.coveredPartitions)/\(runtime.aggregator.partitionCount)"])
+            }
+            scoredWindows.append((window.start, window.profile, result.score, result.events))
+            runtime.pendingOffsets.removeValue(forKey: window.start)
+        }
+        let marks = try outputs.ends(of: Array(Set(outbox.map(\.topic))))
+        var state = AggregatorState(releasedThrough: runtime.aggregator.releasedThrough, scorer: try runtime.scorer.snapshot(), outbox: outbox, outputMarks: marks)
+        do {
+            runtime.stateVersion = try await repository.put(state, kind: MetadataKind.detectorState, source: source, expectedVersion: runtime.stateVersion, fence: runtime.lease.fence)
+            for message in outbox { send(topic: message.topic, key: message.key, value: message.value) }
+            try flush()
+            if !outbox.isEmpty {
+                state.outbox = []
+                state.outputMarks = [:]
+                runtime.stateVersion = try await repository.put(state, kind: MetadataKind.detectorState, source: source, expectedVersion: runtime.stateVersion, fence: runtime.lease.fence)
+            }
+        } catch let error as MetadataError where error.isConflict || error.isStaleFence {
+            // Another instance took this source over: its state wins, ours is dropped unpublished.
+            logger.warning("lost the aggregator of '\(source)': \(error)")
+            aggregators.removeValue(forKey: source)
+            return false
+        }
+        aggregators[source] = runtime
+        status.update {
+            $0.windowsScored += Int64(ready.count)
+            $0.alertsPublished += Int64(outbox.filter { $0.topic == configuration.topics.alerts }.count)
+        }
+        metrics.driftEvents(source, count: outbox.filter { $0.topic == configuration.topics.driftEvents }.count)
+        try await recordMetadata(source: source, windows: scoredWindows, runtime: &runtime)
+        aggregators[source] = runtime
+        return true
+    }
+
+    /// Drift log, field statistics and schema versions. Written after the outputs are durable; a
+    /// crash in between repeats log entries (with the same ids), never loses an alert.
+    private func recordMetadata(source: String, windows: [(start: Int64, profile: WindowProfile, score: SourceScore?, events: [DriftEventMessage])], runtime: inout AggregatorRuntime) async throws {
+        for window in windows {
+            let time = Date(timeIntervalSince1970: Double(window.start) / 1000)
+            for event in window.events {
+                let record = DriftEventRecord(id: event.id, field: event.field, kind: event.kind.rawValue, score: event.score, components: event.metrics, time: time)
+                _ = try await repository.append(record, kind: MetadataKind.driftEvent, source: source, at: time)
+            }
+            for statistics in WindowMetadata.statistics(window.profile, window: window.start) {
+                _ = try await repository.append(statistics, kind: MetadataKind.statistics, source: source, at: time)
+            }
+            let fields = WindowMetadata.inferredSchema(window.profile)
+            if runtime.schema == nil { runtime.schema = try await repository.currentSchema(source)?.fields }
+            if !fields.isEmpty, fields != runtime.schema {
+                let triggering = window.events.first { [.fieldAdded, .fieldRemoved, .typeChange].contains($0.kind) }?.id
+                try await repository.recordSchemaVersion(source, fields: fields, at: time, driftEventID: triggering)
+                runtime.schema = fields
+            }
+        }
+    }
+
+    /// After a restart: produce the outbox messages the output topics do not hold yet.
+    private func deliverOutbox(_ state: AggregatorState, source: String, version: Int64, fence: FencingToken) async throws -> Int64 {
+        let present = try outputs.ids(from: state.outputMarks)
+        let missing = state.outbox.filter { !present.contains($0.id) }
+        for message in missing { send(topic: message.topic, key: message.key, value: message.value) }
+        try flush()
+        logger.info("outbox delivered after restart", metadata: ["source": "\(source)", "missing": "\(missing.count)", "alreadyPublished": "\(state.outbox.count - missing.count)"])
+        var cleared = state
+        cleared.outbox = []
+        cleared.outputMarks = [:]
+        return try await repository.put(cleared, kind: MetadataKind.detectorState, source: source, expectedVersion: version, fence: fence)
+    }
+
+    private func renewLeases() async throws {
+        guard ContinuousClock.now - lastLeaseRenewal > Self.leaseTTL / 3 else { return }
+        lastLeaseRenewal = ContinuousClock.now
+        for (source, runtime) in aggregators {
+            if let lease = try await repository.store.acquireLease("aggregator/\(source)", holder: holder, ttl: Self.leaseTTL, now: Date()) {
+                aggregators[source]?.lease = lease
+            } else {
+                logger.warning("aggregator lease of '\(source)' was taken over; dropping it")
+                aggregators.removeValue(forKey: source)
+                _ = runtime
+            }
+        }
+    }
+
+    // MARK: Progress
+
+    /// Source partitions at their commit positions, profiles partitions at the oldest pending
+    /// partial. Only after everything produced so far is flushed.
+    private func positions() -> [TopicPartition: Int64] {
+        var result: [TopicPartition: Int64] = [:]
+        for runtime in sources.values {
+            for (partition, offset) in runtime.windowing.commitPositions where runtime.assigned.contains(partition) {
+                result[TopicPartition(runtime.source.topic, partition)] = offset
+            }
+        }
+        for (partition, next) in profilesNext {
+            var position = next
+            for runtime in aggregators.values where runtime.profilesPartition == partition {
+                for offsets in runtime.pendingOffsets.values { position = min(position, offsets.min() ?? position) }
+            }
+            for partial in batchPartials where partial.partition == partition { position = min(position, partial.offset) }
+            result[TopicPartition(configuration.topics.profiles, partition)] = position
+        }
+        return result
+    }
+
+    private func commitProgress(force: Bool) throws {
+        let current = positions().filter { committed[$0.key] != $0.value }
+        guard !current.isEmpty else { return }
+        try flush()
+        let offsets = current.map { TopicPartitionOffset($0.key, offset: $0.value) }
+        do {
+            try consumer.commit(offsets)
+            for (partition, offset) in current { committed[partition] = offset }
+        } catch {
+            // A commit refused during a rebalance is retried next step; the records are re-read at worst.
+            logger.warning("commit failed: \(error)")
+            if force { throw error }
+        }
+    }
+
+    /// Called inside the poll when partitions are revoked: store where each one must resume, then
+    /// forget the state built from them (eager rebalancing revokes everything; the next owner, maybe
+    /// this instance again, rebuilds open windows from those positions).
+    private func revoke(_ partitions: [TopicPartition]) {
+        let stored = positions().filter { partitions.contains($0.key) }.map { TopicPartitionOffset($0.key, offset: $0.value) }
+        try? flush()
+        do { try consumer.storeOffsets(stored) } catch { logger.warning("storing offsets on revoke failed: \(error)") }
+        for offset in stored { committed[offset.topicPartition] = offset.offset }
+        let revoked = Set(partitions)
+        for runtime in sources.values {
+            let lost = runtime.assigned.filter { revoked.contains(TopicPartition(runtime.source.topic, $0)) }
+            guard !lost.isEmpty else { continue }
+            runtime.assigned.subtract(lost)
+            runtime.windowing = Self.windowing(for: runtime.source, configuration, closedThrough: runtime.windowing.closedThrough)
+            runtime.windowing.assign(Array(runtime.assigned), now: Self.millisecondsNow())
+        }
+        let lostProfiles = Set(partitions.filter { $0.topic == configuration.topics.profiles }.map(\.partition))
+        for (source, runtime) in aggregators where lostProfiles.contains(runtime.profilesPartition) {
+            released.append(runtime.lease)
+            aggregators.removeValue(forKey: source)
+        }
+        batchPartials.removeAll { lostProfiles.contains($0.partition) }
+        for partition in lostProfiles { profilesNext.removeValue(forKey: partition) }
+    }
+
+    // MARK: Output
+
+    private func send(topic: String, key: String, value: Data) {
+        do {
+            try producer.send(ProducerRecord(topic: topic, key: Array(key.utf8), value: Array(value)))
+        } catch {
+            deliveryFailures += 1
+            logger.error("cannot queue a message for \(topic): \(error)")
+        }
+    }
+
+    /// Waits until everything queued is acknowledged; a failed delivery stops the detector rather
+    /// than commit past outputs that were never written.
+    private func flush() throws {
+        guard producer.queuedMessages > 0 || deliveryFailures > 0 else { return }
+        try producer.flush(timeout: .seconds(120))
+        let counts = producer.deliveryCounts
+        if counts.failed > 0 || deliveryFailures > 0 {
+            throw DetectorServiceError.kafka("\(counts.failed + deliveryFailures) output messages were not delivered (last: \(counts.lastFailure.map { "\($0)" } ?? "queueing failed")); stopping without committing past them")
+        }
+    }
+
+    private func reportBatchMetrics() {
+        for runtime in sources.values {
+            if runtime.records > 0 { metrics.records(runtime.source.topic, count: runtime.records, bytes: runtime.bytes) }
+            if runtime.late > 0 { metrics.late(runtime.source.topic, count: runtime.late) }
+            for (reason, count) in runtime.malformed { metrics.malformed(runtime.source.topic, reason: reason, count: count) }
+            if runtime.deadLetters > 0 { metrics.deadLetters(runtime.source.topic, count: runtime.deadLetters) }
+            runtime.records = 0
+            runtime.bytes = 0
+            runtime.late = 0
+            runtime.malformed = [:]
+            runtime.deadLetters = 0
+        }
+        let seen = recordsSeen
+        status.update { $0.recordsConsumed = seen }
+    }
+
+    private func reportLag() {
+        lastLagCheck = ContinuousClock.now
+        for runtime in sources.values {
+            let partitions = runtime.assigned.map { TopicPartition(runtime.source.topic, $0) }
+            guard let positions = try? consumer.position(partitions) else { continue }
+            var lag: Int64 = 0
+            for position in positions where position.offset >= 0 {
+                if let marks = try? consumer.watermarks(position.topicPartition, timeout: .seconds(2)) { lag += max(0, marks.high - position.offset) }
+            }
+            metrics.lag(runtime.source.topic, messages: lag)
+        }
+    }
+
+    static func millisecondsNow() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+}

@@ -1,0 +1,35 @@
+import Foundation
+import Synchronization
+
+/// What the detector loop tells the HTTP endpoints and whoever stops it. Shared between the loop's
+/// task and the server's, so every access goes through one lock.
+public final class ServiceStatus: Sendable {
+    public struct Snapshot: Sendable, Equatable {
+        /// The group assigned partitions and the metadata store is open.
+        public var ready = false
+        /// When the loop last completed a step (a stuck loop makes /healthz fail).
+        public var lastStep: Date?
+        public var recordsConsumed: Int64 = 0
+        public var windowsScored: Int64 = 0
+        public var alertsPublished: Int64 = 0
+        public var stopRequested = false
+        public var httpPort: Int?
+    }
+
+    private let state = Mutex(Snapshot())
+
+    public init() {}
+
+    public var snapshot: Snapshot { state.withLock { $0 } }
+
+    public func update(_ body: (inout Snapshot) -> Void) { state.withLock { body(&$0) } }
+
+    /// Asks the loop to finish its batch, commit and leave the group.
+    public func requestStop() { state.withLock { $0.stopRequested = true } }
+
+    /// Healthy while the loop keeps stepping (a step waits at most a poll timeout plus its work).
+    public func isHealthy(now: Date = Date(), stall: TimeInterval = 60) -> Bool {
+        guard let last = snapshot.lastStep else { return true }
+        return now.timeIntervalSince(last) < stall
+    }
+}

@@ -1,0 +1,155 @@
+import DriftlineDetector
+import DriftlineKafka
+import DriftlineMessages
+import DriftlineMetadata
+import DriftlineService
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// `driftline detect` in process against the embedded cluster: what it publishes must be exactly
+/// what the pure pipeline predicts for the same records — each alert and event once.
+@Suite(.serialized, .timeLimit(.minutes(4)))
+struct DetectorServiceTests {
+    @Test func publishesThePredictedAlertsAndEventsOnceWithHealthAndMetrics() async throws {
+        let harness = try Harness()
+        try harness.produce()
+        let expected = try harness.expected()
+        #expect(expected.alerts.contains { $0.field == nil && $0.state == "firing" }, "the dataset's drift raises the source alert")
+
+        let service = DetectorService(configuration: harness.configuration(), logger: Harness.logger)
+        let running = Task { try await service.runWithHTTP() }
+        try await Harness.wait(seconds: 90, "\(expected.released) windows scored") { service.status.snapshot.windowsScored >= expected.released }
+
+        // HTTP while running.
+        let port = try #require(service.status.snapshot.httpPort)
+        let health = try await get(port, "/healthz")
+        #expect(health.status == 200 && health.body == "ok\n")
+        let ready = try await get(port, "/readyz")
+        #expect(ready.status == 200)
+        let metrics = try await get(port, "/metrics")
+        #expect(metrics.body.contains("driftline_records_total{source=\"orders\"} \(harness.records.count)"), "\(metrics.body.prefix(2_000))")
+        #expect(metrics.body.contains("driftline_alerts_total{"))
+        #expect(metrics.body.contains("driftline_drift_score{source=\"orders\",field=\"*\"}"))
+        #expect(metrics.body.contains("driftline_window_close_latency_seconds_bucket"))
+
+        service.status.requestStop()
+        try await running.value
+        #expect(service.status.snapshot.windowsScored == expected.released, "no window scored twice")
+
+        let alerts = try harness.readAll(DriftlineTopics.defaults.alerts)
+        let events = try harness.readAll(DriftlineTopics.defaults.driftEvents)
+        let alertIDs = try harness.ids(DriftlineTopics.defaults.alerts)
+        let eventIDs = try harness.ids(DriftlineTopics.defaults.driftEvents)
+        #expect(alertIDs.sorted() == expected.alerts.map(\.id).sorted(), "alerts: exactly the predicted ones, once each")
+        #expect(eventIDs.sorted() == expected.events.map(\.id).sorted(), "drift events: exactly the predicted ones, once each")
+        if let result = try validateAgainstSchema("alert.v1.json", alerts.compactMap(\.value)) {
+            #expect(result.status == 0, "\(result.output)")
+        }
+        if let result = try validateAgainstSchema("drift-event.v1.json", events.compactMap(\.value)) {
+            #expect(result.status == 0, "\(result.output)")
+        }
+
+        // Metadata: the drift log, statistics and schema versions.
+        let store = try await MetadataStores.open(harness.storePath)
+        let repository = MetadataRepository(store: store)
+        let log = try await repository.log(DriftEventRecord.self, kind: MetadataKind.driftEvent, source: Harness.source)
+        #expect(Set(log.map(\.id)) == Set(expected.events.map(\.id)))
+        let history = try await repository.schemaHistory(Harness.source)
+        #expect(history.count >= 2, "the drift (quantity as a string) mints a new schema version: \(history.map(\.version))")
+        #expect(history.last?.fields.first { $0.path == "quantity" }?.types.contains("string") == true)
+        let statistics = try await repository.log(FieldStatistics.self, kind: MetadataKind.statistics, source: Harness.source)
+        #expect(statistics.contains { $0.field == "amount" && $0.quantiles.count == 9 })
+        await store.close()
+    }
+
+    @Test func malformedRecordsAreCountedAndDeadLetteredWithoutChangingAlerts() async throws {
+        let clean = try Harness(records: 24_000).expected()
+        let harness = try Harness(records: 24_000, malformedEvery: 19)
+        try harness.produce()
+        let expected = try harness.expected()
+        #expect(expected.malformed == harness.records.filter(\.malformed).count && expected.malformed >= 1_200, "5% malformed")
+        let sourceAlerts = { (alerts: [AlertMessage]) in alerts.filter { $0.field == nil }.map { "\($0.state)@\($0.window.start)" } }
+        #expect(sourceAlerts(expected.alerts) == sourceAlerts(clean.alerts), "malformed input leaves the source alerts as they are")
+
+        let service = DetectorService(configuration: harness.configuration(deadLettersPerWindow: 10_000), logger: Harness.logger)
+        let running = Task { try await service.runWithHTTP() }
+        try await Harness.wait(seconds: 90, "\(expected.released) windows scored") { service.status.snapshot.windowsScored >= expected.released }
+        let port = try #require(service.status.snapshot.httpPort)
+        let metrics = try await get(port, "/metrics").body
+        service.status.requestStop()
+        try await running.value
+
+        #expect(try harness.ids(DriftlineTopics.defaults.alerts).sorted() == expected.alerts.map(\.id).sorted())
+        let letters = try harness.readAll(DriftlineTopics.defaults.deadLetter)
+        #expect(letters.count == expected.malformed, "every malformed record sampled (budget above the count)")
+        let decoded = letters.compactMap { $0.value.flatMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] } }
+        #expect(decoded.allSatisfy { ($0["reason"] as? String) == "truncated input" })
+        let coordinates = Set(decoded.compactMap { letter -> String? in
+            guard let source = letter["source"] as? [String: Any] else { return nil }
+            return "\(source["partition"] ?? "?")@\(source["offset"] ?? "?")"
+        })
+        #expect(coordinates.count == expected.malformed, "each letter names its own record")
+        if let result = try validateAgainstSchema("dead-letter.v1.json", letters.compactMap(\.value)) {
+            #expect(result.status == 0, "\(result.output)")
+        }
+        #expect(metrics.contains("driftline_malformed_records_total{source=\"orders\",reason=\"truncated input\"} \(expected.malformed)"), "\(metrics)")
+    }
+
+    @Test func twoInstancesPublishWhatOneDoes() async throws {
+        let harness = try Harness()
+        try harness.produce()
+        let expected = try harness.expected()
+        let first = DetectorService(configuration: harness.configuration(), logger: Harness.logger)
+        let second = DetectorService(configuration: harness.configuration(), logger: Harness.logger)
+        let runningFirst = Task { try await first.run() }
+        // The second joins while the first is mid-stream: a rebalance during open windows.
+        try await Harness.wait(seconds: 60, "the first instance to start") { first.status.snapshot.recordsConsumed > 0 }
+        let runningSecond = Task { try await second.run() }
+        try await Harness.wait(seconds: 120, "\(expected.released) windows scored") {
+            first.status.snapshot.windowsScored + second.status.snapshot.windowsScored >= expected.released
+        }
+        // Partials still in flight would show up as extra (duplicate) outputs: give them time.
+        try await Task.sleep(for: .seconds(3))
+        first.status.requestStop()
+        second.status.requestStop()
+        try await runningFirst.value
+        try await runningSecond.value
+        #expect(first.status.snapshot.windowsScored + second.status.snapshot.windowsScored == expected.released)
+        #expect(try harness.ids(DriftlineTopics.defaults.alerts).sorted() == expected.alerts.map(\.id).sorted())
+        #expect(try harness.ids(DriftlineTopics.defaults.driftEvents).sorted() == expected.events.map(\.id).sorted())
+    }
+
+    @Test func survivesTheBrokerGoingAwayForAWhile() async throws {
+        let harness = try Harness()
+        try harness.produce(0..<8_000)
+        let expected = try harness.expected()
+        let service = DetectorService(configuration: harness.configuration(), logger: Harness.logger)
+        let running = Task { try await service.run() }
+        try await Harness.wait(seconds: 60, "the first records") { service.status.snapshot.recordsConsumed >= 8_000 }
+        try harness.cluster.setBrokerDown(1)
+        try await Task.sleep(for: .seconds(6))
+        try harness.cluster.setBrokerUp(1)
+        try harness.produce(8_000..<harness.records.count)
+        try await Harness.wait(seconds: 120, "\(expected.released) windows scored") { service.status.snapshot.windowsScored >= expected.released }
+        service.status.requestStop()
+        try await running.value
+        #expect(try harness.ids(DriftlineTopics.defaults.alerts).sorted() == expected.alerts.map(\.id).sorted())
+        #expect(try harness.ids(DriftlineTopics.defaults.driftEvents).sorted() == expected.events.map(\.id).sorted())
+    }
+
+    @Test func badConfigurationIsReportedBeforeConsuming() async throws {
+        let harness = try Harness(records: 1_000)
+        var configuration = harness.configuration()
+        configuration.sources[0].topic = "no-such-topic"
+        let service = DetectorService(configuration: configuration, logger: Harness.logger)
+        await #expect(throws: DetectorServiceError.kafka("source topic 'no-such-topic' does not exist")) { try await service.run() }
+    }
+
+    func get(_ port: Int, _ path: String) async throws -> (status: Int, body: String) {
+        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        return ((response as? HTTPURLResponse)?.statusCode ?? -1, String(decoding: data, as: UTF8.self))
+    }
+}
