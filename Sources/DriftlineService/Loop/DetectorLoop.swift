@@ -106,7 +106,8 @@ final class DetectorLoop {
             sources[source.topic] = SourceRuntime(
                 source: source, partitionCount: Int32(described.partitions.count), windowing: Self.windowing(for: source, configuration, closedThrough: .min))
         }
-        consumer.onRevoke = { [unowned self] partitions in self.revoke(partitions) }
+        // Weak: the consumer may close from its deinit after the loop is gone (a failed start).
+        consumer.onRevoke = { [weak self] partitions in self?.revoke(partitions) }
         try consumer.subscribe(topics: configuration.sources.map(\.topic) + [configuration.topics.profiles])
     }
 
@@ -127,7 +128,15 @@ final class DetectorLoop {
         logger.info("detector started", metadata: ["holder": "\(holder)", "sources": "\(configuration.sources.map(\.topic))"])
         var quietSteps = 0
         while !status.snapshot.stopRequested {
-            let progressed = try await step()
+            let progressed: Bool
+            do { progressed = try await step() } catch {
+                // Leave the group without committing anything new: a restart resumes from the
+                // last commit, which only ever covers durable outputs.
+                logger.error("detector failed: \(error)")
+                consumer.onRevoke = nil
+                try? consumer.close()
+                throw error
+            }
             // With a record limit, stop once the limit is reached and the windows it closed are
             // scored: nothing read from the profiles topic and nothing released for a while.
             if let recordLimit, recordsSeen >= recordLimit {
@@ -459,6 +468,8 @@ final class DetectorLoop {
         try flush()
         let offsets = current.map { TopicPartitionOffset($0.key, offset: $0.value) }
         do {
+            // Stored as well, so the commit on revocation or close never rewinds to older positions.
+            try consumer.storeOffsets(offsets)
             try consumer.commit(offsets)
             for (partition, offset) in current { committed[partition] = offset }
         } catch {
