@@ -121,4 +121,28 @@ struct ScorerSnapshotTests {
         outputs += (restartAt..<profiles.count).flatMap { score(&restored, $0) }
         #expect(outputs == expected)
     }
+
+    /// Restored after every window of a longer stream (change detectors fire and reset, holding
+    /// infinities): every snapshot encodes, and the chain of restores emits what one scorer does.
+    @Test func snapshotAfterEveryWindowIncludingDetectorResets() throws {
+        var windowing = SourceWindowing(topic: "orders", eventTime: .field(path: "ts", unit: .milliseconds), windows: TumblingWindows(size: 10_000))
+        var profiles: [WindowProfile] = []
+        DriftDataset(records: 24_000, driftFraction: 0.4).forEachRecord { _, record in
+            _ = windowing.ingest(record, partition: 0, offset: 0, kafkaTimestamp: nil, now: 0)
+            profiles += windowing.closeReady(now: 0).map(\.profile)
+        }
+        var source = DetectorConfiguration.Source(topic: "orders")
+        source.weights = ["ts": [.distribution: 0], "event_id": [.distribution: 0]]
+        var uninterrupted = WindowScorer(source: source, reference: .first(windows: 5))
+        var chained = WindowScorer(source: source, reference: .first(windows: 5))
+        for (index, profile) in profiles.enumerated() {
+            let start = Int64(index) * 10_000
+            let expected = uninterrupted.score(windowStart: start, windowEnd: start + 10_000, profile: profile, now: 0)
+            let actual = chained.score(windowStart: start, windowEnd: start + 10_000, profile: profile, now: 0)
+            #expect(actual.alerts == expected.alerts, "window \(index)")
+            #expect(actual.events == expected.events, "window \(index): \(actual.events.map(\.id)) vs \(expected.events.map(\.id)) \(zip(actual.events, expected.events).filter { $0 != $1 }.map { "\($0.metrics) vs \($1.metrics)" })")
+            #expect(actual.score?.score == expected.score?.score, "window \(index)")
+            chained = try WindowScorer(source: source, reference: .first(windows: 5), restoring: chained.snapshot())
+        }
+    }
 }

@@ -76,7 +76,9 @@ public struct OutputBuilder: Sendable, Codable, Equatable {
             state = "resolved"
             severity = policy.severity(score)
         }
-        let strongest = components.filter { $0.value > 0 }.sorted { $0.value > $1.value }.prefix(2)
+        // Ties broken by name: the same window must give the same sentence on every instance.
+        let strongest = components.filter { $0.value > 0 }
+            .sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.rawValue < $1.key.rawValue }.prefix(2)
             .map { "\($0.key.rawValue) \(Self.format($0.value))" }.joined(separator: ", ")
         let subject = field.map { "field '\($0)' of \(source)" } ?? "\(source)\(topField.map { " (most of all '\($0)')" } ?? "")"
         let sentence = state == "firing"

@@ -31,11 +31,16 @@ public struct WindowScorer {
             referenceWindows: referenceWindows.map { .init(start: $0.start, end: $0.end, profile: $0.profile.encoded()) },
             fixedReference: fixedReference.map { .init(start: $0.start, end: $0.end, profile: $0.profile.encoded()) },
             scorer: scorer, builder: builder)
-        return try JSONEncoder().encode(state)
+        let encoder = JSONEncoder()
+        // Detector states hold ±infinity before their first observation.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try encoder.encode(state)
     }
 
     public init(source: DetectorConfiguration.Source, reference: DetectorConfiguration.Reference, schema: DeclaredSchema? = nil, restoring data: Data) throws {
-        let state = try JSONDecoder().decode(Snapshot.self, from: data)
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let state = try decoder.decode(Snapshot.self, from: data)
         self.init(source: source, reference: reference, schema: schema)
         scorer = state.scorer
         builder = state.builder

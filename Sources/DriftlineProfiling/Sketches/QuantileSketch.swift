@@ -73,8 +73,12 @@ public struct QuantileSketch: Equatable, Sendable {
         var height = 0
         while height < levels.count {
             if levels[height].count >= capacity(height) {
-                if height == levels.count - 1 { addLevel() }
+                let grows = height == levels.count - 1
+                if grows { addLevel() }
                 compact(height)
+                // A new level shrinks the capacities below it: check those again (after a merge a
+                // lower level can be over its new capacity, which a decoder rightly rejects).
+                if grows { height = 0; continue }
             }
             height += 1
         }

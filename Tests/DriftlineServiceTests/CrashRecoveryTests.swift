@@ -1,0 +1,121 @@
+import DriftlineDetector
+import DriftlineKafka
+import DriftlineMessages
+import DriftlineMetadata
+@testable import DriftlineService
+import Foundation
+import Testing
+
+/// The built `driftline` executable (test bundles are built next to the package's executables).
+let driftline: URL = {
+    var directory = Bundle.main.bundleURL
+    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("driftline").path), directory.path != "/" {
+        directory.deleteLastPathComponent()
+    }
+    return directory.appendingPathComponent("driftline")
+}()
+
+/// Real crashes: `driftline detect` as a child process, killed with SIGKILL and started again.
+@Suite(.serialized, .timeLimit(.minutes(4)))
+struct CrashRecoveryTests {
+    enum KillPoint: CustomStringConvertible {
+        /// Records consumed, windows open, nothing scored yet.
+        case beforeScoring
+        /// Right after the first drift event was published (mid-stream, alerts still to come).
+        case afterFirstEvent
+
+        var description: String { self == .beforeScoring ? "before scoring" : "after the first drift event" }
+    }
+
+    @Test(arguments: [KillPoint.beforeScoring, .afterFirstEvent])
+    func killedDetectorRestartsWithoutLosingOrDuplicatingOutputs(_ point: KillPoint) async throws {
+        let harness = try Harness()
+        // Mid-stream: the drift (from record 14,400) has begun, most of its windows are still to come.
+        let firstPart = point == .afterFirstEvent ? 16_000 : harness.records.count
+        try harness.produce(0..<firstPart)
+        let expected = try harness.expected()
+        let config = harness.directory.appendingPathComponent("driftline.yaml")
+        try harness.yaml().write(to: config, atomically: true, encoding: .utf8)
+
+        let first = try start(config)
+        switch point {
+        case .beforeScoring:
+            try await Task.sleep(for: .seconds(4))
+        case .afterFirstEvent:
+            try await Harness.wait(seconds: 90, "the first drift event") { try published(harness, DriftlineTopics.defaults.driftEvents) > 0 }
+        }
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        #expect(first.terminationReason == .uncaughtSignal)
+        let before = try published(harness, DriftlineTopics.defaults.alerts)
+        #expect(before < expected.alerts.count, "killed \(point) with alerts still to come (\(before) of \(expected.alerts.count))")
+
+        if firstPart < harness.records.count { try harness.produce(firstPart..<harness.records.count) }
+        let second = try start(config)
+        let total = expected.alerts.count + expected.events.count
+        try await Harness.wait(seconds: 120, "all \(total) outputs") {
+            try published(harness, DriftlineTopics.defaults.alerts) + published(harness, DriftlineTopics.defaults.driftEvents) >= total
+        }
+        // Anything duplicated would still be arriving: give it time, then stop gracefully.
+        try await Task.sleep(for: .seconds(3))
+        kill(second.processIdentifier, SIGTERM)
+        second.waitUntilExit()
+        #expect(second.terminationReason == .exit && second.terminationStatus == 0, "SIGTERM finishes the batch and exits cleanly")
+
+        #expect(try harness.ids(DriftlineTopics.defaults.alerts).sorted() == expected.alerts.map(\.id).sorted(), "killed \(point)")
+        #expect(try harness.ids(DriftlineTopics.defaults.driftEvents).sorted() == expected.events.map(\.id).sorted(), "killed \(point)")
+    }
+
+    /// The crash between producing an outbox and clearing it, made exact: a stored outbox whose
+    /// first message already reached the topic. The restarted aggregator publishes only the rest.
+    @Test func anOutboxInterruptedHalfwayIsCompletedWithoutDuplicates() async throws {
+        let harness = try Harness(records: 2_000)
+        let topic = DriftlineTopics.defaults.alerts
+        let reader = try OutputTopicReader(client: harness.cluster.clientConfiguration())
+        let marks = try reader.ends(of: [topic])
+        let outbox = (0..<3).map { index in
+            OutboxMessage(topic: topic, key: "orders|*", id: "outbox-\(index)", value: Data(#"{"id":"outbox-\#(index)"}"#.utf8))
+        }
+        // The crashed run got as far as the first message.
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: harness.cluster.clientConfiguration()))
+        try producer.send(ProducerRecord(topic: topic, key: Array(outbox[0].key.utf8), value: Array(outbox[0].value)))
+        try producer.flush()
+        try producer.close()
+
+        let configuration = harness.configuration()
+        let store = try await MetadataStores.open(harness.storePath)
+        try await store.migrate()
+        let scorer = WindowScorer(source: configuration.sources[0], reference: configuration.reference)
+        let state = AggregatorState(releasedThrough: .min, scorer: try scorer.snapshot(), outbox: outbox, outputMarks: marks)
+        _ = try await MetadataRepository(store: store).put(state, kind: MetadataKind.detectorState, source: Harness.source, expectedVersion: nil)
+        await store.close()
+
+        // Records make windows close, a partial reaches the aggregator, which resumes from the state.
+        try harness.produce()
+        let service = DetectorService(configuration: configuration, logger: Harness.logger)
+        let running = Task { try await service.run() }
+        try await Harness.wait(seconds: 60, "the outbox delivered") { try harness.ids(topic).filter { $0.hasPrefix("outbox-") }.count >= 3 }
+        service.status.requestStop()
+        try await running.value
+        #expect(try harness.ids(topic).filter { $0.hasPrefix("outbox-") }.sorted() == ["outbox-0", "outbox-1", "outbox-2"])
+        let reopened = try await MetadataStores.open(harness.storePath)
+        let stored = try await MetadataRepository(store: reopened).get(AggregatorState.self, kind: MetadataKind.detectorState, source: Harness.source)
+        #expect(stored?.value.outbox.isEmpty == true, "the outbox is cleared once delivered")
+        await reopened.close()
+    }
+
+    func start(_ config: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = driftline
+        process.arguments = ["detect", "--config", config.path, "--log-level", "warning"]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Messages in `topic` (sum of high watermarks).
+    func published(_ harness: Harness, _ topic: String) throws -> Int {
+        let admin = try KafkaAdmin(configuration: harness.cluster.clientConfiguration())
+        return try (0..<3).reduce(0) { $0 + Int(try admin.watermarks(TopicPartition(topic, Int32($1))).high) }
+    }
+}
