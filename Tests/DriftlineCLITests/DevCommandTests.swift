@@ -112,6 +112,7 @@ struct DevCommandTests {
         #expect(result.status == 0, "\(result.err.suffix(500))")
         #expect(result.out.contains("produced 20000 records (0 failed)"))
         // 20 windows of 10 s: 5 build the reference, 14 are scored (the last stays open); drift from window 14.
+        // The scores come from the metadata store the detector service wrote.
         #expect(result.out.contains("windows scored: 14"))
         #expect(result.out.contains("score by window: ▁▁▁▁▁▁▁▁▁█████"), "\(result.out)")
         #expect(result.out.contains("10 dead letters (10 malformed records)"))

@@ -48,6 +48,11 @@ struct DetectCommand: AsyncParsableCommand {
         let service = DetectorService(configuration: configuration, logger: logger, recordLimit: exitAfterRecords)
         try await service.runWithHTTP()
         let status = service.status.snapshot
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        var span = 0.0
+        if let first = status.firstRecordAt, let last = status.lastRecordAt { span = last.timeIntervalSince(first) }
         print("detector stopped: \(status.recordsConsumed) records, \(status.windowsScored) windows scored, \(status.alertsPublished) alerts published")
+        print(String(format: "consuming span %.3f s; peak RSS %.1f MiB", span, Double(usage.ru_maxrss) / 1024))
     }
 }

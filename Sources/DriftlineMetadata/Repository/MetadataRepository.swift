@@ -15,6 +15,8 @@ public enum MetadataKind {
     public static let statistics = "statistics"
     /// Log: drift events.
     public static let driftEvent = "drift_event"
+    /// Log: each scored window's source score and field scores (the series forecasts read).
+    public static let windowScore = "window_score"
     /// Record per field: the alert state.
     public static let alertState = "alert_state"
     /// Record per reference: a binary-encoded window profile.
@@ -93,6 +95,20 @@ public struct DriftEventRecord: Codable, Equatable, Sendable {
     public var time: Date
     public init(id: String, field: String, kind: String, score: Double, components: [String: Double], time: Date) {
         self.id = id; self.field = field; self.kind = kind; self.score = score; self.components = components; self.time = time
+    }
+}
+
+public struct WindowScoreRecord: Codable, Equatable, Sendable {
+    public var windowStart: Date
+    public var windowEnd: Date
+    public var score: Double
+    public var fields: [String: Double]
+    public var records: Int64
+    /// Every input partition reported (false: scored after the partial timeout).
+    public var complete: Bool
+    public init(windowStart: Date, windowEnd: Date, score: Double, fields: [String: Double], records: Int64, complete: Bool) {
+        self.windowStart = windowStart; self.windowEnd = windowEnd; self.score = score; self.fields = fields
+        self.records = records; self.complete = complete
     }
 }
 

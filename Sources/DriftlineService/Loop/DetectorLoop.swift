@@ -67,6 +67,14 @@ final class DetectorLoop {
         }
     }
 
+    struct ScoredWindow {
+        var start: Int64
+        var profile: WindowProfile
+        var score: SourceScore?
+        var events: [DriftEventMessage]
+        var complete: Bool
+    }
+
     struct AggregatorRuntime {
         var aggregator: PartialAggregator
         var scorer: WindowScorer
@@ -340,7 +348,7 @@ final class DetectorLoop {
         let ready = runtime.aggregator.ready(now: now)
         guard !ready.isEmpty else { return false }
         var outbox: [OutboxMessage] = []
-        var scoredWindows: [(start: Int64, profile: WindowProfile, score: SourceScore?, events: [DriftEventMessage])] = []
+        var scoredWindows: [ScoredWindow] = []
         for window in ready {
             let end = window.start + configuration.windows.sizeMilliseconds
             let result = runtime.scorer.score(windowStart: window.start, windowEnd: end, profile: window.profile, now: now)
@@ -360,7 +368,7 @@ final class DetectorLoop {
                 logger.warning("window scored on partial coverage", metadata: [
                     "source": "\(source)", "window": "\(window.start)", "partitions": "\(window.coveredPartitions)/\(runtime.aggregator.partitionCount)"])
             }
-            scoredWindows.append((window.start, window.profile, result.score, result.events))
+            scoredWindows.append(ScoredWindow(start: window.start, profile: window.profile, score: result.score, events: result.events, complete: window.complete))
             runtime.pendingOffsets.removeValue(forKey: window.start)
         }
         let marks = try outputs.ends(of: Array(Set(outbox.map(\.topic))))
@@ -384,6 +392,7 @@ final class DetectorLoop {
         status.update {
             $0.windowsScored += Int64(ready.count)
             $0.alertsPublished += Int64(outbox.filter { $0.topic == configuration.topics.alerts }.count)
+            $0.driftEventsPublished += Int64(outbox.filter { $0.topic == configuration.topics.driftEvents }.count)
         }
         metrics.driftEvents(source, count: outbox.filter { $0.topic == configuration.topics.driftEvents }.count)
         try await recordMetadata(source: source, windows: scoredWindows, runtime: &runtime)
@@ -393,9 +402,17 @@ final class DetectorLoop {
 
     /// Drift log, field statistics and schema versions. Written after the outputs are durable; a
     /// crash in between repeats log entries (with the same ids), never loses an alert.
-    private func recordMetadata(source: String, windows: [(start: Int64, profile: WindowProfile, score: SourceScore?, events: [DriftEventMessage])], runtime: inout AggregatorRuntime) async throws {
+    private func recordMetadata(source: String, windows: [ScoredWindow], runtime: inout AggregatorRuntime) async throws {
         for window in windows {
             let time = Date(timeIntervalSince1970: Double(window.start) / 1000)
+            if let score = window.score {
+                let end = Date(timeIntervalSince1970: Double(window.start + configuration.windows.sizeMilliseconds) / 1000)
+                let record = WindowScoreRecord(
+                    windowStart: time, windowEnd: end, score: score.score,
+                    fields: Dictionary(uniqueKeysWithValues: score.fields.map { ($0.path, $0.score) }),
+                    records: window.profile.recordCount, complete: window.complete)
+                _ = try await repository.append(record, kind: MetadataKind.windowScore, source: source, at: time)
+            }
             for event in window.events {
                 let record = DriftEventRecord(id: event.id, field: event.field, kind: event.kind.rawValue, score: event.score, components: event.metrics, time: time)
                 _ = try await repository.append(record, kind: MetadataKind.driftEvent, source: source, at: time)
@@ -527,7 +544,10 @@ final class DetectorLoop {
     }
 
     private func reportBatchMetrics() {
+        var malformed: Int64 = 0, deadLetters: Int64 = 0
         for runtime in sources.values {
+            malformed += runtime.malformed.values.reduce(0, +)
+            deadLetters += Int64(runtime.deadLetters)
             if runtime.records > 0 { metrics.records(runtime.source.topic, count: runtime.records, bytes: runtime.bytes) }
             if runtime.late > 0 { metrics.late(runtime.source.topic, count: runtime.late) }
             for (reason, count) in runtime.malformed { metrics.malformed(runtime.source.topic, reason: reason, count: count) }
@@ -539,7 +559,15 @@ final class DetectorLoop {
             runtime.deadLetters = 0
         }
         let seen = recordsSeen
-        status.update { $0.recordsConsumed = seen }
+        status.update { status in
+            if seen > status.recordsConsumed {
+                status.firstRecordAt = status.firstRecordAt ?? Date()
+                status.lastRecordAt = Date()
+            }
+            status.recordsConsumed = seen
+            status.malformedRecords += malformed
+            status.deadLettersPublished += deadLetters
+        }
     }
 
     private func reportLag() {

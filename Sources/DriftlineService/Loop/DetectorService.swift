@@ -40,6 +40,7 @@ public struct DetectorService: Service {
     }
 
     public func run() async throws {
+        defer { status.update { $0.finished = true } }
         let store = try await MetadataStores.open(configuration.metadataStore)
         do {
             try await store.migrate()

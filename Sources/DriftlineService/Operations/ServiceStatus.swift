@@ -10,9 +10,17 @@ public final class ServiceStatus: Sendable {
         /// When the loop last completed a step (a stuck loop makes /healthz fail).
         public var lastStep: Date?
         public var recordsConsumed: Int64 = 0
+        /// When the first and the latest source records arrived (throughput = records / span).
+        public var firstRecordAt: Date?
+        public var lastRecordAt: Date?
         public var windowsScored: Int64 = 0
         public var alertsPublished: Int64 = 0
+        public var driftEventsPublished: Int64 = 0
+        public var deadLettersPublished: Int64 = 0
+        public var malformedRecords: Int64 = 0
         public var stopRequested = false
+        /// The service's run returned (stopped, limit reached or failed).
+        public var finished = false
         public var httpPort: Int?
     }
 

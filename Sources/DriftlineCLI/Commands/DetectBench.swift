@@ -1,0 +1,151 @@
+import ArgumentParser
+import DriftlineKafka
+import DriftlineMessages
+import DriftlineSampleData
+import Foundation
+
+struct DetectBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detect",
+        abstract: "One `driftline detect` instance end to end vs kcat consuming the same topic, with peak RSS.",
+        discussion: """
+            Produces the drift dataset (233 B JSON records, lz4) to an embedded cluster, then in the same \
+            run: kcat with tuned prefetch (-X queued.min.messages=1000000 -X fetch.wait.max.ms=10) reads \
+            the topic to its end, and `driftline detect --exit-after-records N` (a child process of this \
+            executable) consumes, profiles, scores and publishes. Reported: kcat's wall time (start-up \
+            included), the detector's consuming span (first to last record) and wall time (start-up, group \
+            join and final scoring included), and the detector's peak RSS.
+            """
+    )
+
+    @Option(help: "Records in the topic.")
+    var records = 1_000_000
+
+    @Option(help: "Partitions (default: enough to stay under the embedded cluster's ~5 MiB per partition).")
+    var partitions: Int?
+
+    @Option(help: "kcat executable; empty to skip the baseline.")
+    var kcat = "kcat"
+
+    func validate() throws {
+        guard records >= 10_000 else { throw ValidationError("--records must be at least 10000") }
+        if let partitions, partitions < 1 { throw ValidationError("--partitions must be positive") }
+    }
+
+    func run() throws {
+        let partitions = partitions ?? max(64, records / 40_000)
+        let cluster = try EmbeddedKafkaCluster(brokers: 1)
+        try withExtendedLifetime(cluster) {
+            let topic = "bench.orders"
+            try cluster.createTopic(topic, partitions: partitions)
+            for name in DriftlineTopics.defaults.all { try cluster.createTopic(name, partitions: 3) }
+            let bytes = try produce(cluster, topic: topic, partitions: partitions)
+            print("topic: \(records) records, \(bytes / 1_000_000) MB of JSON, \(partitions) partitions, lz4")
+
+            var kcatSeconds: Double?
+            if !kcat.isEmpty {
+                let start = DispatchTime.now()
+                let lines = try countLines(kcat, ["-C", "-b", cluster.bootstrapServers, "-t", topic, "-o", "beginning", "-e", "-q",
+                                                  "-X", "queued.min.messages=1000000", "-X", "fetch.wait.max.ms=10", "-f", "%o\n"])
+                kcatSeconds = seconds(since: start)
+                guard lines == records else { throw ValidationError("kcat read \(lines) of \(records) records") }
+                print(String(format: "kcat (tuned prefetch): %.2f s wall → %.0f records/s", kcatSeconds!, Double(records) / kcatSeconds!))
+            }
+
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("driftline-bench-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let config = directory.appendingPathComponent("driftline.yaml")
+            try """
+                kafka: {brokers: [\(cluster.bootstrapServers)], groupId: bench-\(UUID().uuidString.prefix(8))}
+                sources:
+                  - topic: \(topic)
+                    eventTime: {field: ts, unit: milliseconds}
+                    weights: {ts: {distribution: 0}, event_id: {distribution: 0}}
+                windows: {size: 60s, allowedLateness: 1s}
+                metadata: {store: \(directory.appendingPathComponent("metadata.sqlite").path)}
+                http: {listen: "127.0.0.1:0"}
+                """.write(to: config, atomically: true, encoding: .utf8)
+            let start = DispatchTime.now()
+            let output = try capture(URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
+                                     ["detect", "--config", config.path, "--exit-after-records", String(records), "--log-level", "warning"])
+            let wall = seconds(since: start)
+            guard let span = number(after: "consuming span ", in: output), let rss = number(after: "peak RSS ", in: output) else {
+                throw ValidationError("unexpected detector output:\n\(output)")
+            }
+            print(output.split(separator: "\n").filter { $0.hasPrefix("detector stopped") }.joined())
+            print(String(format: "driftline detect: %.2f s consuming → %.0f records/s; %.2f s wall (start-up, group join, final scoring); peak RSS %.1f MiB",
+                         span, Double(records) / span, wall, rss))
+            if let kcatSeconds {
+                print(String(format: "ratio driftline/kcat records/s: %.2f consuming span, %.2f wall to wall", kcatSeconds / span, kcatSeconds / wall))
+            }
+        }
+    }
+
+    private func produce(_ cluster: EmbeddedKafkaCluster, topic: String, partitions: Int) throws -> Int {
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(
+            client: cluster.clientConfiguration(clientID: "bench-producer"), lingerMilliseconds: 20, compression: .lz4))
+        var bytes = 0
+        let progress = ProgressReporter(total: records, label: "produced")
+        DriftDataset(records: records).forEachRecord { index, record in
+            bytes += record.count
+            while true {
+                do {
+                    try producer.send(ProducerRecord(topic: topic, partition: Int32(index % partitions), value: Array(record)))
+                    break
+                } catch {
+                    Thread.sleep(forTimeInterval: 0.005)  // queue full: let deliveries drain
+                }
+            }
+            if index % 50_000 == 0 { progress.update(index) }
+        }
+        try producer.flush(timeout: .seconds(300))
+        progress.finish()
+        guard producer.deliveryCounts.failed == 0 else { throw ValidationError("\(producer.deliveryCounts.failed) records failed to produce") }
+        try producer.close()
+        let admin = try KafkaAdmin(configuration: cluster.clientConfiguration(clientID: "bench-admin"))
+        for partition in 0..<partitions {
+            let marks = try admin.watermarks(TopicPartition(topic, Int32(partition)))
+            guard marks.low == 0 else {
+                throw ValidationError("the embedded cluster dropped the start of partition \(partition) (low watermark \(marks.low)): use more --partitions")
+            }
+        }
+        return bytes
+    }
+
+    private func countLines(_ path: String, _ arguments: [String]) throws -> Int {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        var lines = 0
+        while true {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            lines += chunk.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+        }
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ValidationError("\(path) exited with \(process.terminationStatus)") }
+        return lines
+    }
+
+    private func capture(_ path: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ValidationError("driftline detect exited with \(process.terminationStatus):\n\(output)") }
+        return output
+    }
+
+    private func number(after prefix: String, in text: String) -> Double? {
+        guard let range = text.range(of: prefix) else { return nil }
+        return Double(text[range.upperBound...].prefix { $0.isNumber || $0 == "." })
+    }
+}
