@@ -50,7 +50,7 @@ struct KafkaBench: ParsableCommand {
     func run() throws {
         let cluster = try EmbeddedKafkaCluster(brokers: 1)
         let value = [UInt8](repeating: UInt8(ascii: "x"), count: valueSize)
-        let kcatPath = kcat.isEmpty ? nil : Self.which(kcat)
+        let kcatPath = kcat.isEmpty ? nil : executablePath(named: kcat)
         if !kcat.isEmpty, kcatPath == nil { print("kcat not found; reporting Driftline only") }
 
         var best: [String: Double] = [:]
@@ -185,10 +185,5 @@ struct KafkaBench: ParsableCommand {
         return lines
     }
 
-    private static func which(_ name: String) -> String? {
-        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
 
 }

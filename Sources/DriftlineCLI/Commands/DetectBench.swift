@@ -24,6 +24,16 @@ struct DetectBench: ParsableCommand {
     @Option(help: "Partitions (default: enough to stay under the embedded cluster's ~5 MiB per partition).")
     var partitions: Int?
 
+    @Option(help: """
+        Window size in seconds of event time. The dataset advances 10 ms a record, so 1M records span \
+        10,000 s: the default 600 gives 17 windows, already far more windows per record than a live \
+        topic at this rate would close.
+        """)
+    var windowSeconds = 600
+
+    @Option(name: .customLong("kafka-property"), help: "A librdkafka property for the detector (key=value; repeatable).")
+    var kafkaProperties: [String] = []
+
     @Option(help: "kcat executable; empty to skip the baseline.")
     var kcat = "kcat"
 
@@ -43,9 +53,11 @@ struct DetectBench: ParsableCommand {
             print("topic: \(records) records, \(bytes / 1_000_000) MB of JSON, \(partitions) partitions, lz4")
 
             var kcatSeconds: Double?
-            if !kcat.isEmpty {
+            let kcatPath = kcat.isEmpty ? nil : executablePath(named: kcat)
+            if !kcat.isEmpty, kcatPath == nil { print("kcat not found; reporting Driftline only") }
+            if let kcatPath {
                 let start = DispatchTime.now()
-                let lines = try countLines(kcat, ["-C", "-b", cluster.bootstrapServers, "-t", topic, "-o", "beginning", "-e", "-q",
+                let lines = try countLines(kcatPath, ["-C", "-b", cluster.bootstrapServers, "-t", topic, "-o", "beginning", "-e", "-q",
                                                   "-X", "queued.min.messages=1000000", "-X", "fetch.wait.max.ms=10", "-f", "%o\n"])
                 kcatSeconds = seconds(since: start)
                 guard lines == records else { throw ValidationError("kcat read \(lines) of \(records) records") }
@@ -57,12 +69,15 @@ struct DetectBench: ParsableCommand {
             defer { try? FileManager.default.removeItem(at: directory) }
             let config = directory.appendingPathComponent("driftline.yaml")
             try """
-                kafka: {brokers: [\(cluster.bootstrapServers)], groupId: bench-\(UUID().uuidString.prefix(8))}
+                kafka:
+                  brokers: [\(cluster.bootstrapServers)]
+                  groupId: bench-\(UUID().uuidString.prefix(8))
+                  properties: {\(kafkaProperties.map { $0.replacingOccurrences(of: "=", with: ": ") }.joined(separator: ", "))}
                 sources:
                   - topic: \(topic)
                     eventTime: {field: ts, unit: milliseconds}
                     weights: {ts: {distribution: 0}, event_id: {distribution: 0}}
-                windows: {size: 60s, allowedLateness: 1s}
+                windows: {size: \(windowSeconds)s, allowedLateness: 1s}
                 metadata: {store: \(directory.appendingPathComponent("metadata.sqlite").path)}
                 http: {listen: "127.0.0.1:0"}
                 """.write(to: config, atomically: true, encoding: .utf8)
@@ -73,7 +88,7 @@ struct DetectBench: ParsableCommand {
             guard let span = number(after: "consuming span ", in: output), let rss = number(after: "peak RSS ", in: output) else {
                 throw ValidationError("unexpected detector output:\n\(output)")
             }
-            print(output.split(separator: "\n").filter { $0.hasPrefix("detector stopped") }.joined())
+            print(output.split(separator: "\n").filter { $0.hasPrefix("detector stopped") || $0.hasPrefix("consuming span") }.joined(separator: "\n"))
             print(String(format: "driftline detect: %.2f s consuming → %.0f records/s; %.2f s wall (start-up, group join, final scoring); peak RSS %.1f MiB",
                          span, Double(records) / span, wall, rss))
             if let kcatSeconds {

@@ -28,8 +28,8 @@ public struct WindowScorer {
     /// window's outputs; restore it with `init(source:reference:schema:restoring:)`.
     public func snapshot() throws -> Data {
         let state = Snapshot(
-            referenceWindows: referenceWindows.map { .init(start: $0.start, end: $0.end, profile: $0.profile.encoded()) },
-            fixedReference: fixedReference.map { .init(start: $0.start, end: $0.end, profile: $0.profile.encoded()) },
+            referenceWindows: referenceWindows.map { .init(start: $0.start, end: $0.end, profile: Data($0.profile.encoded())) },
+            fixedReference: fixedReference.map { .init(start: $0.start, end: $0.end, profile: Data($0.profile.encoded())) },
             scorer: scorer, builder: builder)
         let encoder = JSONEncoder()
         // Detector states hold ±infinity before their first observation.
@@ -44,12 +44,13 @@ public struct WindowScorer {
         self.init(source: source, reference: reference, schema: schema)
         scorer = state.scorer
         builder = state.builder
-        referenceWindows = try state.referenceWindows.map { ($0.start, $0.end, try WindowProfile(encoded: $0.profile)) }
-        fixedReference = try state.fixedReference.map { ($0.start, $0.end, try WindowProfile(encoded: $0.profile)) }
+        referenceWindows = try state.referenceWindows.map { ($0.start, $0.end, try WindowProfile(encoded: Array($0.profile))) }
+        fixedReference = try state.fixedReference.map { ($0.start, $0.end, try WindowProfile(encoded: Array($0.profile))) }
     }
 
     private struct Snapshot: Codable {
-        struct StoredWindow: Codable { var start: Int64; var end: Int64; var profile: [UInt8] }
+        /// `Data`, so JSON carries the profile as base64 rather than an array of numbers.
+        struct StoredWindow: Codable { var start: Int64; var end: Int64; var profile: Data }
         var referenceWindows: [StoredWindow]
         var fixedReference: StoredWindow?
         var scorer: DriftScorer

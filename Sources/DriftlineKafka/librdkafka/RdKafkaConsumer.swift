@@ -228,6 +228,9 @@ public struct KafkaMessageView {
     init(_ message: UnsafePointer<rd_kafka_message_t>) { self.message = message }
 
     public var topic: String { String(cString: rd_kafka_topic_name(message.pointee.rkt)) }
+    /// Identifies the message's topic without building its name (stable while the consumer
+    /// lives): per-record dispatch on the hot path can key on this and resolve `topic` once.
+    public var topicIdentity: UInt { UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(message.pointee.rkt))) }
     public var partition: Int32 { message.pointee.partition }
     public var offset: Int64 { message.pointee.offset }
 

@@ -82,15 +82,41 @@ extension HyperLogLog {
     /// Sparse when few registers are set (the common case for low-cardinality fields), dense otherwise.
     func encode(into writer: inout BinaryWriter) {
         writer.varint(UInt64(precision))
-        let nonZero = registers.reduce(0) { $0 + ($1 == 0 ? 0 : 1) }
+        // Partials of small windows are mostly empty registers: skip them eight at a time (this
+        // runs once per field per partition per window, on the detector's path).
+        let nonZero = registers.withUnsafeBytes { raw in
+            var count = 0
+            var index = 0
+            while index + 8 <= raw.count {
+                let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                if word != 0 {
+                    // One bit per non-zero byte.
+                    let low = (word & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F
+                    count += ((low | word) & 0x8080_8080_8080_8080).nonzeroBitCount
+                }
+                index += 8
+            }
+            while index < raw.count { count += raw[index] == 0 ? 0 : 1; index += 1 }
+            return count
+        }
         if nonZero * 3 < registers.count {
             writer.byte(1)
             writer.varint(UInt64(nonZero))
-            var previous = 0
-            for (index, value) in registers.enumerated() where value != 0 {
-                writer.varint(UInt64(index - previous))
-                writer.byte(value)
-                previous = index
+            registers.withUnsafeBytes { raw in
+                var previous = 0
+                var index = 0
+                while index < raw.count {
+                    if index + 8 <= raw.count, raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) == 0 {
+                        index += 8
+                        continue
+                    }
+                    if raw[index] != 0 {
+                        writer.varint(UInt64(index - previous))
+                        writer.byte(raw[index])
+                        previous = index
+                    }
+                    index += 1
+                }
             }
         } else {
             writer.byte(0)

@@ -8,8 +8,9 @@ import Foundation
 import Logging
 
 /// One detector instance's consume → profile → aggregate → score → publish loop. Owns its Kafka
-/// clients (one consumer subscribed to the sources and the profiles topic, one producer) and runs
-/// on the task that calls `run()`.
+/// clients (a consumer of the sources, a consumer of the profiles topic in the `<groupId>.aggregation`
+/// group — separate so partials never queue behind prefetched source records — and one producer)
+/// and runs on the task that calls `run()`.
 ///
 /// Source side: records become per-partition window profiles; when a window closes its partials go
 /// to the profiles topic (keyed by source), are flushed, and only then is each source partition
@@ -29,6 +30,7 @@ final class DetectorLoop {
     let recordLimit: Int64?
 
     private let consumer: KafkaConsumer
+    private let aggregationConsumer: KafkaConsumer
     private let producer: KafkaProducer
     private let outputs: OutputTopicReader
     private var sources: [String: SourceRuntime] = [:]
@@ -41,6 +43,10 @@ final class DetectorLoop {
     private var profilesNext: [Int32: Int64] = [:]
     private var committed: [TopicPartition: Int64] = [:]
     private var recordsSeen: Int64 = 0
+    /// Each source topic's runtime by `KafkaMessageView.topicIdentity` (no topic name per record).
+    private var routes: [UInt: SourceRuntime?] = [:]
+    /// With a record limit: the profiles topic's end after the last partials this instance sent.
+    private var profilesSent: [Int32: Int64] = [:]
     private var deliveryFailures = 0
     private var lastLeaseRenewal = ContinuousClock.now
     private var lastLagCheck = ContinuousClock.now
@@ -97,8 +103,13 @@ final class DetectorLoop {
             brokers: configuration.kafka.brokers, clientID: configuration.kafka.clientID,
             security: configuration.kafka.security, properties: configuration.kafka.properties)
         producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, compression: .lz4))
+        // Prefetch deeply (as tuned kcat does); librdkafka bounds the queue as a whole by
+        // queued.max.messages.kbytes (64 MiB by default), so memory does not grow with partitions.
+        // Both can be overridden in kafka.properties.
         consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(
             client: client, groupID: configuration.kafka.groupID, queuedMinMessages: 1_000_000, fetchWaitMaxMilliseconds: 10))
+        aggregationConsumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(
+            client: client, groupID: configuration.kafka.groupID + ".aggregation", queuedMinMessages: 1_000, fetchWaitMaxMilliseconds: 10))
         outputs = try OutputTopicReader(client: client)
 
         let metadata = try producer.metadata()
@@ -115,8 +126,10 @@ final class DetectorLoop {
                 source: source, partitionCount: Int32(described.partitions.count), windowing: Self.windowing(for: source, configuration, closedThrough: .min))
         }
         // Weak: the consumer may close from its deinit after the loop is gone (a failed start).
-        consumer.onRevoke = { [weak self] partitions in self?.revoke(partitions) }
-        try consumer.subscribe(topics: configuration.sources.map(\.topic) + [configuration.topics.profiles])
+        consumer.onRevoke = { [weak self] partitions in self?.revokeSources(partitions) }
+        aggregationConsumer.onRevoke = { [weak self] partitions in self?.revokeProfiles(partitions) }
+        try consumer.subscribe(topics: configuration.sources.map(\.topic))
+        try aggregationConsumer.subscribe(topics: [configuration.topics.profiles])
     }
 
     static func windowing(for source: DetectorConfiguration.Source, _ configuration: DetectorConfiguration, closedThrough: Int64) -> SourceWindowing {
@@ -141,18 +154,26 @@ final class DetectorLoop {
                 // Leave the group without committing anything new: a restart resumes from the
                 // last commit, which only ever covers durable outputs.
                 logger.error("detector failed: \(error)")
-                consumer.onRevoke = nil
-                try? consumer.close()
+                for consumer in [consumer, aggregationConsumer] {
+                    consumer.onRevoke = nil
+                    try? consumer.close()
+                }
                 throw error
             }
             // With a record limit, stop once the limit is reached and the windows it closed are
             // scored: nothing read from the profiles topic and nothing released for a while.
             if let recordLimit, recordsSeen >= recordLimit {
-                quietSteps = progressed ? 0 : quietSteps + 1
+                quietSteps = progressed || !partialsReadBack ? 0 : quietSteps + 1
                 if quietSteps >= 20 { break }
             }
         }
         try await shutdown()
+    }
+
+    /// Every partial this instance sent has been read back (so its windows were aggregated here or
+    /// by their owner).
+    private var partialsReadBack: Bool {
+        profilesSent.allSatisfy { partition, end in (profilesNext[partition] ?? 0) >= end || aggregators.isEmpty && end == 0 }
     }
 
     /// Finish: publish what closed, commit, leave the group (commit-on-revoke stores the positions
@@ -161,6 +182,7 @@ final class DetectorLoop {
         logger.info("detector stopping", metadata: ["records": "\(recordsSeen)"])
         try commitProgress(force: true)
         try consumer.close()
+        try aggregationConsumer.close()
         for lease in released { try? await repository.store.releaseLease(lease) }
         for (_, runtime) in aggregators { try? await repository.store.releaseLease(runtime.lease) }
         aggregators.removeAll()
@@ -171,13 +193,18 @@ final class DetectorLoop {
     /// One batch; true if it read partials or scored windows.
     private func step() async throws -> Bool {
         let now = Self.millisecondsNow()
-        let events = consumer.consumeBatch(maxMessages: 20_000, timeout: .milliseconds(100)) { message in
-            if message.topic == configuration.topics.profiles {
-                readPartial(message)
-            } else if let runtime = sources[message.topic] {
-                ingest(message, into: runtime, now: now)
+        var events = consumer.consumeBatch(maxMessages: 20_000, timeout: .milliseconds(100)) { message in
+            let identity = message.topicIdentity
+            let runtime: SourceRuntime?
+            if let known = routes[identity] {
+                runtime = known
+            } else {
+                runtime = sources[message.topic]
+                routes[identity] = runtime
             }
+            if let runtime { ingest(message, into: runtime, now: now) }
         }
+        events += aggregationConsumer.consumeBatch(maxMessages: 5_000, timeout: .zero) { message in readPartial(message) }
         for event in events {
             switch event {
             case let .rebalance(.assigned(partitions)):
@@ -239,6 +266,7 @@ final class DetectorLoop {
     /// without records, so the aggregator need not wait for its timeout), flushed before the
     /// source positions that cover them are committed.
     private func publishClosedWindows(now: Int64) throws {
+        var sentPartials = false
         for runtime in sources.values {
             for closed in runtime.windowing.closeReady(now: now) {
                 var parts = Dictionary(uniqueKeysWithValues: closed.partitions.map { ($0.partition, $0.profile) })
@@ -252,7 +280,12 @@ final class DetectorLoop {
                     send(topic: configuration.topics.profiles, key: runtime.source.topic, value: Data(partial.encoded()))
                 }
                 runtime.deadLettersByWindow = runtime.deadLettersByWindow.filter { $0.key >= now / configuration.windows.sizeMilliseconds - 1 }
+                sentPartials = true
             }
+        }
+        if sentPartials, recordLimit != nil {
+            try flush()
+            profilesSent = try outputs.ends(of: [configuration.topics.profiles])[configuration.topics.profiles] ?? [:]
         }
     }
 
@@ -483,27 +516,27 @@ final class DetectorLoop {
         let current = positions().filter { committed[$0.key] != $0.value }
         guard !current.isEmpty else { return }
         try flush()
-        let offsets = current.map { TopicPartitionOffset($0.key, offset: $0.value) }
-        do {
-            // Stored as well, so the commit on revocation or close never rewinds to older positions.
-            try consumer.storeOffsets(offsets)
-            try consumer.commit(offsets)
-            for (partition, offset) in current { committed[partition] = offset }
-        } catch {
-            // A commit refused during a rebalance is retried next step; the records are re-read at worst.
-            logger.warning("commit failed: \(error)")
-            if force { throw error }
+        for (owner, group) in Dictionary(grouping: current, by: { $0.key.topic == configuration.topics.profiles }) {
+            let consumer = owner ? aggregationConsumer : consumer
+            let offsets = group.map { TopicPartitionOffset($0.key, offset: $0.value) }
+            do {
+                // Stored as well, so the commit on revocation or close never rewinds to older positions.
+                try consumer.storeOffsets(offsets)
+                try consumer.commit(offsets)
+                for (partition, offset) in group { committed[partition] = offset }
+            } catch {
+                // A commit refused during a rebalance is retried next step; the records are re-read at worst.
+                logger.warning("commit failed: \(error)")
+                if force { throw error }
+            }
         }
     }
 
-    /// Called inside the poll when partitions are revoked: store where each one must resume, then
-    /// forget the state built from them (eager rebalancing revokes everything; the next owner, maybe
-    /// this instance again, rebuilds open windows from those positions).
-    private func revoke(_ partitions: [TopicPartition]) {
-        let stored = positions().filter { partitions.contains($0.key) }.map { TopicPartitionOffset($0.key, offset: $0.value) }
-        try? flush()
-        do { try consumer.storeOffsets(stored) } catch { logger.warning("storing offsets on revoke failed: \(error)") }
-        for offset in stored { committed[offset.topicPartition] = offset.offset }
+    /// Called inside the poll when source partitions are revoked: store where each one must resume,
+    /// then forget the state built from them (eager rebalancing revokes everything; the next owner,
+    /// maybe this instance again, rebuilds open windows from those positions).
+    private func revokeSources(_ partitions: [TopicPartition]) {
+        storePositions(of: partitions, in: consumer)
         let revoked = Set(partitions)
         for runtime in sources.values {
             let lost = runtime.assigned.filter { revoked.contains(TopicPartition(runtime.source.topic, $0)) }
@@ -512,13 +545,26 @@ final class DetectorLoop {
             runtime.windowing = Self.windowing(for: runtime.source, configuration, closedThrough: runtime.windowing.closedThrough)
             runtime.windowing.assign(Array(runtime.assigned), now: Self.millisecondsNow())
         }
-        let lostProfiles = Set(partitions.filter { $0.topic == configuration.topics.profiles }.map(\.partition))
-        for (source, runtime) in aggregators where lostProfiles.contains(runtime.profilesPartition) {
+    }
+
+    /// Profiles partitions revoked: their aggregators go (leases released after the batch); the next
+    /// owner re-reads from the oldest partial still pending.
+    private func revokeProfiles(_ partitions: [TopicPartition]) {
+        storePositions(of: partitions, in: aggregationConsumer)
+        let lost = Set(partitions.map(\.partition))
+        for (source, runtime) in aggregators where lost.contains(runtime.profilesPartition) {
             released.append(runtime.lease)
             aggregators.removeValue(forKey: source)
         }
-        batchPartials.removeAll { lostProfiles.contains($0.partition) }
-        for partition in lostProfiles { profilesNext.removeValue(forKey: partition) }
+        batchPartials.removeAll { lost.contains($0.partition) }
+        for partition in lost { profilesNext.removeValue(forKey: partition) }
+    }
+
+    private func storePositions(of partitions: [TopicPartition], in consumer: KafkaConsumer) {
+        let stored = positions().filter { partitions.contains($0.key) }.map { TopicPartitionOffset($0.key, offset: $0.value) }
+        try? flush()
+        do { try consumer.storeOffsets(stored) } catch { logger.warning("storing offsets on revoke failed: \(error)") }
+        for offset in stored { committed[offset.topicPartition] = offset.offset }
     }
 
     // MARK: Output
