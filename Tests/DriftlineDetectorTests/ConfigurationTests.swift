@@ -20,7 +20,9 @@ import Testing
                 alerts: {fireLevel: 0.6, resolveLevel: 0.2, fireAfter: 3}
               - topic: clicks
                 eventTime: processing
-            windows: {size: 5m, allowedLateness: 30s, idleTimeout: 2m}
+            windows: {size: 5m, allowedLateness: 30s, idleTimeout: 2m, partialTimeout: 45s}
+            deadLetters: {maxPerWindow: 7}
+            workers: 3
             reference: {mode: sliding, windows: 12}
             topics: {alerts: team.alerts}
             metadata: {store: postgres://driftline@db:5432/driftline}
@@ -38,6 +40,8 @@ import Testing
         #expect(configuration.reference == .sliding(windows: 12))
         #expect(configuration.topics.alerts == "team.alerts" && configuration.topics.driftEvents == "driftline.drift-events")
         #expect(configuration.metadataStore.hasPrefix("postgres://"))
+        #expect(configuration.windows.partialTimeoutMilliseconds == 45_000 && configuration.deadLettersPerWindow == 7)
+        #expect(configuration.workers == 3)
     }
 
     @Test func defaultsNeedOnlyASource() throws {
@@ -46,6 +50,8 @@ import Testing
         #expect(configuration.windows.sizeMilliseconds == 60_000)
         #expect(configuration.reference == .first(windows: 5))
         #expect(configuration.metadataStore == "driftline-metadata.sqlite")
+        #expect(configuration.windows.partialTimeoutMilliseconds == 30_000)
+        #expect(configuration.deadLettersPerWindow == 100)
     }
 
     @Test(arguments: [
@@ -64,6 +70,10 @@ import Testing
         ("sources: [{topic: driftline.alerts}]\ntopics: {profiles: p}", "topics", "also a watched source"),
         ("sources: [{topic: a, schema: /nonexistent.json}]", "sources[0].schema", "no such file"),
         ("sources: [{topic: a}]\nhttp: {listen: everywhere}", "http.listen", "not host:port"),
+        ("sources: [{topic: a}]\nwindows: {partialTimeout: soon}", "windows.partialTimeout", "not a duration"),
+        ("sources: [{topic: a}]\ndeadLetters: {maxPerWindow: -1}", "deadLetters.maxPerWindow", "must not be negative"),
+        ("sources: [{topic: a}]\ndeadLetters: {perWindow: 5}", "deadLetters.perWindow", "unknown key"),
+        ("sources: [{topic: a}]\nworkers: 0", "workers", "must be in 1...64"),
         ("- just\n- a list", "(file)", "must be a mapping"),
         ("sources: [{topic: a", "(file)", "not valid YAML"),
     ])

@@ -19,28 +19,30 @@ let driftline: URL = {
 @Suite(.serialized, .timeLimit(.minutes(4)))
 struct CrashRecoveryTests {
     enum KillPoint: CustomStringConvertible {
-        /// Records consumed, windows open, nothing scored yet.
-        case beforeScoring
+        /// Windows closed and partials published, the reference not complete: nothing scored yet.
+        case duringReference
         /// Right after the first drift event was published (mid-stream, alerts still to come).
         case afterFirstEvent
 
-        var description: String { self == .beforeScoring ? "before scoring" : "after the first drift event" }
+        var description: String { self == .duringReference ? "while building the reference" : "after the first drift event" }
     }
 
-    @Test(arguments: [KillPoint.beforeScoring, .afterFirstEvent])
+    @Test(arguments: [KillPoint.duringReference, .afterFirstEvent])
     func killedDetectorRestartsWithoutLosingOrDuplicatingOutputs(_ point: KillPoint) async throws {
         let harness = try Harness()
-        // Mid-stream: the drift (from record 14,400) has begun, most of its windows are still to come.
-        let firstPart = point == .afterFirstEvent ? 16_000 : harness.records.count
+        // The rest arrives after the kill. 4,000 records: windows 0–3, the 5-window reference unfinished.
+        // 16,000: the drift (from record 14,400) has begun, most of its windows are still to come.
+        let firstPart = point == .afterFirstEvent ? 16_000 : 4_000
         try harness.produce(0..<firstPart)
         let expected = try harness.expected()
         let config = harness.directory.appendingPathComponent("driftline.yaml")
         try harness.yaml().write(to: config, atomically: true, encoding: .utf8)
 
         let first = try start(config)
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
         switch point {
-        case .beforeScoring:
-            try await Task.sleep(for: .seconds(4))
+        case .duringReference:
+            try await Harness.wait(seconds: 90, "partials of the first windows") { try published(harness, DriftlineTopics.defaults.profiles) > 0 }
         case .afterFirstEvent:
             try await Harness.wait(seconds: 90, "the first drift event") { try published(harness, DriftlineTopics.defaults.driftEvents) > 0 }
         }
@@ -49,9 +51,11 @@ struct CrashRecoveryTests {
         #expect(first.terminationReason == .uncaughtSignal)
         let before = try published(harness, DriftlineTopics.defaults.alerts)
         #expect(before < expected.alerts.count, "killed \(point) with alerts still to come (\(before) of \(expected.alerts.count))")
+        if point == .duringReference { #expect(before == 0) }
 
-        if firstPart < harness.records.count { try harness.produce(firstPart..<harness.records.count) }
+        try harness.produce(firstPart..<harness.records.count)
         let second = try start(config)
+        defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
         let total = expected.alerts.count + expected.events.count
         try await Harness.wait(seconds: 120, "all \(total) outputs") {
             try published(harness, DriftlineTopics.defaults.alerts) + published(harness, DriftlineTopics.defaults.driftEvents) >= total

@@ -68,6 +68,8 @@ public struct DetectorConfiguration: Equatable, Sendable {
     public var httpListen = "127.0.0.1:9464"
     /// Malformed records sent to the dead-letter topic per source and window (all are counted).
     public var deadLettersPerWindow = 100
+    /// Profiling threads per instance (partitions are split among them); default: the cores, up to 8.
+    public var workers = min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 8)
 
     /// The defaults; `load`/`parse` for a file. At least one source is needed to run.
     public init() {}
@@ -93,7 +95,7 @@ public struct DetectorConfiguration: Equatable, Sendable {
         guard let root, let top = root.mapping else { throw Error(key: "(file)", reason: "the top level must be a mapping") }
         let reader = ConfigReader(node: top, path: "")
         var configuration = DetectorConfiguration()
-        try reader.check(allowed: ["kafka", "sources", "windows", "reference", "topics", "metadata", "http", "deadLetters"])
+        try reader.check(allowed: ["kafka", "sources", "windows", "reference", "topics", "metadata", "http", "deadLetters", "workers"])
 
         if let kafka = try reader.mapping("kafka") {
             let section = kafka
@@ -226,6 +228,10 @@ public struct DetectorConfiguration: Equatable, Sendable {
         if let metadata = try reader.mapping("metadata") {
             try metadata.check(allowed: ["store"])
             if let value = try metadata.string("store") { configuration.metadataStore = value }
+        }
+        if let workers = try reader.integer("workers") {
+            guard (1...64).contains(workers) else { throw Error(key: "workers", reason: "must be in 1...64") }
+            configuration.workers = workers
         }
         if let deadLetters = try reader.mapping("deadLetters") {
             try deadLetters.check(allowed: ["maxPerWindow"])

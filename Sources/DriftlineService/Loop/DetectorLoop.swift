@@ -56,7 +56,8 @@ final class DetectorLoop {
     final class SourceRuntime {
         let source: DetectorConfiguration.Source
         let partitionCount: Int32
-        var windowing: SourceWindowing
+        /// Partition `p` is profiled by `lanes[p % lanes.count]`.
+        var lanes: [ProfilingLane]
         var assigned: Set<Int32> = []
         var deadLettersByWindow: [Int64: Int] = [:]
         // Batch-local counters, flushed to metrics once per batch.
@@ -66,11 +67,13 @@ final class DetectorLoop {
         var malformed: [String: Int64] = [:]
         var deadLetters = 0
 
-        init(source: DetectorConfiguration.Source, partitionCount: Int32, windowing: SourceWindowing) {
+        init(source: DetectorConfiguration.Source, partitionCount: Int32, lanes: [ProfilingLane]) {
             self.source = source
             self.partitionCount = partitionCount
-            self.windowing = windowing
+            self.lanes = lanes
         }
+
+        func lane(_ partition: Int32) -> ProfilingLane { lanes[Int(partition) % lanes.count] }
     }
 
     struct ScoredWindow {
@@ -123,7 +126,8 @@ final class DetectorLoop {
                 throw DetectorServiceError.kafka("source topic '\(source.topic)' does not exist")
             }
             sources[source.topic] = SourceRuntime(
-                source: source, partitionCount: Int32(described.partitions.count), windowing: Self.windowing(for: source, configuration, closedThrough: .min))
+                source: source, partitionCount: Int32(described.partitions.count),
+                lanes: (0..<configuration.workers).map { _ in ProfilingLane(windowing: Self.windowing(for: source, configuration, closedThrough: .min)) })
         }
         // Weak: the consumer may close from its deinit after the loop is gone (a failed start).
         consumer.onRevoke = { [weak self] partitions in self?.revokeSources(partitions) }
@@ -180,7 +184,8 @@ final class DetectorLoop {
     /// of open windows), release leases.
     private func shutdown() async throws {
         logger.info("detector stopping", metadata: ["records": "\(recordsSeen)"])
-        try commitProgress(force: true)
+        // Stored with the commit, so close() commits them again if this one meets a rebalance.
+        try commitProgress()
         try consumer.close()
         try aggregationConsumer.close()
         for lease in released { try? await repository.store.releaseLease(lease) }
@@ -205,6 +210,7 @@ final class DetectorLoop {
             if let runtime { ingest(message, into: runtime, now: now) }
         }
         events += aggregationConsumer.consumeBatch(maxMessages: 5_000, timeout: .zero) { message in readPartial(message) }
+        profileBatch(now: now)
         for event in events {
             switch event {
             case let .rebalance(.assigned(partitions)):
@@ -212,7 +218,7 @@ final class DetectorLoop {
                     guard let runtime = sources[topic] else { continue }
                     let numbers = group.map(\.partition)
                     runtime.assigned.formUnion(numbers)
-                    runtime.windowing.assign(numbers, now: now)
+                    for number in numbers { runtime.lane(number).windowing.assign([number], now: now) }
                 }
                 status.update { $0.ready = true }
                 logger.info("partitions assigned", metadata: ["partitions": "\(partitions.map(\.description).sorted())"])
@@ -229,7 +235,7 @@ final class DetectorLoop {
 
         try publishClosedWindows(now: now)
         let progressed = try await aggregate(now: now)
-        try commitProgress(force: false)
+        try commitProgress()
         try await renewLeases()
         reportBatchMetrics()
         if ContinuousClock.now - lastLagCheck > .seconds(10) { reportLag() }
@@ -244,22 +250,37 @@ final class DetectorLoop {
         runtime.records += 1
         guard let value = message.value else { return }
         runtime.bytes += Int64(value.count)
-        let outcome = runtime.windowing.ingest(value, partition: message.partition, offset: message.offset, kafkaTimestamp: message.timestamp.milliseconds, now: now)
-        switch outcome {
-        case .profiled: break
-        case .late: runtime.late += 1
-        case let .malformed(error):
-            runtime.malformed[error.reason.rawValue, default: 0] += 1
-            // The sample budget is per window of arrival (a malformed record has no event time).
-            let window = (message.timestamp.milliseconds ?? now) / configuration.windows.sizeMilliseconds
-            guard runtime.deadLettersByWindow[window, default: 0] < configuration.deadLettersPerWindow else { return }
-            runtime.deadLettersByWindow[window, default: 0] += 1
-            let letter = DeadLetterMessage(
-                topic: message.topic, partition: message.partition, offset: message.offset, reason: error.reason.rawValue,
-                byteOffset: error.offset, record: Array(value), emittedAt: now)
-            send(topic: configuration.topics.deadLetter, key: letter.key, value: (try? WireJSON.encode(letter)) ?? Data())
-            runtime.deadLetters += 1
+        runtime.lane(message.partition).enqueue(message, value: value)
+    }
+
+    /// Profiles the batch: every lane with records on its own core, then counts and dead letters here.
+    private func profileBatch(now: Int64) {
+        let busy = sources.values.flatMap(\.lanes).filter { !$0.isEmpty }
+        if busy.count > 1 {
+            DispatchQueue.concurrentPerform(iterations: busy.count) { busy[$0].process(now: now) }
+        } else {
+            busy.first?.process(now: now)
         }
+        for runtime in sources.values {
+            for lane in runtime.lanes {
+                let outcomes = lane.takeOutcomes()
+                runtime.late += outcomes.late
+                for bad in outcomes.malformed { deadLetter(bad, of: runtime, now: now) }
+            }
+        }
+    }
+
+    private func deadLetter(_ bad: ProfilingLane.Malformed, of runtime: SourceRuntime, now: Int64) {
+        runtime.malformed[bad.error.reason.rawValue, default: 0] += 1
+        // The sample budget is per window of arrival (a malformed record has no event time).
+        let window = (bad.timestamp ?? now) / configuration.windows.sizeMilliseconds
+        guard runtime.deadLettersByWindow[window, default: 0] < configuration.deadLettersPerWindow else { return }
+        runtime.deadLettersByWindow[window, default: 0] += 1
+        let letter = DeadLetterMessage(
+            topic: runtime.source.topic, partition: bad.partition, offset: bad.offset, reason: bad.error.reason.rawValue,
+            byteOffset: bad.error.offset, record: bad.record, emittedAt: now)
+        send(topic: configuration.topics.deadLetter, key: letter.key, value: (try? WireJSON.encode(letter)) ?? Data())
+        runtime.deadLetters += 1
     }
 
     /// Partials of windows closed in this batch go out (one per owned partition, empty for those
@@ -268,10 +289,11 @@ final class DetectorLoop {
     private func publishClosedWindows(now: Int64) throws {
         var sentPartials = false
         for runtime in sources.values {
-            for closed in runtime.windowing.closeReady(now: now) {
+            for (index, lane) in runtime.lanes.enumerated() {
+            for closed in lane.windowing.closeReady(now: now) {
                 var parts = Dictionary(uniqueKeysWithValues: closed.partitions.map { ($0.partition, $0.profile) })
-                for partition in runtime.assigned where parts[partition] == nil {
-                    parts[partition] = WindowProfile(configuration: runtime.windowing.profileConfiguration)
+                for partition in runtime.assigned where Int(partition) % runtime.lanes.count == index && parts[partition] == nil {
+                    parts[partition] = WindowProfile(configuration: lane.windowing.profileConfiguration)
                 }
                 for (partition, profile) in parts.sorted(by: { $0.key < $1.key }) {
                     let partial = PartialProfileMessage(
@@ -281,6 +303,7 @@ final class DetectorLoop {
                 }
                 runtime.deadLettersByWindow = runtime.deadLettersByWindow.filter { $0.key >= now / configuration.windows.sizeMilliseconds - 1 }
                 sentPartials = true
+            }
             }
         }
         if sentPartials, recordLimit != nil {
@@ -497,8 +520,10 @@ final class DetectorLoop {
     private func positions() -> [TopicPartition: Int64] {
         var result: [TopicPartition: Int64] = [:]
         for runtime in sources.values {
-            for (partition, offset) in runtime.windowing.commitPositions where runtime.assigned.contains(partition) {
-                result[TopicPartition(runtime.source.topic, partition)] = offset
+            for lane in runtime.lanes {
+                for (partition, offset) in lane.windowing.commitPositions where runtime.assigned.contains(partition) {
+                    result[TopicPartition(runtime.source.topic, partition)] = offset
+                }
             }
         }
         for (partition, next) in profilesNext {
@@ -512,7 +537,7 @@ final class DetectorLoop {
         return result
     }
 
-    private func commitProgress(force: Bool) throws {
+    private func commitProgress() throws {
         let current = positions().filter { committed[$0.key] != $0.value }
         guard !current.isEmpty else { return }
         try flush()
@@ -525,9 +550,8 @@ final class DetectorLoop {
                 try consumer.commit(offsets)
                 for (partition, offset) in group { committed[partition] = offset }
             } catch {
-                // A commit refused during a rebalance is retried next step; the records are re-read at worst.
+                // Refused during a rebalance: retried next step (or by close); records are re-read at worst.
                 logger.warning("commit failed: \(error)")
-                if force { throw error }
             }
         }
     }
@@ -542,8 +566,11 @@ final class DetectorLoop {
             let lost = runtime.assigned.filter { revoked.contains(TopicPartition(runtime.source.topic, $0)) }
             guard !lost.isEmpty else { continue }
             runtime.assigned.subtract(lost)
-            runtime.windowing = Self.windowing(for: runtime.source, configuration, closedThrough: runtime.windowing.closedThrough)
-            runtime.windowing.assign(Array(runtime.assigned), now: Self.millisecondsNow())
+            for lane in runtime.lanes {
+                lane.discard(lost)
+                lane.windowing = Self.windowing(for: runtime.source, configuration, closedThrough: lane.windowing.closedThrough)
+            }
+            for partition in runtime.assigned { runtime.lane(partition).windowing.assign([partition], now: Self.millisecondsNow()) }
         }
     }
 

@@ -1,0 +1,75 @@
+import DriftlineDetector
+import DriftlineKafka
+import DriftlineProfiling
+
+/// One worker's share of a source: the partitions `partition % lanes == index`, windowed and
+/// profiled on its own core. The loop copies each batch's records into the lanes, runs the lanes
+/// concurrently, then reads their outcomes back on its own thread.
+///
+/// `@unchecked Sendable`: a lane is touched by exactly one thread at a time — the loop between
+/// batches, one worker of `DispatchQueue.concurrentPerform` during `process`.
+final class ProfilingLane: @unchecked Sendable {
+    var windowing: SourceWindowing
+    private var buffer: [UInt8] = []
+    private var entries: [Entry] = []
+    /// Outcomes of `process` not yet taken.
+    private var late: Int64 = 0
+    private var malformed: [Malformed] = []
+
+    struct Entry {
+        var partition: Int32
+        var offset: Int64
+        var timestamp: Int64?
+        var start: Int
+        var count: Int
+    }
+
+    struct Malformed {
+        var partition: Int32
+        var offset: Int64
+        var timestamp: Int64?
+        var error: ScanError
+        var record: [UInt8]
+    }
+
+    init(windowing: SourceWindowing) { self.windowing = windowing }
+
+    var isEmpty: Bool { entries.isEmpty }
+
+    /// Copies the record out of librdkafka's buffer (the view is only valid during the poll).
+    func enqueue(_ message: KafkaMessageView, value: UnsafeRawBufferPointer) {
+        entries.append(Entry(partition: message.partition, offset: message.offset, timestamp: message.timestamp.milliseconds,
+                             start: buffer.count, count: value.count))
+        buffer.append(contentsOf: value)
+    }
+
+    /// Forgets queued records of revoked partitions: their new owner re-reads them.
+    func discard(_ partitions: Set<Int32>) {
+        entries.removeAll { partitions.contains($0.partition) }
+    }
+
+    /// Late records and malformed records since the last call.
+    func takeOutcomes() -> (late: Int64, malformed: [Malformed]) {
+        defer {
+            late = 0
+            malformed.removeAll(keepingCapacity: true)
+        }
+        return (late, malformed)
+    }
+
+    func process(now: Int64) {
+        buffer.withUnsafeBytes { bytes in
+            for entry in entries {
+                let record = UnsafeRawBufferPointer(rebasing: bytes[entry.start..<entry.start + entry.count])
+                switch windowing.ingest(record, partition: entry.partition, offset: entry.offset, kafkaTimestamp: entry.timestamp, now: now) {
+                case .profiled: break
+                case .late: late += 1
+                case let .malformed(error):
+                    malformed.append(Malformed(partition: entry.partition, offset: entry.offset, timestamp: entry.timestamp, error: error, record: Array(record)))
+                }
+            }
+        }
+        entries.removeAll(keepingCapacity: true)
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
