@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 
 /// Progress on stderr for long work, at most a few times a second.
@@ -33,4 +34,29 @@ func executablePath(named name: String) -> String? {
     if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
     let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
     return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
+/// Runs a program to completion; fails unless it exits 0. With `captureLines`, standard output is
+/// only counted in lines as it streams (kcat printing millions of offsets); otherwise it is returned.
+@discardableResult
+func runProcess(_ path: String, _ arguments: [String], captureLines: Bool = false) throws -> (lines: Int, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    var lines = 0
+    var output = Data()
+    while true {
+        let chunk = pipe.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        if captureLines { lines += chunk.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) } } else { output += chunk }
+    }
+    process.waitUntilExit()
+    let text = String(decoding: output, as: UTF8.self)
+    guard process.terminationStatus == 0 else {
+        throw ValidationError("\(path) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)\(text.isEmpty ? "" : ":\n\(text)")")
+    }
+    return (lines, text)
 }

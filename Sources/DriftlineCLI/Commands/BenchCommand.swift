@@ -144,46 +144,22 @@ struct KafkaBench: ParsableCommand {
         try input.write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let start = DispatchTime.now()
-        try Self.runProcess(kcat, ["-P", "-b", cluster.bootstrapServers, "-t", topic, "-K", ":", "-X", "linger.ms=5",
+        try runProcess(kcat, ["-P", "-b", cluster.bootstrapServers, "-t", topic, "-K", ":", "-X", "linger.ms=5",
                                    "-X", "enable.idempotence=true", "-l", file.path])
         return seconds(since: start)
     }
 
     private func consumeWithKcat(_ kcat: String, _ cluster: EmbeddedKafkaCluster, topic: String) throws -> Double {
         let start = DispatchTime.now()
-        let output = try Self.runProcess(kcat, [
+        let output = try runProcess(kcat, [
             "-C", "-b", cluster.bootstrapServers, "-t", topic, "-o", "beginning", "-e", "-q",
             "-X", "queued.min.messages=1000000", "-X", "fetch.wait.max.ms=10", "-f", "%o\n",
-        ], captureLines: true)
+        ], captureLines: true).lines
         let elapsed = seconds(since: start)
         guard output == messages else { throw ValidationError("kcat consumed \(output) of \(messages) messages") }
         return elapsed
     }
 
-    /// Runs a process to completion; returns the number of output lines when capturing.
-    @discardableResult
-    private static func runProcess(_ path: String, _ arguments: [String], captureLines: Bool = false) throws -> Int {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = captureLines ? pipe : FileHandle.nullDevice
-        try process.run()
-        var lines = 0
-        if captureLines {
-            let handle = pipe.fileHandleForReading
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                lines += chunk.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
-            }
-        }
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ValidationError("\(path) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
-        }
-        return lines
-    }
 
 
 }

@@ -57,10 +57,10 @@ struct DetectBench: ParsableCommand {
             if !kcat.isEmpty, kcatPath == nil { print("kcat not found; reporting Driftline only") }
             if let kcatPath {
                 let start = DispatchTime.now()
-                let lines = try countLines(kcatPath, ["-C", "-b", cluster.bootstrapServers, "-t", topic, "-o", "beginning", "-e", "-q",
-                                                  "-X", "queued.min.messages=1000000", "-X", "fetch.wait.max.ms=10", "-f", "%o\n"])
+                let lines = try runProcess(kcatPath, ["-C", "-b", cluster.bootstrapServers, "-t", topic, "-o", "beginning", "-e", "-q",
+                                                  "-X", "queued.min.messages=1000000", "-X", "fetch.wait.max.ms=10", "-f", "%o\n"], captureLines: true)
                 kcatSeconds = seconds(since: start)
-                guard lines == records else { throw ValidationError("kcat read \(lines) of \(records) records") }
+                guard lines.lines == records else { throw ValidationError("kcat read \(lines.lines) of \(records) records") }
                 print(String(format: "kcat (tuned prefetch): %.2f s wall → %.0f records/s", kcatSeconds!, Double(records) / kcatSeconds!))
             }
 
@@ -82,8 +82,8 @@ struct DetectBench: ParsableCommand {
                 http: {listen: "127.0.0.1:0"}
                 """.write(to: config, atomically: true, encoding: .utf8)
             let start = DispatchTime.now()
-            let output = try capture(URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
-                                     ["detect", "--config", config.path, "--exit-after-records", String(records), "--log-level", "warning"])
+            let output = try runProcess(URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
+                                        ["detect", "--config", config.path, "--exit-after-records", String(records), "--log-level", "warning"]).output
             let wall = seconds(since: start)
             guard let span = number(after: "consuming span ", in: output), let rss = number(after: "peak RSS ", in: output) else {
                 throw ValidationError("unexpected detector output:\n\(output)")
@@ -126,37 +126,6 @@ struct DetectBench: ParsableCommand {
             }
         }
         return bytes
-    }
-
-    private func countLines(_ path: String, _ arguments: [String]) throws -> Int {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        var lines = 0
-        while true {
-            let chunk = pipe.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            lines += chunk.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
-        }
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ValidationError("\(path) exited with \(process.terminationStatus)") }
-        return lines
-    }
-
-    private func capture(_ path: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ValidationError("driftline detect exited with \(process.terminationStatus):\n\(output)") }
-        return output
     }
 
     private func number(after prefix: String, in text: String) -> Double? {

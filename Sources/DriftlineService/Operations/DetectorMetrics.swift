@@ -6,9 +6,7 @@ import Prometheus
 final class DetectorMetrics {
     let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
-    private var counters: [String: CoreMetrics.Counter] = [:]
-    private var gauges: [String: CoreMetrics.Gauge] = [:]
-    private var timers: [String: CoreMetrics.Timer] = [:]
+    private var handles: [String: Any] = [:]
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
@@ -56,26 +54,23 @@ final class DetectorMetrics {
     }
 
     private func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
-        let key = Self.key(label, dimensions)
-        if let existing = counters[key] { return existing }
-        let made = CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
-        counters[key] = made
-        return made
+        cached(label, dimensions) { CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory) }
     }
 
     private func gauge(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Gauge {
-        let key = Self.key(label, dimensions)
-        if let existing = gauges[key] { return existing }
-        let made = CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory)
-        gauges[key] = made
-        return made
+        cached(label, dimensions) { CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory) }
     }
 
     private func timer(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer {
+        cached(label, dimensions) { CoreMetrics.Timer(label: label, dimensions: dimensions, factory: factory) }
+    }
+
+    /// One handle per label and dimensions, made on first use.
+    private func cached<Handle>(_ label: String, _ dimensions: [(String, String)], make: () -> Handle) -> Handle {
         let key = Self.key(label, dimensions)
-        if let existing = timers[key] { return existing }
-        let made = CoreMetrics.Timer(label: label, dimensions: dimensions, factory: factory)
-        timers[key] = made
+        if let existing = handles[key] as? Handle { return existing }
+        let made = make()
+        handles[key] = made
         return made
     }
 
