@@ -74,6 +74,7 @@ import Testing
         ("sources: [{topic: a}]\ndeadLetters: {maxPerWindow: -1}", "deadLetters.maxPerWindow", "must not be negative"),
         ("sources: [{topic: a}]\ndeadLetters: {perWindow: 5}", "deadLetters.perWindow", "unknown key"),
         ("sources: [{topic: a}]\nworkers: 0", "workers", "must be in 1...64"),
+        ("sources: [{topic: \"^orders(\"}]", "sources[0].topic", "not a valid regular expression"),
         ("- just\n- a list", "(file)", "must be a mapping"),
         ("sources: [{topic: a", "(file)", "not valid YAML"),
     ])

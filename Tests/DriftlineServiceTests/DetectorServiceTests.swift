@@ -140,6 +140,27 @@ struct DetectorServiceTests {
         #expect(try harness.ids(DriftlineTopics.defaults.driftEvents).sorted() == expected.events.map(\.id).sorted())
     }
 
+    @Test func aPatternWatchesEveryMatchingTopicAsItsOwnSource() async throws {
+        let harness = try Harness()
+        try harness.cluster.createTopic("orders.eu", partitions: Harness.partitions)
+        try harness.produce()
+        try harness.produce(to: "orders.eu")
+        let expected = try harness.expected()
+        var configuration = harness.configuration()
+        configuration.sources[0].topic = #"^orders(\.eu)?$"#
+        let service = DetectorService(configuration: configuration, logger: Harness.logger)
+        let running = Task { try await service.run() }
+        try await Harness.wait(seconds: 120, "both topics scored") { service.status.snapshot.windowsScored >= 2 * expected.released }
+        service.status.requestStop()
+        try await running.value
+        let alerts = try harness.readAll(DriftlineTopics.defaults.alerts).compactMap { message in
+            message.value.flatMap { try? JSONDecoder().decode(AlertMessage.self, from: Data($0)) }
+        }
+        #expect(alerts.filter { $0.source.topic == "orders" }.map(\.id).sorted() == expected.alerts.map(\.id).sorted())
+        #expect(alerts.filter { $0.source.topic == "orders.eu" }.count == expected.alerts.count, "the second topic is its own source")
+        #expect(Set(alerts.map(\.source.topic)) == ["orders", "orders.eu"], "nothing from Driftline's own topics")
+    }
+
     @Test func badConfigurationIsReportedBeforeConsuming() async throws {
         let harness = try Harness(records: 1_000)
         var configuration = harness.configuration()

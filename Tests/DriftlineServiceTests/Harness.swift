@@ -39,10 +39,10 @@ final class Harness {
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 
-    func produce(_ range: Range<Int>? = nil) throws {
+    func produce(_ range: Range<Int>? = nil, to topic: String = Harness.source) throws {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: cluster.clientConfiguration(clientID: "harness"), compression: .lz4))
         for record in records[range ?? records.indices] {
-            try producer.send(ProducerRecord(topic: Self.source, partition: record.partition, value: record.bytes))
+            try producer.send(ProducerRecord(topic: topic, partition: record.partition, value: record.bytes))
         }
         try producer.flush(timeout: .seconds(60))
         #expect(producer.deliveryCounts.failed == 0)

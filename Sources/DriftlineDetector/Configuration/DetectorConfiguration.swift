@@ -27,6 +27,9 @@ public struct DetectorConfiguration: Equatable, Sendable {
     public enum TimeUnit: String, Equatable, Sendable { case milliseconds, seconds, rfc3339 }
 
     public struct Source: Equatable, Sendable {
+        /// A topic name, or a pattern when it starts with `^` (a regular expression, as librdkafka
+        /// subscribes): every matching topic — also ones created later — is watched as its own
+        /// source with these settings. Driftline's own output topics never match.
         public var topic: String
         public var format = "json"
         public var eventTime: EventTime = .kafka
@@ -40,6 +43,16 @@ public struct DetectorConfiguration: Equatable, Sendable {
         public var alerts = AlertPolicy()
 
         public init(topic: String) { self.topic = topic }
+
+        public var isPattern: Bool { topic.hasPrefix("^") }
+
+        /// Whether `name` is this source's topic (or matches its pattern).
+        public func watches(_ name: String) -> Bool {
+            guard isPattern else { return name == topic }
+            guard let regex = try? NSRegularExpression(pattern: topic) else { return false }
+            let whole = NSRange(name.startIndex..., in: name)
+            return regex.firstMatch(in: name, range: whole) != nil
+        }
     }
 
     public struct Windows: Equatable, Sendable {
@@ -117,6 +130,11 @@ public struct DetectorConfiguration: Equatable, Sendable {
         for source in sources {
             try source.check(allowed: ["topic", "format", "eventTime", "schema", "maxFields", "weights", "importance", "alerts"])
             guard let topic = try source.string("topic"), !topic.isEmpty else { throw Error(key: source.path("topic"), reason: "required") }
+            if topic.hasPrefix("^") {
+                do { _ = try NSRegularExpression(pattern: topic) } catch {
+                    throw Error(key: source.path("topic"), reason: "'\(topic)' is not a valid regular expression")
+                }
+            }
             var parsed = Source(topic: topic)
             if let format = try source.string("format") {
                 guard format == "json" else { throw Error(key: source.path("format"), reason: "only 'json' is supported") }

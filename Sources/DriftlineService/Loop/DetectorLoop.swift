@@ -121,19 +121,38 @@ final class DetectorLoop {
                 throw DetectorServiceError.kafka("output topic '\(topic)' does not exist (create it, or run `driftline dev` for a local cluster)")
             }
         }
-        for source in configuration.sources {
+        for source in configuration.sources where !source.isPattern {
             guard let described = metadata.topic(source.topic), described.error == nil, !described.partitions.isEmpty else {
                 throw DetectorServiceError.kafka("source topic '\(source.topic)' does not exist")
             }
-            sources[source.topic] = SourceRuntime(
-                source: source, partitionCount: Int32(described.partitions.count),
-                lanes: (0..<configuration.workers).map { _ in ProfilingLane(windowing: Self.windowing(for: source, configuration, closedThrough: .min)) })
         }
+        for topic in metadata.topics { _ = watch(topic.name, partitions: topic.partitions.count) }
         // Weak: the consumer may close from its deinit after the loop is gone (a failed start).
         consumer.onRevoke = { [weak self] partitions in self?.revokeSources(partitions) }
         aggregationConsumer.onRevoke = { [weak self] partitions in self?.revokeProfiles(partitions) }
         try consumer.subscribe(topics: configuration.sources.map(\.topic))
+        logger.info("watching", metadata: ["topics": "\(sources.keys.sorted())"])
         try aggregationConsumer.subscribe(topics: [configuration.topics.profiles])
+    }
+
+    /// The runtime of `topic` if a configured source watches it, made on first sight (a pattern
+    /// source picks up topics created while the detector runs). Output topics are never watched.
+    private func watch(_ topic: String, partitions: Int? = nil) -> SourceRuntime? {
+        if let existing = sources[topic] { return existing }
+        let outputs = [configuration.topics.profiles, configuration.topics.driftEvents, configuration.topics.alerts, configuration.topics.deadLetter,
+                       configuration.topics.repartitionCommands, configuration.topics.repartitionStatus]
+        guard !outputs.contains(topic), !topic.hasPrefix("__"), let pattern = configuration.sources.first(where: { $0.watches(topic) }) else { return nil }
+        guard let count = partitions ?? (try? producer.metadata().topic(topic)?.partitions.count) ?? nil, count > 0 else {
+            logger.error("cannot read the partition count of '\(topic)'; not watching it")
+            return nil
+        }
+        var source = pattern
+        source.topic = topic
+        let runtime = SourceRuntime(
+            source: source, partitionCount: Int32(count),
+            lanes: (0..<configuration.workers).map { _ in ProfilingLane(windowing: Self.windowing(for: source, configuration, closedThrough: .min)) })
+        sources[topic] = runtime
+        return runtime
     }
 
     static func windowing(for source: DetectorConfiguration.Source, _ configuration: DetectorConfiguration, closedThrough: Int64) -> SourceWindowing {
@@ -204,7 +223,7 @@ final class DetectorLoop {
             if let known = routes[identity] {
                 runtime = known
             } else {
-                runtime = sources[message.topic]
+                runtime = watch(message.topic)
                 routes[identity] = runtime
             }
             if let runtime { ingest(message, into: runtime, now: now) }
@@ -215,7 +234,7 @@ final class DetectorLoop {
             switch event {
             case let .rebalance(.assigned(partitions)):
                 for (topic, group) in Dictionary(grouping: partitions, by: \.topic) {
-                    guard let runtime = sources[topic] else { continue }
+                    guard let runtime = watch(topic) else { continue }
                     let numbers = group.map(\.partition)
                     runtime.assigned.formUnion(numbers)
                     for number in numbers { runtime.lane(number).windowing.assign([number], now: now) }
@@ -346,7 +365,7 @@ final class DetectorLoop {
     /// The aggregator of `partial.source`, acquiring its lease and restoring its state on first use.
     private func aggregator(for partial: PartialProfileMessage, profilesPartition: Int32) async throws -> AggregatorRuntime? {
         if let existing = aggregators[partial.source] { return existing }
-        guard let source = sources[partial.source]?.source else {
+        guard let source = watch(partial.source)?.source else {
             logger.warning("partial for unknown source '\(partial.source)' ignored")
             return nil
         }
