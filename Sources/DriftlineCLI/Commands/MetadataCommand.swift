@@ -1,5 +1,6 @@
 import ArgumentParser
 import DriftlineMetadata
+import DriftlineProfiling
 import Foundation
 
 struct MetadataCommand: AsyncParsableCommand {
@@ -7,7 +8,7 @@ struct MetadataCommand: AsyncParsableCommand {
         commandName: "metadata",
         abstract: "Inspect and migrate the metadata store.",
         discussion: "STORE is a SQLite file (sqlite:PATH or a path; the embedded default) or postgres://user@host:port/database.",
-        subcommands: [Migrate.self, Status.self]
+        subcommands: [Migrate.self, Status.self, PinReference.self]
     )
 
     struct Migrate: AsyncParsableCommand {
@@ -34,6 +35,50 @@ struct MetadataCommand: AsyncParsableCommand {
             let applied = try await opened.appliedMigrations()
             print("store: \(store)")
             print("migrations applied: \(applied.isEmpty ? "none" : applied.map(String.init).joined(separator: ", "))")
+        }
+    }
+
+    struct PinReference: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "pin-reference",
+            abstract: "Profile a JSONL file and store it as a named reference for a source.",
+            discussion: "The detector compares every window against it with `reference: {mode: pinned, name: NAME}`.")
+        @Option(help: "Metadata store URL.") var store: String = "driftline-metadata.sqlite"
+        @Option(help: "The source topic the reference is for.") var source: String
+        @Option(help: "The reference's name.") var name: String
+        @Option(help: "JSON Lines file of representative records ('-' for stdin).") var input: String
+        @Option(help: "Fields tracked (match the source's maxFields).") var maxFields = 256
+        @Flag(help: "Overwrite an existing reference of that name.") var replace = false
+
+        func validate() throws {
+            guard !source.isEmpty, !name.isEmpty else { throw ValidationError("--source and --name must not be empty") }
+            guard maxFields > 0 else { throw ValidationError("--max-fields must be positive") }
+        }
+
+        func run() async throws {
+            var configuration = ProfileConfiguration()
+            configuration.maxFields = maxFields
+            let profile = WindowProfile(configuration: configuration)
+            let scanner = JSONScanner(options: configuration.scannerOptions)
+            try LineReader(path: input).forEachLine { _ = profile.add($0, scanner: scanner) }
+            guard profile.recordCount > profile.malformedCount else {
+                throw ValidationError("\(input) holds no well-formed records (\(profile.malformedCount) malformed)")
+            }
+            let opened = try await MetadataStores.open(store)
+            do {
+                try await opened.migrate()
+                let repository = MetadataRepository(store: opened)
+                let existing = try await repository.referenceProfile(source: source, name: name)
+                if existing != nil, !replace {
+                    throw ValidationError("reference '\(name)' for \(source) exists; pass --replace to overwrite it")
+                }
+                let version = try await repository.putReferenceProfile(profile.encoded(), source: source, name: name, expectedVersion: existing?.version)
+                print("pinned reference '\(name)' for \(source): \(profile.recordCount) records (\(profile.malformedCount) malformed), \(profile.fields.count) fields, version \(version)")
+            } catch {
+                await opened.close()
+                throw error
+            }
+            await opened.close()
         }
     }
 }
