@@ -34,6 +34,7 @@ struct DetectorServiceTests {
         #expect(metrics.body.contains("driftline_alerts_total{"))
         #expect(metrics.body.contains("driftline_drift_score{source=\"orders\",field=\"*\"}"))
         #expect(metrics.body.contains("driftline_window_close_latency_seconds_bucket"))
+        #expect(metrics.body.contains("driftline_consumer_lag_messages{source=\"orders\"}"))
 
         service.status.requestStop()
         try await running.value

@@ -49,7 +49,8 @@ final class DetectorLoop {
     private var profilesSent: [Int32: Int64] = [:]
     private var deliveryFailures = 0
     private var lastLeaseRenewal = ContinuousClock.now
-    private var lastLagCheck = ContinuousClock.now
+    /// Lag is measured every 10 s, the first time as soon as partitions are assigned.
+    private var lastLagCheck = ContinuousClock.now - .seconds(3_600)
 
     static let leaseTTL: Duration = .seconds(10)
 
@@ -257,7 +258,7 @@ final class DetectorLoop {
         try commitProgress()
         try await renewLeases()
         reportBatchMetrics()
-        if ContinuousClock.now - lastLagCheck > .seconds(10) { reportLag() }
+        if ContinuousClock.now - lastLagCheck > .seconds(10), status.snapshot.ready { reportLag() }
         status.update { $0.lastStep = Date() }
         return progressed
     }
