@@ -141,6 +141,26 @@ struct DetectorServiceTests {
         #expect(try harness.ids(DriftlineTopics.defaults.driftEvents).sorted() == expected.events.map(\.id).sorted())
     }
 
+    @Test func garbageOnTheProfilesTopicIsSkipped() async throws {
+        let harness = try Harness()
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: harness.cluster.clientConfiguration()))
+        let corrupt = PartialProfileMessage(source: Harness.source, windowStart: 1_764_000_050_000, windowEnd: 1_764_000_060_000,
+                                            partitionCount: 4, partitions: [0], profile: Array("not a profile".utf8))
+        for value in [Array("garbage".utf8), corrupt.encoded()] {
+            try producer.send(ProducerRecord(topic: DriftlineTopics.defaults.profiles, key: Array(Harness.source.utf8), value: value))
+        }
+        try producer.flush()
+        try producer.close()
+        try harness.produce()
+        let expected = try harness.expected()
+        let service = DetectorService(configuration: harness.configuration(), logger: Harness.logger)
+        let running = Task { try await service.run() }
+        try await Harness.wait(seconds: 90, "\(expected.released) windows scored") { service.status.snapshot.windowsScored >= expected.released }
+        service.status.requestStop()
+        try await running.value
+        #expect(try harness.ids(DriftlineTopics.defaults.alerts).sorted() == expected.alerts.map(\.id).sorted())
+    }
+
     @Test func aPatternWatchesEveryMatchingTopicAsItsOwnSource() async throws {
         let harness = try Harness()
         try harness.cluster.createTopic("orders.eu", partitions: Harness.partitions)

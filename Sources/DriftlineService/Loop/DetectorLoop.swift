@@ -350,9 +350,16 @@ final class DetectorLoop {
         batchPartials.removeAll()
         for (partition, offset, partial) in partials {
             guard var runtime = try await aggregator(for: partial, profilesPartition: partition) else { continue }
-            let profile = try WindowProfile(encoded: partial.profile)
             let before = runtime.aggregator.droppedReplays
-            try runtime.aggregator.add(windowStart: partial.windowStart, partial: profile, partitions: Set(partial.partitions), now: now)
+            do {
+                let profile = try WindowProfile(encoded: partial.profile)
+                try runtime.aggregator.add(windowStart: partial.windowStart, partial: profile, partitions: Set(partial.partitions), now: now)
+            } catch {
+                // A partial that cannot be used must not stop the detector (it would meet it again
+                // after every restart): its window is scored on the others, stating its coverage.
+                logger.error("skipping the partial at \(configuration.topics.profiles)[\(partition)]@\(offset) for \(partial.source): \(error)")
+                continue
+            }
             if runtime.aggregator.droppedReplays == before { runtime.pendingOffsets[partial.windowStart, default: []].append(offset) }
             aggregators[partial.source] = runtime
         }
