@@ -11,16 +11,31 @@ public struct SourceWindowing {
     private(set) var windows: TumblingWindows
     /// Open windows, one profile per partition: a partition's part of a window is then the same
     /// whichever instance owns it, so partials merge identically across rebalances and restarts.
-    private var open: [Int64: [Int32: WindowProfile]] = [:]
-    /// Per open window, the first offset of each partition that contributed to it.
-    private var firstOffsets: [Int64: [Int32: Int64]] = [:]
+    private var open: [Int64: [Int32: Slot]] = [:]
+    /// The slot the previous record went to: records come in runs of one partition and window,
+    /// so most records skip the dictionary lookups.
+    private var current: (start: Int64, partition: Int32, slot: Slot)?
     /// Per partition, the offset after the last one ingested.
     private var nextOffsets: [Int32: Int64] = [:]
     private let scanner: JSONScanner
+    /// The event-time field's path as the scanner spells it (compared without building strings).
+    private let eventTimePath: [UInt8]
     /// Records that could not be scanned, by reason (also counted in each window's profile).
     public private(set) var malformed: [ScanErrorReason: Int64] = [:]
     /// Records whose event time could not be read (missing or unparsable time field).
     public private(set) var missingEventTime: Int64 = 0
+
+    /// One partition's part of one open window, and the offsets it covers.
+    private final class Slot {
+        let profile: WindowProfile
+        let first: Int64
+        var last: Int64
+        init(_ profile: WindowProfile, offset: Int64) {
+            self.profile = profile
+            first = offset
+            last = offset
+        }
+    }
 
     public enum Outcome: Equatable {
         case profiled(windowStart: Int64)
@@ -50,6 +65,7 @@ public struct SourceWindowing {
         self.windows = windows
         profileConfiguration = profile
         scanner = JSONScanner(options: profile.scannerOptions)
+        if case let .field(path, _) = eventTime { eventTimePath = Array(path.utf8) } else { eventTimePath = [] }
     }
 
     public mutating func ingest(_ record: UnsafeRawBufferPointer, partition: Int32, offset: Int64, kafkaTimestamp: Int64?, now: Int64) -> Outcome {
@@ -61,7 +77,7 @@ public struct SourceWindowing {
         case .processing: time = now
         case .kafka: time = kafkaTimestamp ?? now
         case let .field(path, unit):
-            if scanned == nil, let value = Self.time(in: scanner, path: path, unit: unit) {
+            if scanned == nil, let value = Self.time(in: scanner, path: eventTimePath, unit: unit) {
                 time = value
             } else {
                 // No event time of its own: count it in the partition's current window. Kafka time
@@ -75,15 +91,18 @@ public struct SourceWindowing {
         case let .late(windowStart): return .late(windowStart: windowStart)
         case let .window(windowStart): start = windowStart
         }
-        let window: WindowProfile
-        if let existing = open[start]?[partition] {
-            window = existing
+        let slot: Slot
+        if let current, current.start == start, current.partition == partition {
+            slot = current.slot
+        } else if let existing = open[start]?[partition] {
+            slot = existing
         } else {
-            window = WindowProfile(configuration: profileConfiguration)
-            open[start, default: [:]][partition] = window
+            slot = Slot(WindowProfile(configuration: profileConfiguration), offset: offset)
+            open[start, default: [:]][partition] = slot
         }
-        if firstOffsets[start, default: [:]][partition] == nil { firstOffsets[start, default: [:]][partition] = offset }
-        window.cover(topic: topic, partition: partition, offset: offset)
+        current = (start, partition, slot)
+        slot.last = max(slot.last, offset)
+        let window = slot.profile
         if let scanned {
             malformed[scanned.reason, default: 0] += 1
             window.countMalformed(scanned)
@@ -95,13 +114,17 @@ public struct SourceWindowing {
 
     /// Windows the watermark has passed, with their partial profiles, oldest first.
     public mutating func closeReady(now: Int64) -> [ClosedWindow] {
-        windows.closeReady(now: now).compactMap { start in
-            firstOffsets.removeValue(forKey: start)
-            return open.removeValue(forKey: start).map { parts in
-                ClosedWindow(start: start, end: start + windows.size,
-                             partitions: parts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        let closed: [ClosedWindow] = windows.closeReady(now: now).compactMap { start in
+            open.removeValue(forKey: start).map { parts in
+                ClosedWindow(start: start, end: start + windows.size, partitions: parts.sorted { $0.key < $1.key }.map { partition, slot in
+                    slot.profile.cover(topic: topic, partition: partition, offset: slot.first)
+                    slot.profile.cover(topic: topic, partition: partition, offset: slot.last)
+                    return (partition, slot.profile)
+                })
             }
         }
+        if let current, open[current.start] == nil { self.current = nil }
+        return closed
     }
 
     /// Where each partition may be committed: the first offset still needed by an open window, or
@@ -109,8 +132,8 @@ public struct SourceWindowing {
     /// windows, in one transaction) means a restart re-reads exactly the records of open windows.
     public var commitPositions: [Int32: Int64] {
         var positions = nextOffsets
-        for offsets in firstOffsets.values {
-            for (partition, offset) in offsets { positions[partition] = min(positions[partition] ?? offset, offset) }
+        for parts in open.values {
+            for (partition, slot) in parts { positions[partition] = min(positions[partition] ?? slot.first, slot.first) }
         }
         return positions
     }
@@ -128,10 +151,10 @@ public struct SourceWindowing {
 
     public var lateRecords: Int64 { windows.lateRecords }
 
-    static func time(in scanner: JSONScanner, path: String, unit: DetectorConfiguration.TimeUnit) -> Int64? {
+    static func time(in scanner: JSONScanner, path: [UInt8], unit: DetectorConfiguration.TimeUnit) -> Int64? {
         for index in 0..<scanner.count {
             let leaf = scanner[index]
-            guard scanner.pathString(of: leaf) == path else { continue }
+            guard scanner.path(of: leaf).elementsEqual(path) else { continue }
             switch (leaf.type, unit) {
             case (.integer, .milliseconds), (.float, .milliseconds): return Int64(leaf.number)
             case (.integer, .seconds), (.float, .seconds): return Int64((leaf.number * 1000).rounded())
