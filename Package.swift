@@ -61,6 +61,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Forecasting: exponential smoothing, baselines, model selection (pure).
+        .target(name: "DriftlineForecast"),
         // Deterministic datasets with known drift for benchmarks, tests and the demo (pure).
         .target(name: "DriftlineSampleData"),
         // The detector service: windows, scoring across instances, outputs.
@@ -99,6 +101,7 @@ let package = Package(
                 "DriftlineMetadata",
                 "DriftlineSampleData",
                 "DriftlineService",
+                "DriftlineForecast",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -126,6 +129,10 @@ let package = Package(
             name: "DriftlineDriftTests",
             dependencies: ["DriftlineDrift", "DriftlineProfiling", "DriftlineSampleData"],
             exclude: ["Golden"]
+        ),
+        .testTarget(
+            name: "DriftlineForecastTests",
+            dependencies: ["DriftlineForecast"]
         ),
         .testTarget(
             name: "DriftlineMetadataTests",

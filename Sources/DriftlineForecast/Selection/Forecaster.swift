@@ -1,0 +1,95 @@
+import Foundation
+
+/// Which model `Forecaster` uses.
+public enum ForecastMethod: String, CaseIterable, Sendable {
+    /// Exponential smoothing and the baselines compete on a holdout; the winner is refitted on all data.
+    case auto
+    /// The ETS model with the smallest AICc.
+    case ets
+    case naive
+    case seasonalNaive = "snaive"
+    case drift
+}
+
+public struct ForecastResult: Sendable {
+    public var forecast: Forecast
+    /// The season length used (given, or detected), if any.
+    public var season: Int?
+    /// What was done to the input or why a fallback was taken, for the user.
+    public var notes: [String]
+}
+
+/// The front door: cleans the series, picks the season and the model, forecasts.
+public enum Forecaster {
+    public static func forecast(_ raw: [Double?], horizon: Int, season: Int? = nil, method: ForecastMethod = .auto) throws(ForecastError) -> ForecastResult {
+        guard horizon >= 1 else { throw .invalidHorizon(horizon) }
+        if let season, season < 2 { throw .invalidSeason(season) }
+        let prepared = try PreparedSeries(raw)
+        var notes: [String] = []
+        if prepared.interpolated > 0 { notes.append("\(prepared.interpolated) missing values inside the series were interpolated linearly") }
+        if prepared.dropped > 0 { notes.append("\(prepared.dropped) missing values at the ends were dropped") }
+        let y = prepared.values
+        guard y.count >= 2 else { throw .tooShort(needed: 2, got: y.count) }
+        if y.allSatisfy({ $0 == y[0] }) {
+            notes.append("the series is constant: forecasting it unchanged, with no uncertainty")
+            let flat = Array(repeating: y[0], count: horizon)
+            return ForecastResult(forecast: Forecast(model: "Naive", mean: flat, lower80: flat, upper80: flat, lower95: flat, upper95: flat,
+                                                     parameters: ["sigma": 0]), season: nil, notes: notes)
+        }
+        var m = season
+        if m == nil, method != .naive, method != .drift {
+            m = detectSeasonLength(y)
+            if let m { notes.append("season length \(m) detected from the autocorrelation") }
+        }
+        if let length = m, y.count < 2 * length + 2 {
+            notes.append("too short for a season of \(length) (needs \(2 * length + 2) values): seasonality ignored")
+            m = nil
+        }
+
+        switch method {
+        case .naive: return ForecastResult(forecast: try Baseline.naive.forecast(y, horizon: horizon), season: m, notes: notes)
+        case .drift:
+            guard y.count >= 3 else { return try fallback(y, horizon, m, notes + ["drift needs 3 values: naive instead"]) }
+            return ForecastResult(forecast: try Baseline.drift.forecast(y, horizon: horizon), season: m, notes: notes)
+        case .seasonalNaive:
+            guard let m else { return try fallback(y, horizon, nil, notes + ["no season given or detected: naive instead"]) }
+            return ForecastResult(forecast: try Baseline.seasonalNaive.forecast(y, horizon: horizon, season: m), season: m, notes: notes)
+        case .ets:
+            guard let fit = ExponentialSmoothing.auto(y, season: m) else {
+                return try fallback(y, horizon, m, notes + ["too short for exponential smoothing: naive instead"])
+            }
+            return ForecastResult(forecast: fit.forecast(horizon: horizon), season: m, notes: notes)
+        case .auto:
+            return try selectOnHoldout(y, horizon: horizon, season: m, notes: notes)
+        }
+    }
+
+    /// Each family's best model is fitted on all but the last `holdout` values and scored by MASE on
+    /// them; the family that forecasts the holdout best is refitted on the whole series.
+    static func selectOnHoldout(_ y: [Double], horizon: Int, season m: Int?, notes: [String]) throws(ForecastError) -> ForecastResult {
+        let holdout = min(horizon, max(1, y.count / 5))
+        let training = Array(y.dropLast(holdout)), actual = Array(y.suffix(holdout))
+        var families: [ForecastMethod] = [.ets, .naive, .drift]
+        if m != nil { families.append(.seasonalNaive) }
+        var scores: [(method: ForecastMethod, mase: Double)] = []
+        if training.count >= 10 {
+            for family in families {
+                guard let result = try? forecast(training.map { $0 }, horizon: holdout, season: m, method: family),
+                      result.notes.allSatisfy({ !$0.contains("instead") }) else { continue }
+                let mase = meanAbsoluteScaledError(forecast: result.forecast.mean, actual: actual, training: training, season: m ?? 1)
+                if mase.isFinite { scores.append((family, mase)) }
+            }
+        }
+        let winner = scores.min { $0.mase < $1.mase }?.method ?? .ets
+        var result = try forecast(y.map { $0 }, horizon: horizon, season: m, method: winner)
+        result.notes = notes + result.notes.filter { !notes.contains($0) }
+        if !scores.isEmpty {
+            result.notes.append("chosen on the last \(holdout) values: " + scores.map { "\($0.method.rawValue) MASE \(String(format: "%.3f", $0.mase))" }.joined(separator: ", "))
+        }
+        return result
+    }
+
+    private static func fallback(_ y: [Double], _ horizon: Int, _ m: Int?, _ notes: [String]) throws(ForecastError) -> ForecastResult {
+        ForecastResult(forecast: try Baseline.naive.forecast(y, horizon: horizon), season: m, notes: notes)
+    }
+}

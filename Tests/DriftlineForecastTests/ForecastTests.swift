@@ -1,0 +1,118 @@
+@testable import DriftlineForecast
+import Foundation
+import Testing
+
+/// Simulates ETS(A,·,·) series with known parameters from a seeded generator.
+func simulate(n: Int, alpha: Double, beta: Double = 0, gamma: Double = 0, season: Int = 1, level: Double = 50, slope: Double = 0,
+              amplitude: Double = 0, sigma: Double = 1, seed: UInt64) -> [Double] {
+    var random = GaussianRandom(seed: seed)
+    var l = level, b = slope
+    var s = (0..<max(season, 1)).map { amplitude * sin(2 * .pi * Double($0) / Double(max(season, 1))) }
+    var y: [Double] = []
+    for t in 0..<n {
+        let index = t % max(season, 1)
+        let point = l + b + (season > 1 ? s[index] : 0)
+        let error = sigma * random.next()
+        y.append(point + error)
+        l = l + b + alpha * error
+        b = b + beta * error
+        if season > 1 { s[index] += gamma * error }
+    }
+    return y
+}
+
+@Suite struct BaselineTests {
+    @Test func naiveSeasonalNaiveAndDriftFollowTheirDefinitions() throws {
+        let y: [Double] = [1, 3, 2, 4, 3, 5, 4, 6]
+        let naive = try Baseline.naive.forecast(y, horizon: 3)
+        #expect(naive.mean == [6, 6, 6])
+        // Residuals are the differences (2, -1, 2, -1, 2, -1, 2): σ = sqrt(mean of squares).
+        let sigma = ((4.0 * 4 + 1 * 3) / 7).squareRoot()
+        #expect(abs(naive.upper95[1] - (6 + 1.959963984540054 * sigma * 2.0.squareRoot())) < 1e-12)
+        let seasonal = try Baseline.seasonalNaive.forecast(y, horizon: 3, season: 2)
+        #expect(seasonal.mean == [4, 6, 4], "the last season (4, 6) repeated")
+        let drift = try Baseline.drift.forecast(y, horizon: 2)
+        #expect(abs(drift.mean[0] - (6 + 5.0 / 7)) < 1e-12 && abs(drift.mean[1] - (6 + 10.0 / 7)) < 1e-12)
+        #expect(throws: ForecastError.tooShort(needed: 3, got: 2)) { try Baseline.seasonalNaive.forecast([1, 2], horizon: 1, season: 2) }
+    }
+}
+
+@Suite struct ExponentialSmoothingTests {
+    @Test func simpleExponentialSmoothingRecoversAlpha() throws {
+        for (seed, alpha) in [(UInt64(1), 0.2), (2, 0.5), (3, 0.8)] {
+            let y = simulate(n: 600, alpha: alpha, seed: seed)
+            let fit = try #require(ExponentialSmoothing.fit(y, model: ETSModel(error: .additive, trend: .none, season: .none)))
+            #expect(abs(fit.alpha - alpha) < 0.08, "α \(alpha) fitted as \(fit.alpha)")
+            #expect(abs(fit.sigma - 1) < 0.1, "σ fitted as \(fit.sigma)")
+        }
+    }
+
+    @Test func holtRecoversAlphaAndBeta() throws {
+        let y = simulate(n: 800, alpha: 0.5, beta: 0.1, slope: 0.3, seed: 11)
+        let fit = try #require(ExponentialSmoothing.fit(y, model: ETSModel(error: .additive, trend: .additive, season: .none)))
+        #expect(abs(fit.alpha - 0.5) < 0.1 && abs(fit.beta - 0.1) < 0.06, "α \(fit.alpha), β \(fit.beta)")
+    }
+
+    @Test func seasonalSeriesGetsASeasonalModelThatBeatsSeasonalNaive() throws {
+        let y = simulate(n: 240, alpha: 0.2, gamma: 0.05, season: 12, level: 100, amplitude: 10, seed: 21)
+        let training = Array(y.prefix(216)), test = Array(y.suffix(24))
+        let fit = try #require(ExponentialSmoothing.auto(training, season: 12))
+        #expect(fit.model.season != .none, "chosen: \(fit.model)")
+        let ets = meanAbsoluteScaledError(forecast: fit.forecast(horizon: 24).mean, actual: test, training: training, season: 12)
+        let snaive = meanAbsoluteScaledError(forecast: try Baseline.seasonalNaive.forecast(training, horizon: 24, season: 12).mean, actual: test, training: training, season: 12)
+        #expect(ets < snaive, "ETS MASE \(ets) vs seasonal naive \(snaive)")
+    }
+
+    @Test func aiccPrefersTheModelThatGeneratedTheData() throws {
+        let level = simulate(n: 300, alpha: 0.3, seed: 5)
+        #expect(ExponentialSmoothing.auto(level)?.model.trend == ETSModel.Component.none)
+        let trended = simulate(n: 300, alpha: 0.3, beta: 0.05, slope: 1, seed: 6)
+        #expect(ExponentialSmoothing.auto(trended)?.model.trend != ETSModel.Component.none)
+    }
+
+    /// Over many simulated futures the 80% and 95% intervals hold the truth about that often.
+    @Test func intervalsHaveTheirNominalCoverage() throws {
+        var inside80 = 0, inside95 = 0, total = 0
+        for seed in 0..<150 {
+            let y = simulate(n: 160, alpha: 0.4, seed: UInt64(1_000 + seed))
+            let training = Array(y.prefix(150)), future = Array(y.suffix(10))
+            guard let fit = ExponentialSmoothing.fit(training, model: ETSModel(error: .additive, trend: .none, season: .none)) else { continue }
+            let forecast = fit.forecast(horizon: 10, paths: 1_000, seed: UInt64(seed))
+            for step in 0..<10 {
+                total += 1
+                if forecast.lower80[step] <= future[step], future[step] <= forecast.upper80[step] { inside80 += 1 }
+                if forecast.lower95[step] <= future[step], future[step] <= forecast.upper95[step] { inside95 += 1 }
+            }
+        }
+        let coverage80 = Double(inside80) / Double(total), coverage95 = Double(inside95) / Double(total)
+        #expect((0.74...0.86).contains(coverage80), "80% interval covers \(coverage80)")
+        #expect((0.91...0.98).contains(coverage95), "95% interval covers \(coverage95)")
+    }
+}
+
+@Suite struct ForecasterTests {
+    @Test func constantShortMissingAndInfiniteSeries() throws {
+        let constant = try Forecaster.forecast([5, 5, 5, 5], horizon: 3)
+        #expect(constant.forecast.mean == [5, 5, 5] && constant.forecast.lower95 == [5, 5, 5])
+        #expect(constant.notes.contains { $0.contains("constant") })
+        #expect(throws: ForecastError.tooShort(needed: 2, got: 1)) { try Forecaster.forecast([nil, 3, nil], horizon: 2) }
+        #expect(throws: ForecastError.nonFinite(index: 2)) { try Forecaster.forecast([1, 2, .infinity, 4], horizon: 2) }
+        #expect(throws: ForecastError.invalidHorizon(0)) { try Forecaster.forecast([1, 2, 3], horizon: 0) }
+        let gaps = try PreparedSeries([nil, 1, nil, 3, .nan, 7, nil])
+        #expect(gaps.values == [1, 2, 3, 5, 7] && gaps.interpolated == 2 && gaps.dropped == 2)
+    }
+
+    @Test func seasonLengthIsDetected() {
+        let y = simulate(n: 200, alpha: 0.1, season: 7, amplitude: 8, sigma: 0.5, seed: 9)
+        #expect(detectSeasonLength(y) == 7)
+        #expect(detectSeasonLength(simulate(n: 200, alpha: 0.3, seed: 10)) == nil)
+    }
+
+    @Test func autoPicksSomethingBetterThanNaiveOnASeasonalSeries() throws {
+        let y = simulate(n: 180, alpha: 0.2, gamma: 0.05, season: 12, level: 100, amplitude: 10, seed: 31)
+        let result = try Forecaster.forecast(y.map { $0 }, horizon: 12)
+        #expect(result.season == 12)
+        #expect(result.forecast.model.hasPrefix("ETS") || result.forecast.model.hasPrefix("SeasonalNaive"), "\(result.forecast.model)")
+        #expect(result.forecast.mean.count == 12 && zip(result.forecast.lower95, result.forecast.upper95).allSatisfy { $0 < $1 })
+    }
+}
