@@ -116,3 +116,64 @@ func simulate(n: Int, alpha: Double, beta: Double = 0, gamma: Double = 0, season
         #expect(result.forecast.mean.count == 12 && zip(result.forecast.lower95, result.forecast.upper95).allSatisfy { $0 < $1 })
     }
 }
+
+/// Simulates an ARMA(1,1) around `mean` (ε ~ N(0, 1)), optionally integrated once.
+func simulateARMA(n: Int, phi: Double, theta: Double, mean: Double = 0, integrated: Bool = false, seed: UInt64) -> [Double] {
+    var random = GaussianRandom(seed: seed)
+    var previous = 0.0, previousError = 0.0
+    var series: [Double] = []
+    for _ in 0..<(n + 100) {
+        let error = random.next()
+        let value = phi * previous + error + theta * previousError
+        series.append(value)
+        previous = value
+        previousError = error
+    }
+    let stationary = series.suffix(n).map { $0 + mean }
+    guard integrated else { return stationary }
+    var total = 0.0
+    return stationary.map { total += $0; return total }
+}
+
+@Suite struct ARIMATests {
+    @Test func recoversARAndMACoefficients() throws {
+        let ar = try #require(ARIMA.fit(simulateARMA(n: 800, phi: 0.6, theta: 0, mean: 10, seed: 41), order: ARIMAOrder(p: 1, d: 0, q: 0, constant: true)))
+        #expect(abs(ar.ar[0] - 0.6) < 0.07 && abs(ar.constant - 10) < 0.4, "φ \(ar.ar), mean \(ar.constant)")
+        let ma = try #require(ARIMA.fit(simulateARMA(n: 800, phi: 0, theta: 0.5, seed: 42), order: ARIMAOrder(p: 0, d: 0, q: 1)))
+        #expect(abs(ma.ma[0] - 0.5) < 0.08, "θ \(ma.ma)")
+        let arma = try #require(ARIMA.fit(simulateARMA(n: 1_000, phi: 0.7, theta: -0.3, seed: 43), order: ARIMAOrder(p: 1, d: 0, q: 1)))
+        #expect(abs(arma.ar[0] - 0.7) < 0.1 && abs(arma.ma[0] + 0.3) < 0.12, "φ \(arma.ar), θ \(arma.ma)")
+    }
+
+    /// The KPSS choice of d is a test at 5%: judged over many series, not one. Its power against a
+    /// random walk of 300 values is about 0.9 (a walk that wanders back looks level), so 2 of these 20
+    /// walks keep d = 0 (with a near-unit-root AR part instead).
+    @Test func autoDifferencesRandomWalksAndRarelyStationarySeries() throws {
+        var walksDifferenced = 0, stationaryKept = 0
+        for seed in 0..<20 {
+            if (ARIMA.auto(simulateARMA(n: 300, phi: 0.3, theta: 0, integrated: true, seed: UInt64(500 + seed)))?.order.d ?? 0) >= 1 { walksDifferenced += 1 }
+            if ARIMA.auto(simulateARMA(n: 300, phi: 0.5, theta: 0, mean: 5, seed: UInt64(600 + seed)))?.order.d == 0 { stationaryKept += 1 }
+        }
+        #expect(walksDifferenced >= 17, "random walks differenced: \(walksDifferenced)/20")
+        #expect(stationaryKept >= 15, "stationary AR(1) left undifferenced: \(stationaryKept)/20")
+    }
+
+    @Test func seasonalSeriesGetsASeasonalDifference() throws {
+        let y = simulate(n: 144, alpha: 0.3, season: 12, level: 100, slope: 0.5, amplitude: 15, sigma: 1, seed: 46)
+        let fit = try #require(ARIMA.auto(y, season: 12))
+        #expect(fit.order.seasonalD == 1, "\(fit.order)")
+        let forecast = fit.forecast(horizon: 24)
+        #expect(forecast.mean.count == 24 && zip(forecast.lower95, forecast.upper95).allSatisfy { $0 < $1 })
+        // Intervals widen with the horizon for an integrated model.
+        #expect(forecast.upper95[23] - forecast.lower95[23] > forecast.upper95[0] - forecast.lower95[0])
+    }
+
+    @Test func ar1ForecastsRevertToTheMean() throws {
+        let y = simulateARMA(n: 500, phi: 0.8, theta: 0, mean: 20, seed: 47)
+        let fit = try #require(ARIMA.fit(y, order: ARIMAOrder(p: 1, d: 0, q: 0, constant: true)))
+        let forecast = fit.forecast(horizon: 60)
+        #expect(abs(forecast.mean[59] - fit.constant) < 0.05)
+        // h = 1 interval is ±1.96σ.
+        #expect(abs((forecast.upper95[0] - forecast.mean[0]) - 1.959963984540054 * fit.sigma2.squareRoot()) < 1e-9)
+    }
+}

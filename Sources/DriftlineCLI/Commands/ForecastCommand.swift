@@ -6,13 +6,13 @@ import Foundation
 struct ForecastCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forecast",
-        abstract: "Forecast a numeric series with exponential smoothing or a baseline, with 80% and 95% intervals.",
+        abstract: "Forecast a numeric series (ARIMA, exponential smoothing or a baseline) with 80% and 95% intervals.",
         discussion: """
             FILE is the same CSV or JSON array as for `detect-changes` ('-' for stdin). Missing values inside \
             the series are interpolated, missing ends dropped; infinite values are an error. Without --season \
-            a season length is looked for in the autocorrelation. Models: auto (ETS and the baselines compete \
-            on a holdout of the last values, the winner is refitted), ets (the ETS model with the smallest \
-            AICc), naive, snaive, drift. Intervals of ETS models come from 4000 simulated paths (fixed seed).
+            a season length is looked for in the autocorrelation. Models: auto (ARIMA, ETS and the baselines \
+            compete on a holdout of the last values, the winner is refitted), arima (Hyndman–Khandakar \
+            stepwise search on AICc), ets (the ETS model with the smallest AICc), naive, snaive, drift. Intervals of ETS models come from 4000 simulated paths (fixed seed).
             """
     )
 

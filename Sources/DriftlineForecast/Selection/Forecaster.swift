@@ -2,8 +2,10 @@ import Foundation
 
 /// Which model `Forecaster` uses.
 public enum ForecastMethod: String, CaseIterable, Sendable {
-    /// Exponential smoothing and the baselines compete on a holdout; the winner is refitted on all data.
+    /// ARIMA, exponential smoothing and the baselines compete on a holdout; the winner is refitted on all data.
     case auto
+    /// Automatic (seasonal) ARIMA in the manner of Hyndman–Khandakar.
+    case arima
     /// The ETS model with the smallest AICc.
     case ets
     case naive
@@ -59,6 +61,11 @@ public enum Forecaster {
                 return try fallback(y, horizon, m, notes + ["too short for exponential smoothing: naive instead"])
             }
             return ForecastResult(forecast: fit.forecast(horizon: horizon), season: m, notes: notes)
+        case .arima:
+            guard let fit = ARIMA.auto(y, season: m) else {
+                return try fallback(y, horizon, m, notes + ["too short for ARIMA: naive instead"])
+            }
+            return ForecastResult(forecast: fit.forecast(horizon: horizon), season: m, notes: notes)
         case .auto:
             return try selectOnHoldout(y, horizon: horizon, season: m, notes: notes)
         }
@@ -69,7 +76,7 @@ public enum Forecaster {
     static func selectOnHoldout(_ y: [Double], horizon: Int, season m: Int?, notes: [String]) throws(ForecastError) -> ForecastResult {
         let holdout = min(horizon, max(1, y.count / 5))
         let training = Array(y.dropLast(holdout)), actual = Array(y.suffix(holdout))
-        var families: [ForecastMethod] = [.ets, .naive, .drift]
+        var families: [ForecastMethod] = [.arima, .ets, .naive, .drift]
         if m != nil { families.append(.seasonalNaive) }
         var scores: [(method: ForecastMethod, mase: Double)] = []
         if training.count >= 10 {
