@@ -132,7 +132,8 @@ let package = Package(
         ),
         .testTarget(
             name: "DriftlineForecastTests",
-            dependencies: ["DriftlineForecast"]
+            dependencies: ["DriftlineForecast"],
+            exclude: ["Golden"]
         ),
         .testTarget(
             name: "DriftlineMetadataTests",
