@@ -6,6 +6,8 @@ public enum ForecastMethod: String, CaseIterable, Sendable {
     case auto
     /// Automatic (seasonal) ARIMA in the manner of Hyndman–Khandakar.
     case arima
+    /// The average of the automatic ARIMA and ETS forecasts (and of their interval bounds).
+    case combination
     /// The ETS model with the smallest AICc.
     case ets
     case naive
@@ -66,6 +68,18 @@ public enum Forecaster {
                 return try fallback(y, horizon, m, notes + ["too short for ARIMA: naive instead"])
             }
             return ForecastResult(forecast: fit.forecast(horizon: horizon), season: m, notes: notes)
+        case .combination:
+            guard let arima = ARIMA.auto(y, season: m), let ets = ExponentialSmoothing.auto(y, season: m) else {
+                return try fallback(y, horizon, m, notes + ["too short for ARIMA and ETS: naive instead"])
+            }
+            let a = arima.forecast(horizon: horizon), e = ets.forecast(horizon: horizon)
+            func average(_ x: [Double], _ y: [Double]) -> [Double] { zip(x, y).map { ($0 + $1) / 2 } }
+            // Averaged bounds are conservative next to the combination's true spread (the two
+            // forecasts' errors are positively correlated), never narrower.
+            let combined = Forecast(model: "Combination(\(a.model), \(e.model))", mean: average(a.mean, e.mean),
+                                    lower80: average(a.lower80, e.lower80), upper80: average(a.upper80, e.upper80),
+                                    lower95: average(a.lower95, e.lower95), upper95: average(a.upper95, e.upper95))
+            return ForecastResult(forecast: combined, season: m, notes: notes)
         case .auto:
             return try selectOnHoldout(y, horizon: horizon, season: m, notes: notes)
         }
@@ -76,7 +90,7 @@ public enum Forecaster {
     static func selectOnHoldout(_ y: [Double], horizon: Int, season m: Int?, notes: [String]) throws(ForecastError) -> ForecastResult {
         let holdout = min(horizon, max(1, y.count / 5))
         let training = Array(y.dropLast(holdout)), actual = Array(y.suffix(holdout))
-        var families: [ForecastMethod] = [.arima, .ets, .naive, .drift]
+        var families: [ForecastMethod] = [.combination, .arima, .ets, .naive, .drift]
         if m != nil { families.append(.seasonalNaive) }
         var scores: [(method: ForecastMethod, mase: Double)] = []
         if training.count >= 10 {
