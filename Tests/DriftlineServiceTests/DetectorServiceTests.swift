@@ -63,7 +63,27 @@ struct DetectorServiceTests {
         #expect(history.last?.fields.first { $0.path == "quantity" }?.types.contains("string") == true)
         let statistics = try await repository.log(FieldStatistics.self, kind: MetadataKind.statistics, source: Harness.source)
         #expect(statistics.contains { $0.field == "amount" && $0.quantiles.count == 9 })
+        let shapes = try await repository.log(WindowShapeRecord.self, kind: MetadataKind.windowShape, source: Harness.source)
+        #expect(shapes.count == expected.released, "one shape per scored window")
+        #expect(shapes.allSatisfy { $0.presence["amount"] == 1 && $0.bytes > 200 * $0.records })
         await store.close()
+
+        // `driftline predict` reads that history and stores the predicted schema version.
+        let predict = Process()
+        predict.executableURL = driftline
+        predict.arguments = ["predict", "--store", harness.storePath, "--source", Harness.source, "--horizon", "12", "--format", "json"]
+        let output = Pipe()
+        predict.standardOutput = output
+        try predict.run()
+        let json = try JSONSerialization.jsonObject(with: output.fileHandleForReading.readDataToEndOfFile()) as? [String: Any]
+        predict.waitUntilExit()
+        #expect(predict.terminationStatus == 0)
+        #expect(json?["predicted_schema_version"] as? Int == history.count + 1)
+        #expect((json?["growth"] as? [String: Any])?["records"] != nil)
+        let reopened = try await MetadataStores.open(harness.storePath)
+        let stored = try await MetadataRepository(store: reopened).get(SchemaPrediction.self, kind: MetadataKind.schemaPrediction, source: Harness.source)
+        #expect(stored?.value.predictedVersion == history.count + 1)
+        await reopened.close()
     }
 
     @Test func malformedRecordsAreCountedAndDeadLetteredWithoutChangingAlerts() async throws {

@@ -17,6 +17,8 @@ public enum MetadataKind {
     public static let driftEvent = "drift_event"
     /// Log: each scored window's source score and field scores (the series forecasts read).
     public static let windowScore = "window_score"
+    /// Log: each scored window's shape: records, bytes, field presence and type shares.
+    public static let windowShape = "window_shape"
     /// Record per field: the alert state.
     public static let alertState = "alert_state"
     /// Record per reference: a binary-encoded window profile.
@@ -109,6 +111,20 @@ public struct WindowScoreRecord: Codable, Equatable, Sendable {
     public init(windowStart: Date, windowEnd: Date, score: Double, fields: [String: Double], records: Int64, complete: Bool) {
         self.windowStart = windowStart; self.windowEnd = windowEnd; self.score = score; self.fields = fields
         self.records = records; self.complete = complete
+    }
+}
+
+public struct WindowShapeRecord: Codable, Equatable, Sendable {
+    public var windowStart: Date
+    public var records: Int64
+    /// Estimated from the detector's average record size.
+    public var bytes: Int64
+    /// Field → fraction of records it was present in.
+    public var presence: [String: Double]
+    /// Field → JSON type → share of its values.
+    public var types: [String: [String: Double]]
+    public init(windowStart: Date, records: Int64, bytes: Int64, presence: [String: Double], types: [String: [String: Double]]) {
+        self.windowStart = windowStart; self.records = records; self.bytes = bytes; self.presence = presence; self.types = types
     }
 }
 

@@ -67,6 +67,9 @@ final class DetectorLoop {
         var late: Int64 = 0
         var malformed: [String: Int64] = [:]
         var deadLetters = 0
+        /// Since start, for the average record size.
+        var totalRecords: Int64 = 0
+        var totalBytes: Int64 = 0
 
         init(source: DetectorConfiguration.Source, partitionCount: Int32, lanes: [ProfilingLane]) {
             self.source = source
@@ -500,6 +503,10 @@ final class DetectorLoop {
                 let record = DriftEventRecord(id: event.id, field: event.field, kind: event.kind.rawValue, score: event.score, components: event.metrics, time: time)
                 _ = try await repository.append(record, kind: MetadataKind.driftEvent, source: source, at: time)
             }
+            let reader = sources[source]
+            let averageBytes = (reader?.totalRecords ?? 0) > 0 ? Double(reader!.totalBytes) / Double(reader!.totalRecords) : 0
+            _ = try await repository.append(WindowMetadata.shape(window.profile, window: window.start, averageRecordBytes: averageBytes),
+                                            kind: MetadataKind.windowShape, source: source, at: time)
             for statistics in WindowMetadata.statistics(window.profile, window: window.start) {
                 _ = try await repository.append(statistics, kind: MetadataKind.statistics, source: source, at: time)
             }
@@ -648,6 +655,8 @@ final class DetectorLoop {
         for runtime in sources.values {
             malformed += runtime.malformed.values.reduce(0, +)
             deadLetters += Int64(runtime.deadLetters)
+            runtime.totalRecords += runtime.records
+            runtime.totalBytes += runtime.bytes
             if runtime.records > 0 { metrics.records(runtime.source.topic, count: runtime.records, bytes: runtime.bytes) }
             if runtime.late > 0 { metrics.late(runtime.source.topic, count: runtime.late) }
             for (reason, count) in runtime.malformed { metrics.malformed(runtime.source.topic, reason: reason, count: count) }

@@ -32,4 +32,18 @@ enum WindowMetadata {
                 bytes: Int64(field.stringLengths.mean * Double(field.stringLengths.count)))
         }
     }
+
+    static func shape(_ profile: WindowProfile, window: Int64, averageRecordBytes: Double) -> WindowShapeRecord {
+        let records = Double(max(profile.recordCount, 1))
+        var presence: [String: Double] = [:], types: [String: [String: Double]] = [:]
+        for field in profile.fields {
+            presence[field.path] = Double(field.present) / records
+            let total = Double(max(field.count, 1))
+            var shares: [String: Double] = [:]
+            for type in JSONValueType.allCases where field.count(of: type) > 0 { shares[type.description] = Double(field.count(of: type)) / total }
+            types[field.path] = shares
+        }
+        return WindowShapeRecord(windowStart: Date(timeIntervalSince1970: Double(window) / 1000), records: profile.recordCount,
+                                 bytes: Int64((Double(profile.recordCount) * averageRecordBytes).rounded()), presence: presence, types: types)
+    }
 }
