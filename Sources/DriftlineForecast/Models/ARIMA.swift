@@ -297,17 +297,7 @@ public enum ARIMA {
     static func seasonalStrength(_ y: [Double], season m: Int) -> Double {
         let n = y.count
         guard m >= 2, n >= 2 * m + 1 else { return 0 }
-        let half = m / 2
-        var trend = [Double?](repeating: nil, count: n)
-        for t in half..<(n - half) {
-            var sum = 0.0
-            if m % 2 == 0 {
-                for j in (t - half)...(t + half) { sum += (j == t - half || j == t + half ? 0.5 : 1) * y[j] }
-            } else {
-                for j in (t - half)...(t + half) { sum += y[j] }
-            }
-            trend[t] = sum / Double(m)
-        }
+        let trend = centredMovingAverage(y, season: m)
         var sums = [Double](repeating: 0, count: m), counts = [Double](repeating: 0, count: m)
         for t in 0..<n { if let level = trend[t] { sums[t % m] += y[t] - level; counts[t % m] += 1 } }
         var indices = (0..<m).map { counts[$0] > 0 ? sums[$0] / counts[$0] : 0 }

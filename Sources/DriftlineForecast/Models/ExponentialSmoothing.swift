@@ -224,25 +224,11 @@ public enum ExponentialSmoothing {
         var seasonal = [Double](repeating: model.season == .multiplicative ? 1 : 0, count: max(m, 1))
         var adjusted = y
         if model.season != .none, y.count >= 2 * m {
-            let span = min(y.count, max(2 * m, 4 * m))
+            let span = Array(y.prefix(4 * m))
             var sums = [Double](repeating: 0, count: m), counts = [Double](repeating: 0, count: m)
-            let half = m / 2
-            for t in half..<(span - half) where t + half < span && t - half >= 0 {
-                // Centred moving average (2×m for even m).
-                var average = 0.0
-                if m % 2 == 0 {
-                    for j in (t - half)...(t + half) {
-                        let weight = (j == t - half || j == t + half) ? 0.5 : 1
-                        average += weight * y[j]
-                    }
-                    average /= Double(m)
-                } else {
-                    for j in (t - half)...(t + half) { average += y[j] }
-                    average /= Double(m)
-                }
-                guard t + half < y.count else { continue }
-                let ratio = model.season == .multiplicative ? y[t] / average : y[t] - average
-                sums[t % m] += ratio
+            for (t, trend) in centredMovingAverage(span, season: m).enumerated() {
+                guard let trend else { continue }
+                sums[t % m] += model.season == .multiplicative ? span[t] / trend : span[t] - trend
                 counts[t % m] += 1
             }
             for index in 0..<m { seasonal[index] = counts[index] > 0 ? sums[index] / counts[index] : seasonal[index] }

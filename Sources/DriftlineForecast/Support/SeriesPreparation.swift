@@ -57,3 +57,17 @@ public func detectSeasonLength(_ values: [Double], maxLag: Int? = nil) -> Int? {
     }
     return best?.lag
 }
+
+/// The centred moving average of length m (2×m for even m, so it stays centred): the trend of a
+/// classical decomposition; nil where the window does not fit.
+func centredMovingAverage(_ y: [Double], season m: Int) -> [Double?] {
+    let half = m / 2
+    var trend = [Double?](repeating: nil, count: y.count)
+    guard y.count > 2 * half else { return trend }
+    for t in half..<(y.count - half) {
+        var sum = 0.0
+        for j in (t - half)...(t + half) { sum += (m % 2 == 0 && (j == t - half || j == t + half) ? 0.5 : 1) * y[j] }
+        trend[t] = sum / Double(m)
+    }
+    return trend
+}
