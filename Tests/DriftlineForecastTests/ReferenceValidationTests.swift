@@ -30,8 +30,6 @@ import Testing
     /// that is believed to be: each is a known issue, so the test also fails the day one passes.
     static let shortOfReference: [String: String] = [
         "co2_monthly": "a long smooth seasonal series: statsforecast's ETS optimises the 12 initial seasonal states, ours takes them from a decomposition",
-        "us_cpi_inflation": "the holdout picks ETS (1.82 on its own) in ARIMA's place (1.79) by a small margin on the last 8 quarters of training",
-        "simulated_arma11": "the holdout picks ETS where ARIMA alone (1.56) beats the reference",
     ]
 
     @Test func automaticModelIsWithinTenPercentOfTheReference() throws {

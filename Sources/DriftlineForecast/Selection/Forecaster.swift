@@ -85,27 +85,34 @@ public enum Forecaster {
         }
     }
 
-    /// Each family's best model is fitted on all but the last `holdout` values and scored by MASE on
-    /// them; the family that forecasts the holdout best is refitted on the whole series.
+    /// Each family's best model forecasts the last `holdout` values from the rest, and again from
+    /// up to two earlier origins (rolling forward by `holdout`); the family with the smallest mean
+    /// MASE is refitted on the whole series. Several origins make the choice less of a coin toss
+    /// than one short holdout.
     static func selectOnHoldout(_ y: [Double], horizon: Int, season m: Int?, notes: [String]) throws(ForecastError) -> ForecastResult {
         let holdout = min(horizon, max(1, y.count / 5))
-        let training = Array(y.dropLast(holdout)), actual = Array(y.suffix(holdout))
         var families: [ForecastMethod] = [.combination, .arima, .ets, .naive, .drift]
         if m != nil { families.append(.seasonalNaive) }
-        var scores: [(method: ForecastMethod, mase: Double)] = []
-        if training.count >= 10 {
+        var totals: [ForecastMethod: (sum: Double, count: Int)] = [:]
+        for origin in 0..<3 {
+            let end = y.count - origin * holdout
+            let training = Array(y.prefix(end - holdout)), actual = Array(y[(end - holdout)..<end])
+            guard training.count >= max(10, 2 * (m ?? 1) + 2) else { break }
             for family in families {
                 guard let result = try? forecast(training.map { $0 }, horizon: holdout, season: m, method: family),
                       result.notes.allSatisfy({ !$0.contains("instead") }) else { continue }
                 let mase = meanAbsoluteScaledError(forecast: result.forecast.mean, actual: actual, training: training, season: m ?? 1)
-                if mase.isFinite { scores.append((family, mase)) }
+                if mase.isFinite { totals[family, default: (0, 0)].sum += mase; totals[family, default: (0, 0)].count += 1 }
             }
         }
-        let winner = scores.min { $0.mase < $1.mase }?.method ?? .ets
+        let rounds = totals.values.map(\.count).max() ?? 0
+        let scores = totals.filter { $0.value.count == rounds }.map { (method: $0.key, mase: $0.value.sum / Double($0.value.count)) }
+            .sorted { $0.mase < $1.mase }
+        let winner = scores.first?.method ?? .ets
         var result = try forecast(y.map { $0 }, horizon: horizon, season: m, method: winner)
         result.notes = notes + result.notes.filter { !notes.contains($0) }
         if !scores.isEmpty {
-            result.notes.append("chosen on the last \(holdout) values: " + scores.map { "\($0.method.rawValue) MASE \(String(format: "%.3f", $0.mase))" }.joined(separator: ", "))
+            result.notes.append("chosen on \(rounds) holdout(s) of \(holdout) values: " + scores.map { "\($0.method.rawValue) MASE \(String(format: "%.3f", $0.mase))" }.joined(separator: ", "))
         }
         return result
     }
