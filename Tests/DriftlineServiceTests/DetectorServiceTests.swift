@@ -69,15 +69,9 @@ struct DetectorServiceTests {
         await store.close()
 
         // `driftline predict` reads that history and stores the predicted schema version.
-        let predict = Process()
-        predict.executableURL = driftline
-        predict.arguments = ["predict", "--store", harness.storePath, "--source", Harness.source, "--horizon", "12", "--format", "json"]
-        let output = Pipe()
-        predict.standardOutput = output
-        try predict.run()
-        let json = try JSONSerialization.jsonObject(with: output.fileHandleForReading.readDataToEndOfFile()) as? [String: Any]
-        predict.waitUntilExit()
-        #expect(predict.terminationStatus == 0)
+        let predict = try runDriftline(["predict", "--store", harness.storePath, "--source", Harness.source, "--horizon", "12", "--format", "json"])
+        #expect(predict.status == 0, "\(predict.err)")
+        let json = try JSONSerialization.jsonObject(with: Data(predict.out.utf8)) as? [String: Any]
         #expect(json?["predicted_schema_version"] as? Int == history.count + 1)
         #expect((json?["growth"] as? [String: Any])?["records"] != nil)
         let reopened = try await MetadataStores.open(harness.storePath)

@@ -8,20 +8,6 @@ import Testing
 /// no warm-up windows, and the drift still raises the source alert.
 @Suite(.timeLimit(.minutes(3)))
 struct PinnedReferenceTests {
-    func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = driftline
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, out, err)
-    }
-
     @Test func everyWindowIsScoredAgainstThePinnedReference() async throws {
         let harness = try Harness()
         try harness.produce()
@@ -30,12 +16,12 @@ struct PinnedReferenceTests {
         for record in harness.records.prefix(5_000) { lines += Data(record.bytes) + Data("\n".utf8) }
         try lines.write(to: sample)
         let pin = ["metadata", "pin-reference", "--store", harness.storePath, "--source", Harness.source, "--name", "baseline", "--input", sample.path]
-        let pinned = try run(pin)
+        let pinned = try runDriftline(pin)
         #expect(pinned.status == 0, "\(pinned.err)")
         #expect(pinned.out.contains("pinned reference 'baseline' for orders: 5000 records"), "\(pinned.out)")
-        let again = try run(pin)
+        let again = try runDriftline(pin)
         #expect(again.status != 0 && again.err.contains("exists; pass --replace"), "\(again.err)")
-        #expect(try run(pin + ["--replace"]).status == 0)
+        #expect(try runDriftline(pin + ["--replace"]).status == 0)
 
         var configuration = harness.configuration()
         configuration.reference = .pinned(name: "baseline")

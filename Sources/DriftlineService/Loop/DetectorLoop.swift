@@ -200,7 +200,7 @@ final class DetectorLoop {
     /// Every partial this instance sent has been read back (so its windows were aggregated here or
     /// by their owner).
     private var partialsReadBack: Bool {
-        profilesSent.allSatisfy { partition, end in (profilesNext[partition] ?? 0) >= end || aggregators.isEmpty && end == 0 }
+        profilesSent.allSatisfy { partition, end in (profilesNext[partition] ?? 0) >= end }
     }
 
     /// Finish: publish what closed, commit, leave the group (commit-on-revoke stores the positions
@@ -312,26 +312,35 @@ final class DetectorLoop {
     private func publishClosedWindows(now: Int64) throws {
         var sentPartials = false
         for runtime in sources.values {
+            var closedAny = false
             for (index, lane) in runtime.lanes.enumerated() {
-            for closed in lane.windowing.closeReady(now: now) {
-                var parts = Dictionary(uniqueKeysWithValues: closed.partitions.map { ($0.partition, $0.profile) })
-                for partition in runtime.assigned where Int(partition) % runtime.lanes.count == index && parts[partition] == nil {
-                    parts[partition] = WindowProfile(configuration: lane.windowing.profileConfiguration)
+                for closed in lane.windowing.closeReady(now: now) {
+                    publishPartials(of: closed, lane: index, of: runtime)
+                    closedAny = true
                 }
-                for (partition, profile) in parts.sorted(by: { $0.key < $1.key }) {
-                    let partial = PartialProfileMessage(
-                        source: runtime.source.topic, windowStart: closed.start, windowEnd: closed.end,
-                        partitionCount: runtime.partitionCount, partitions: [partition], profile: profile.encoded())
-                    send(topic: configuration.topics.profiles, key: runtime.source.topic, value: Data(partial.encoded()))
-                }
+            }
+            if closedAny {
                 runtime.deadLettersByWindow = runtime.deadLettersByWindow.filter { $0.key >= now / configuration.windows.sizeMilliseconds - 1 }
                 sentPartials = true
-            }
             }
         }
         if sentPartials, recordLimit != nil {
             try flush()
             profilesSent = try outputs.ends(of: [configuration.topics.profiles])[configuration.topics.profiles] ?? [:]
+        }
+    }
+
+    /// One partial per partition of the lane, empty for assigned partitions without records.
+    private func publishPartials(of closed: SourceWindowing.ClosedWindow, lane index: Int, of runtime: SourceRuntime) {
+        var parts = Dictionary(uniqueKeysWithValues: closed.partitions.map { ($0.partition, $0.profile) })
+        for partition in runtime.assigned where Int(partition) % runtime.lanes.count == index && parts[partition] == nil {
+            parts[partition] = WindowProfile(configuration: runtime.lanes[index].windowing.profileConfiguration)
+        }
+        for (partition, profile) in parts.sorted(by: { $0.key < $1.key }) {
+            let partial = PartialProfileMessage(
+                source: runtime.source.topic, windowStart: closed.start, windowEnd: closed.end,
+                partitionCount: runtime.partitionCount, partitions: [partition], profile: profile.encoded())
+            send(topic: configuration.topics.profiles, key: runtime.source.topic, value: Data(partial.encoded()))
         }
     }
 
@@ -536,13 +545,12 @@ final class DetectorLoop {
     private func renewLeases() async throws {
         guard ContinuousClock.now - lastLeaseRenewal > Self.leaseTTL / 3 else { return }
         lastLeaseRenewal = ContinuousClock.now
-        for (source, runtime) in aggregators {
+        for source in Array(aggregators.keys) {
             if let lease = try await repository.store.acquireLease("aggregator/\(source)", holder: holder, ttl: Self.leaseTTL, now: Date()) {
                 aggregators[source]?.lease = lease
             } else {
                 logger.warning("aggregator lease of '\(source)' was taken over; dropping it")
                 aggregators.removeValue(forKey: source)
-                _ = runtime
             }
         }
     }
