@@ -55,7 +55,8 @@ final class RdKafkaConsumer {
         _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>, _ state: ConsumerCallbackState
     ) {
         let partitions = RdKafkaTopicPartitionList.offsets(of: list).map(\.topicPartition)
-        let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+        // NULL while the consumer is closing (seen with 2.0.2): then no protocol is active, treat as eager.
+        let cooperative = rd_kafka_rebalance_protocol(rk).map { String(cString: $0) } == "COOPERATIVE"
         switch code {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             if cooperative {
