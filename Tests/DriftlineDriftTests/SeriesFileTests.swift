@@ -16,6 +16,15 @@ import Testing
         #expect(file.column == "count" && file.values == [3, 4, 5])
     }
 
+    @Test func csvWithoutAHeaderKeepsItsFirstValue() throws {
+        let plain = try read("340.7\n341.55\n\n342.675\n")
+        #expect(plain.values == [340.7, 341.55, 342.675] && plain.column == "column 1")
+        let pairs = try read("1,10\n2,\n3,12\n")
+        #expect(pairs.values == [10, nil, 12] && pairs.column == "column 2")
+        let error = #expect(throws: SeriesFile.ReadError.self) { try read("1,10\n2\n") }
+        #expect(error?.description == "invalid series: line 2 has 1 fields, the first line has 2")
+    }
+
     @Test func jsonArraysWithNulls() throws {
         #expect(try read("[1, null, 2.5e1]").values == [1, nil, 25])
         #expect(try read("[]").values == [])

@@ -1,7 +1,8 @@
 import Foundation
 
-/// A numeric series read from a file: a JSON array of numbers (null = missing) or CSV with a header
-/// (the column named `value`, else the last column with any number; empty or `NaN` = missing).
+/// A numeric series read from a file: a JSON array of numbers (null = missing) or CSV, with a header
+/// (the column named `value`, else the last column with any number) or without one (the first line
+/// is all numbers: the last column); empty or `NaN` = missing.
 public struct SeriesFile: Equatable, Sendable {
     public var values: [Double?]
     /// Which column a CSV series came from.
@@ -61,10 +62,16 @@ public struct SeriesFile: Equatable, Sendable {
 
     private static func parseCSV(_ text: String) throws(ReadError) -> ([Double?], String) {
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-        let header = lines[0].split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
-        let rows = lines.dropFirst().filter { !$0.isEmpty }.map { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
+        let first = lines[0].split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+        // A first line of numbers only is data, not a header (a plain list of values): its columns
+        // are named by position, and no value is lost.
+        let headerless = first.allSatisfy { Double($0) != nil }
+        let header = headerless ? first.indices.map { "column \($0 + 1)" } : first
+        let dataLines = headerless ? lines[...] : lines.dropFirst()
+        let firstDataLine = headerless ? 1 : 2
+        let rows = dataLines.filter { !$0.isEmpty }.map { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
         for (offset, row) in rows.enumerated() where row.count != header.count {
-            throw .invalid("line \(offset + 2) has \(row.count) fields, the header has \(header.count)")
+            throw .invalid("line \(offset + firstDataLine) has \(row.count) fields, \(headerless ? "the first line" : "the header") has \(header.count)")
         }
         func parse(_ cell: String) -> Double?? {
             if cell.isEmpty || cell.lowercased() == "nan" || cell.lowercased() == "null" { return .some(nil) }
@@ -81,7 +88,7 @@ public struct SeriesFile: Equatable, Sendable {
         var values: [Double?] = []
         values.reserveCapacity(rows.count)
         for (offset, row) in rows.enumerated() {
-            guard let value = parse(row[chosen]) else { throw .invalid("line \(offset + 2), column '\(header[chosen])': '\(row[chosen])' is not a number") }
+            guard let value = parse(row[chosen]) else { throw .invalid("line \(offset + firstDataLine), column '\(header[chosen])': '\(row[chosen])' is not a number") }
             if let value, !value.isFinite { values.append(nil) } else { values.append(value) }
         }
         return (values, header[chosen])
