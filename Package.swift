@@ -62,7 +62,14 @@ let package = Package(
             ]
         ),
         // Forecasting: exponential smoothing, baselines, model selection (pure).
-        .target(name: "DriftlineForecast"),
+        .target(
+            name: "DriftlineForecast",
+            swiftSettings: [
+                // Model selection fits hundreds of models (Kalman filters, Nelder–Mead); unoptimised,
+                // the forecasting tests alone would take minutes. Optimised in debug builds too.
+                .unsafeFlags(["-O"], .when(configuration: .debug)),
+            ]
+        ),
         // Deterministic datasets with known drift for benchmarks, tests and the demo (pure).
         .target(name: "DriftlineSampleData"),
         // The detector service: windows, scoring across instances, outputs.

@@ -26,12 +26,6 @@ import Testing
         return meanAbsoluteScaledError(forecast: result.forecast.mean, actual: actual, training: training, season: reference.season)
     }
 
-    /// Where this implementation does not (yet) come within 10% of the better reference, and why
-    /// that is believed to be: each is a known issue, so the test also fails the day one passes.
-    static let shortOfReference: [String: String] = [
-        "co2_monthly": "a long smooth seasonal series: statsforecast's ETS optimises the 12 initial seasonal states, ours takes them from a decomposition",
-    ]
-
     @Test func automaticModelIsWithinTenPercentOfTheReference() throws {
         #expect(Self.references.count == 8)
         var rows: [String] = []
@@ -40,13 +34,7 @@ import Testing
             let best = min(reference.auto_arima_mase, reference.auto_ets_mase)
             rows.append(String(format: "%-24@ auto %.3f | ARIMA %.3f vs AutoARIMA %.3f | ETS %.3f vs AutoETS %.3f", reference.name as NSString,
                                auto, arima, reference.auto_arima_mase, ets, reference.auto_ets_mase))
-            if let reason = Self.shortOfReference[reference.name] {
-                withKnownIssue(Comment(rawValue: reason)) {
-                    #expect(auto <= 1.1 * best, "\(reference.name): auto \(auto) vs best reference \(best)")
-                }
-            } else {
-                #expect(auto <= 1.1 * best, "\(reference.name): auto \(auto) vs best reference \(best)")
-            }
+            #expect(auto <= 1.1 * best, "\(reference.name): auto \(auto) vs best reference \(best)")
             // Each family on its own stays in the reference's league (within 25%) or better.
             #expect(arima <= 1.25 * reference.auto_arima_mase, "\(reference.name): ARIMA \(arima) vs \(reference.auto_arima_mase)")
             #expect(ets <= 1.3 * reference.auto_ets_mase, "\(reference.name): ETS \(ets) vs \(reference.auto_ets_mase)")

@@ -24,16 +24,18 @@ public struct ARIMAOrder: Hashable, Sendable, CustomStringConvertible {
     var coefficientCount: Int { p + q + seasonalP + seasonalQ + (constant ? 1 : 0) }
 }
 
-/// A fitted ARIMA model (conditional sum of squares, Box & Jenkins; the likelihood and AICc use the
-/// CSS variance as `forecast::Arima(method = "CSS")` does).
+/// A fitted ARIMA model. Its AICc uses the exact likelihood for maximum-likelihood fits and the CSS
+/// variance for CSS fits (as `forecast::Arima(method = "CSS")` does).
 public struct ARIMAFit: Sendable {
     public let order: ARIMAOrder
     public let ar: [Double], ma: [Double], seasonalAR: [Double], seasonalMA: [Double]
     public let constant: Double
     public let sigma2: Double
     public let aicc: Double
+    public let method: ARIMA.Method
     let data: [Double]
-    let residuals: [Double]
+    /// The Kalman filter's predicted state of the differenced series after the last observation.
+    let nextState: [Double]
 
     public var parameters: [String: Double] {
         var result = ["sigma": sigma2.squareRoot()]
@@ -45,29 +47,23 @@ public struct ARIMAFit: Sendable {
         return result
     }
 
-    /// Point forecasts by the recursion of the full (integrated) model, normal intervals from its
-    /// ψ-weights.
+    /// Point forecasts of the differenced series from the filter's state (a ← T a), integrated back;
+    /// normal intervals from the full model's ψ-weights.
     public func forecast(horizon: Int) -> Forecast {
         let m = order.season
         let arFull = ARIMA.multiply(ar, seasonalAR, season: m)
         let maFull = ARIMA.multiplyMovingAverage(ma, seasonalMA, season: m)
         let integration = ARIMA.differencingPolynomial(d: order.d, seasonalD: order.seasonalD, season: m)
-        // The differenced series' forecasts, then integrated back.
-        var w = ARIMA.difference(data, d: order.d, seasonalD: order.seasonalD, season: m)
-        var errors = residuals
-        let mean = order.constant ? constant : 0
+        var state = nextState
+        var w: [Double] = []
         for _ in 0..<horizon {
-            let t = w.count
-            var value = mean
-            for (i, a) in arFull.enumerated() where t - i - 1 >= 0 { value += a * (w[t - i - 1] - mean) }
-            for (j, b) in maFull.enumerated() where t - j - 1 >= 0 && t - j - 1 < errors.count { value += b * errors[t - j - 1] }
-            w.append(value)
-            errors.append(0)
+            w.append(state[0] + constant)
+            let first = state[0]
+            for i in state.indices { state[i] = (i < arFull.count ? arFull[i] * first : 0) + (i + 1 < state.count ? state[i + 1] : 0) }
         }
         var y = data
-        let differenced = w.count - horizon
         for step in 0..<horizon {
-            var value = w[differenced + step]
+            var value = w[step]
             for (i, c) in integration.enumerated() { value += c * y[y.count - i - 1] }
             y.append(value)
         }
@@ -89,17 +85,85 @@ public struct ARIMAFit: Sendable {
 }
 
 public enum ARIMA {
-    /// Fits `order` by conditional sum of squares; AR and MA parts are kept stationary and
-    /// invertible by optimising their partial autocorrelations (as R's `arima` transforms them).
-    public static func fit(_ y: [Double], order: ARIMAOrder) -> ARIMAFit? {
+    /// How `fit` estimates the coefficients.
+    public enum Method: Sendable {
+        /// Conditional sum of squares (Box & Jenkins): fast, the residuals before the first full lag are taken as zero.
+        case conditionalSumOfSquares
+        /// Exact Gaussian maximum likelihood of the differenced series (Kalman filter over the ARMA's
+        /// state space form, Harvey 1989 §3.4), started from the CSS estimates as R's "CSS-ML" does.
+        case maximumLikelihood
+    }
+
+    /// Fits `order`; AR and MA parts are kept stationary and invertible by optimising their partial
+    /// autocorrelations (as R's `arima` transforms them).
+    public static func fit(_ y: [Double], order: ARIMAOrder, method: Method = .conditionalSumOfSquares) -> ARIMAFit? {
         let m = order.season
         let w = difference(y, d: order.d, seasonalD: order.seasonalD, season: m)
-        let start = order.p + m * order.seasonalP
-        guard w.count - start > order.coefficientCount + 2 else { return nil }
-        let center = order.constant ? w.reduce(0, +) / Double(w.count) : 0
-        let scale = max(standardDeviation(w), 1e-9)
+        let model = Parameterization(order: order, w: w)
+        guard w.count - model.conditioning > order.coefficientCount + 2 else { return nil }
+        let dimension = order.coefficientCount
+        func minimize(from start: [Double], step: Double, tolerance: Double = 1e-8, _ objective: @escaping ([Double]) -> Double) -> [Double] {
+            dimension == 0 ? [] : NelderMead.minimize(start, step: [Double](repeating: step, count: dimension), tolerance: tolerance, objective)
+        }
+        var best = minimize(from: [Double](repeating: 0, count: dimension), step: 0.3) { u in
+            let sum = model.residuals(model.unpack(u)).reduce(0) { $0 + $1 * $1 }
+            return sum.isFinite ? sum : .infinity
+        }
+        if method == .maximumLikelihood {
+            // Started at the CSS optimum; the criterion is per observation, so 1e-7 relative is far
+            // below what moves the AICc.
+            best = minimize(from: best, step: 0.1, tolerance: 1e-7) { model.exactLikelihood(model.unpack($0))?.criterion ?? .infinity }
+        }
+        let coefficients = model.unpack(best)
+        // The filter runs for CSS fits too: forecasts start from its state, which (unlike CSS
+        // residuals started at zero) is exact however close an MA root is to the unit circle.
+        guard let exact = model.exactLikelihood(coefficients) else { return nil }
+        let k = Double(dimension + 1)
+        // Every model of one differencing is compared on the same count (the differenced series'
+        // length), as R's `auto.arima` does: counting only the conditional residuals would reward
+        // each extra AR lag for the observations it drops.
+        let observations = Double(w.count)
+        guard observations - k - 1 > 0 else { return nil }
+        let sigma2: Double, minus2LogLikelihood: Double
+        switch method {
+        case .conditionalSumOfSquares:
+            let sse = model.residuals(coefficients)[model.conditioning...].reduce(0) { $0 + $1 * $1 }
+            guard sse.isFinite else { return nil }
+            sigma2 = max(sse / Double(w.count - model.conditioning), 1e-300)
+            minus2LogLikelihood = observations * (log(2 * .pi * sigma2) + 1)
+        case .maximumLikelihood:
+            sigma2 = max(exact.sigma2, 1e-300)
+            minus2LogLikelihood = observations * (log(2 * .pi * sigma2) + 1) + exact.logDeterminant
+        }
+        let aicc = minus2LogLikelihood + 2 * k + 2 * k * (k + 1) / (observations - k - 1)
+        return ARIMAFit(order: order, ar: coefficients.ar, ma: coefficients.ma, seasonalAR: coefficients.sar, seasonalMA: coefficients.sma,
+                        constant: coefficients.constant, sigma2: sigma2, aicc: aicc, method: method, data: y, nextState: exact.nextState)
+    }
 
-        func unpack(_ u: [Double]) -> (ar: [Double], ma: [Double], sar: [Double], sma: [Double], constant: Double) {
+    struct Coefficients {
+        var ar: [Double], ma: [Double], sar: [Double], sma: [Double]
+        var constant: Double
+    }
+
+    /// Maps unconstrained optimiser coordinates to coefficients of one order on one differenced
+    /// series, and evaluates both objectives there.
+    struct Parameterization {
+        let order: ARIMAOrder
+        let w: [Double]
+        /// Observations the CSS recursion needs before its first residual.
+        let conditioning: Int
+        let center: Double
+        let scale: Double
+
+        init(order: ARIMAOrder, w: [Double]) {
+            self.order = order
+            self.w = w
+            conditioning = order.p + order.season * order.seasonalP
+            center = order.constant && !w.isEmpty ? w.reduce(0, +) / Double(w.count) : 0
+            scale = max(standardDeviation(w), 1e-9)
+        }
+
+        func unpack(_ u: [Double]) -> Coefficients {
             var index = 0
             func take(_ count: Int) -> [Double] {
                 defer { index += count }
@@ -111,39 +175,180 @@ public enum ARIMA {
             let sar = fromPartials(take(order.seasonalP).map(tanh))
             let sma = fromPartials(take(order.seasonalQ).map(tanh)).map { -$0 }
             let constant = order.constant ? center + u[index] * scale : 0
-            return (ar, ma, sar, sma, constant)
+            return Coefficients(ar: ar, ma: ma, sar: sar, sma: sma, constant: constant)
         }
-        func residuals(_ parameters: (ar: [Double], ma: [Double], sar: [Double], sma: [Double], constant: Double)) -> [Double] {
-            let arFull = multiply(parameters.ar, parameters.sar, season: m)
-            let maFull = multiplyMovingAverage(parameters.ma, parameters.sma, season: m)
+
+        /// One-step errors by the CSS recursion (zero before `conditioning`).
+        func residuals(_ c: Coefficients) -> [Double] {
+            let m = order.season
+            let arFull = multiply(c.ar, c.sar, season: m)
+            let maFull = multiplyMovingAverage(c.ma, c.sma, season: m)
             var errors = [Double](repeating: 0, count: w.count)
-            for t in start..<w.count {
-                var value = w[t] - parameters.constant
-                for (i, a) in arFull.enumerated() { value -= a * (w[t - i - 1] - parameters.constant) }
+            for t in conditioning..<w.count {
+                var value = w[t] - c.constant
+                for (i, a) in arFull.enumerated() { value -= a * (w[t - i - 1] - c.constant) }
                 for (j, b) in maFull.enumerated() where t - j - 1 >= 0 { value -= b * errors[t - j - 1] }
                 errors[t] = value
             }
             return errors
         }
-        let dimension = order.coefficientCount
-        let objective = { (u: [Double]) -> Double in
-            let sum = residuals(unpack(u)).reduce(0) { $0 + $1 * $1 }
-            return sum.isFinite ? sum : .infinity
+
+        /// The exact likelihood of w − constant under the ARMA, σ² concentrated out: returns σ̂²,
+        /// Σ log F_t (innovation variances in units of σ²) and the criterion log σ̂² + Σ log F_t / n
+        /// that maximum likelihood minimises, and the predicted state after the last observation.
+        /// Nil when the recursion breaks down.
+        func exactLikelihood(_ c: Coefficients) -> (sigma2: Double, logDeterminant: Double, criterion: Double, nextState: [Double])? {
+            let m = order.season
+            let phi = multiply(c.ar, c.sar, season: m)
+            let theta = multiplyMovingAverage(c.ma, c.sma, season: m)
+            let r = max(phi.count, theta.count + 1)
+            // Harvey's form: α_{t+1} = T α_t + R ε_{t+1}, w_t = α_t[0]; T has φ down its first
+            // column and ones above the diagonal, R = (1, θ_1, …, θ_{r−1}).
+            let transitionColumn = (0..<r).map { $0 < phi.count ? phi[$0] : 0 }
+            let noise = [1.0] + (1..<r).map { $0 - 1 < theta.count ? theta[$0 - 1] : 0 }
+            guard var covariance = stationaryCovariance(transitionColumn, noise) else { return nil }
+            var state = [Double](repeating: 0, count: r)
+            var sumSquares = 0.0, logDeterminant = 0.0
+            var scratch = [Double](repeating: 0, count: r * r)
+            var gain = [Double](repeating: 0, count: r), firstRow = gain
+            var steady = false
+            for value in w {
+                let innovation = value - c.constant - state[0]
+                if steady {
+                    // P has reached R Rᵀ: F = 1 and the gain is R from here on (the "fast
+                    // recursions" R's arima switches to), O(r) per observation.
+                    sumSquares += innovation * innovation
+                    for i in 0..<r { state[i] += noise[i] * innovation }
+                    let first = state[0]
+                    for i in 0..<r { state[i] = transitionColumn[i] * first + (i + 1 < r ? state[i + 1] : 0) }
+                    continue
+                }
+                let variance = covariance[0]
+                guard variance > 1e-12, variance.isFinite else { return nil }
+                sumSquares += innovation * innovation / variance
+                logDeterminant += log(variance)
+                // Update with the observation, then predict: a ← T(a + g v) with g = P e₁ / F, and
+                // P ← T (P − g fᵀ) Tᵀ + R Rᵀ with f = P e₁, in one symmetric pass over the sparse T.
+                for i in 0..<r {
+                    gain[i] = covariance[i * r] / variance
+                    firstRow[i] = covariance[i]
+                    state[i] += gain[i] * innovation
+                }
+                let first = state[0]
+                for i in 0..<r { state[i] = transitionColumn[i] * first + (i + 1 < r ? state[i + 1] : 0) }
+                func updated(_ i: Int, _ j: Int) -> Double { i < r && j < r ? covariance[i * r + j] - gain[i] * firstRow[j] : 0 }
+                let corner = updated(0, 0)
+                for i in 0..<r {
+                    let ci = transitionColumn[i]
+                    let column0 = updated(i + 1, 0)
+                    for j in i..<r {
+                        let cj = transitionColumn[j]
+                        var value = updated(i + 1, j + 1) + noise[i] * noise[j]
+                        if ci != 0 { value += ci * (cj * corner + updated(0, j + 1)) }
+                        if cj != 0 { value += cj * column0 }
+                        scratch[i * r + j] = value
+                        scratch[j * r + i] = value
+                    }
+                }
+                swap(&covariance, &scratch)
+                steady = abs(covariance[0] - 1) < 1e-9
+            }
+            let n = Double(w.count)
+            let sigma2 = sumSquares / n
+            guard sigma2 > 0, sigma2.isFinite, logDeterminant.isFinite else { return nil }
+            return (sigma2, logDeterminant, log(sigma2) + logDeterminant / n, state)
         }
-        let best = dimension == 0 ? [] : NelderMead.minimize([Double](repeating: 0, count: dimension),
-                                                             step: [Double](repeating: 0.3, count: dimension), objective)
-        let parameters = unpack(best)
-        let errors = residuals(parameters)
-        let effective = Double(w.count - start)
-        let sse = errors[start...].reduce(0) { $0 + $1 * $1 }
-        guard sse.isFinite else { return nil }
-        let sigma2 = max(sse / effective, 1e-300)
-        let k = Double(dimension + 1)
-        guard effective - k - 1 > 0 else { return nil }
-        let minus2LogLikelihood = effective * (log(2 * .pi * sigma2) + 1)
-        let aicc = minus2LogLikelihood + 2 * k + 2 * k * (k + 1) / (effective - k - 1)
-        return ARIMAFit(order: order, ar: parameters.ar, ma: parameters.ma, seasonalAR: parameters.sar, seasonalMA: parameters.sma,
-                        constant: parameters.constant, sigma2: sigma2, aicc: aicc, data: y, residuals: errors)
+    }
+
+    /// The state's stationary covariance, the P with P = T P Tᵀ + R Rᵀ (unit innovation variance),
+    /// in O(p³ + r²) instead of solving that r²-sized system: the first row is Cov(w_t, α_t[j]),
+    /// which the ARMA's autocovariances γ and ψ-weights give directly; every other entry follows from
+    /// the equation itself, P[i][j] = c_i c_j P₀₀ + c_i P[0][j+1] + c_j P[i+1][0] + P[i+1][j+1] + R_i R_j,
+    /// filled from the bottom-right corner. Nil when the AR part is (numerically) not stationary.
+    static func stationaryCovariance(_ column: [Double], _ noise: [Double]) -> [Double]? {
+        let r = column.count
+        let phi = Array(column.reversed().drop { $0 == 0 }.reversed())
+        let theta = Array(noise.dropFirst())
+        guard let gamma = autocovariances(phi: phi, theta: theta, lags: r) else { return nil }
+        var psi = [1.0]
+        for j in 1..<max(r, 1) {
+            var value = j - 1 < theta.count ? theta[j - 1] : 0
+            for (i, a) in phi.enumerated() where j - i - 1 >= 0 { value += a * psi[j - i - 1] }
+            psi.append(value)
+        }
+        var covariance = [Double](repeating: 0, count: r * r)
+        covariance[0] = gamma[0]
+        for j in 1..<max(r, 1) {
+            // α_t[j] = Σ_{k≥j} c_k w_{t−1−k+j} + Σ_{k≥j} R_k ε_{t−k+j}; Cov(w_t, ε_{t−s}) = ψ_s.
+            var value = 0.0
+            for k in j..<r { value += column[k] * gamma[k - j + 1] + noise[k] * psi[k - j] }
+            covariance[j] = value
+            covariance[j * r] = value
+        }
+        func entry(_ i: Int, _ j: Int) -> Double { i < r && j < r ? covariance[i * r + j] : 0 }
+        for i in stride(from: r - 1, through: 1, by: -1) {
+            for j in stride(from: r - 1, through: i, by: -1) {
+                let value = column[i] * column[j] * gamma[0] + column[i] * entry(0, j + 1) + column[j] * entry(i + 1, 0)
+                    + entry(i + 1, j + 1) + noise[i] * noise[j]
+                covariance[i * r + j] = value
+                covariance[j * r + i] = value
+            }
+        }
+        return covariance.allSatisfy(\.isFinite) ? covariance : nil
+    }
+
+    /// γ(0…lags) of the ARMA w_t = Σ φ_i w_{t−i} + ε_t + Σ θ_j ε_{t−j}, Var ε = 1 (Brockwell & Davis
+    /// §3.3): the first p + 1 from a linear system, the rest by the AR recursion.
+    static func autocovariances(phi: [Double], theta: [Double], lags: Int) -> [Double]? {
+        let p = phi.count, q = theta.count
+        let thetaFull = [1.0] + theta
+        var psi = [1.0]
+        for j in 0...max(q, 1) where j > 0 {
+            var value = j <= q ? thetaFull[j] : 0
+            for i in 1...max(p, 1) where i <= p && j - i >= 0 { value += phi[i - 1] * psi[j - i] }
+            psi.append(value)
+        }
+        // Right-hand side: Σ_{j=k}^{q} θ_j ψ_{j−k}.
+        func moving(_ k: Int) -> Double { k > q ? 0 : (k...q).reduce(0) { $0 + thetaFull[$1] * psi[$1 - k] } }
+        var gamma = [Double](repeating: 0, count: max(lags, p) + 1)
+        // γ(k) − Σ φ_i γ(|k − i|) = moving(k), k = 0…p.
+        var matrix = [[Double]](repeating: [Double](repeating: 0, count: p + 1), count: p + 1)
+        var rhs = (0...p).map(moving)
+        for k in 0...p {
+            matrix[k][k] += 1
+            for i in stride(from: 1, through: p, by: 1) { matrix[k][abs(k - i)] -= phi[i - 1] }
+        }
+        guard let solved = solveLinear(&matrix, &rhs) else { return nil }
+        for k in 0...p { gamma[k] = solved[k] }
+        for k in stride(from: p + 1, to: gamma.count, by: 1) {
+            var value = moving(k)
+            for i in stride(from: 1, through: p, by: 1) { value += phi[i - 1] * gamma[k - i] }
+            gamma[k] = value
+        }
+        return gamma[0] > 0 && gamma[0].isFinite ? gamma : nil
+    }
+
+    /// Gaussian elimination with partial pivoting; nil for a (numerically) singular system.
+    static func solveLinear(_ a: inout [[Double]], _ b: inout [Double]) -> [Double]? {
+        let n = b.count
+        for column in 0..<n {
+            let pivot = (column..<n).max { abs(a[$0][column]) < abs(a[$1][column]) }!
+            guard abs(a[pivot][column]) > 1e-12 else { return nil }
+            a.swapAt(column, pivot)
+            b.swapAt(column, pivot)
+            for row in (column + 1)..<n where a[row][column] != 0 {
+                let factor = a[row][column] / a[column][column]
+                for k in column..<n { a[row][k] -= factor * a[column][k] }
+                b[row] -= factor * b[column]
+            }
+        }
+        var x = [Double](repeating: 0, count: n)
+        for row in stride(from: n - 1, through: 0, by: -1) {
+            var value = b[row]
+            for k in (row + 1)..<n { value -= a[row][k] * x[k] }
+            x[row] = value / a[row][row]
+        }
+        return x
     }
 
     /// Hyndman & Khandakar (2008): d from repeated KPSS tests, D from the seasonal strength, then a
@@ -188,7 +393,7 @@ public enum ARIMA {
                 var next = o; next.p += dp; next.q += dq; neighbours.append(next)
             }
             if seasonal {
-                for (dP, dQ) in [(-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (1, 1)] {
+                for (dP, dQ) in [(-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (1, 1), (-1, 1), (1, -1)] {
                     var next = o; next.seasonalP += dP; next.seasonalQ += dQ; neighbours.append(next)
                 }
             }
@@ -201,7 +406,10 @@ public enum ARIMA {
                 }
             }
         }
-        return current
+        // The search runs on CSS (fast; R's auto.arima does so for long or seasonal series); the
+        // winner is refitted by exact likelihood, whose estimates of near-unit MA roots (typical of
+        // seasonal series) CSS gets wrong.
+        return fit(y, order: current.order, method: .maximumLikelihood) ?? current
     }
 
     // MARK: Pieces

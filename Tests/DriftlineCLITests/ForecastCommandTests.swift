@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+
+/// `driftline forecast` end to end: the documented JSON, the fallbacks, and messages for bad input.
+@Suite struct ForecastCommandTests {
+    func write(_ text: String, suffix: String = "csv") throws -> String {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("series-\(UUID().uuidString).\(suffix)")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        return file.path
+    }
+
+    struct Output: Decodable {
+        var model: String
+        var season: Int?
+        var forecast: [Double]
+        var lower_80: [Double], upper_80: [Double], lower_95: [Double], upper_95: [Double]
+    }
+
+    @Test func seasonalSeriesWithoutAHeaderGivesTheDocumentedJSON() throws {
+        // 10 years of a monthly pattern on a trend, one value per line and no header.
+        func curve(_ t: Double) -> Double { 100 + 0.5 * t + 10 * sin(2 * .pi * t / 12) }
+        let values: [Double] = (0..<120).map { t in curve(Double(t)) + Double((t * 7919) % 13) / 13 - 0.5 }
+        let path = try write(values.map { String($0) }.joined(separator: "\n") + "\n")
+        let result = try runDriftline(["forecast", "--series", path, "--horizon", "12", "--season", "12", "--format", "json"])
+        #expect(result.status == 0, "\(result.err)")
+        let output = try JSONDecoder().decode(Output.self, from: Data(result.out.utf8))
+        #expect(output.season == 12 && output.forecast.count == 12 && output.upper_95.count == 12)
+        for h in 0..<12 {
+            #expect(output.lower_95[h] <= output.lower_80[h] && output.lower_80[h] <= output.forecast[h])
+            #expect(output.forecast[h] <= output.upper_80[h] && output.upper_80[h] <= output.upper_95[h])
+            // The pattern continues: within 3 of the noiseless curve one year on.
+            let expected = curve(Double(120 + h))
+            #expect(abs(output.forecast[h] - expected) < 3, "step \(h + 1): \(output.forecast[h]) vs \(expected)")
+        }
+        #expect(result.err.contains("chosen on 3 holdout(s)"), "\(result.err)")
+    }
+
+    @Test func constantAndGappySeriesFallBackWithANote() throws {
+        let constant = try runDriftline(["forecast", "--series", try write("[5, 5, 5, 5, 5, 5]", suffix: "json"), "--horizon", "3", "--format", "json"])
+        #expect(constant.status == 0, "\(constant.err)")
+        let flat = try JSONDecoder().decode(Output.self, from: Data(constant.out.utf8))
+        #expect(flat.forecast == [5, 5, 5] && flat.lower_95 == [5, 5, 5])
+        #expect(constant.err.contains("the series is constant"), "\(constant.err)")
+
+        let gappy = try runDriftline(["forecast", "--series", try write("value\n1\n2\nnull\n4\nNaN\n6\n7\n8\n9\n10\n11\n12\n"), "--horizon", "2", "--model", "drift", "--format", "json"])
+        #expect(gappy.status == 0, "\(gappy.err)")
+        let line = try JSONDecoder().decode(Output.self, from: Data(gappy.out.utf8))
+        #expect(abs(line.forecast[0] - 13) < 1e-9 && abs(line.forecast[1] - 14) < 1e-9, "\(line.forecast)")
+        #expect(gappy.err.contains("2 missing values inside the series were interpolated"), "\(gappy.err)")
+    }
+
+    @Test(arguments: [
+        (["--horizon", "0"], "[1, 2, 3]", "--horizon must be at least 1"),
+        (["--horizon", "3", "--season", "1"], "[1, 2, 3]", "--season must be at least 2"),
+        (["--horizon", "3"], "[7]", "the series has 1 usable values; at least 2 are needed"),
+        (["--horizon", "3"], "[null, null]", "the series has 0 usable values"),
+        (["--horizon", "3"], "[1, \"x\"]", "element 1 is not a number or null"),
+    ])
+    func badInputIsRefusedWithAReason(arguments: [String], series: String, message: String) throws {
+        let result = try runDriftline(["forecast", "--series", try write(series, suffix: "json")] + arguments)
+        #expect(result.status != 0)
+        #expect(result.err.contains(message), "\(result.err)")
+    }
+
+    @Test func missingFileIsReported() throws {
+        let result = try runDriftline(["forecast", "--series", "/nonexistent/series.csv", "--horizon", "3"])
+        #expect(result.status != 0 && result.err.contains("no such file: /nonexistent/series.csv"), "\(result.err)")
+    }
+}
