@@ -83,6 +83,7 @@ let package = Package(
             name: "DriftlineService",
             dependencies: [
                 "DriftlineDetector",
+                "DriftlineForecast",
                 "DriftlineKafka",
                 "DriftlineMessages",
                 "DriftlineMetadata",

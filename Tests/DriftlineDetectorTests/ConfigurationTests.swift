@@ -22,6 +22,7 @@ import Testing
                 eventTime: processing
             windows: {size: 5m, allowedLateness: 30s, idleTimeout: 2m, partialTimeout: 45s}
             deadLetters: {maxPerWindow: 7}
+            prediction: {everyWindows: 6, horizon: 48, historyWindows: 500}
             workers: 3
             reference: {mode: sliding, windows: 12}
             topics: {alerts: team.alerts}
@@ -42,6 +43,7 @@ import Testing
         #expect(configuration.metadataStore.hasPrefix("postgres://"))
         #expect(configuration.windows.partialTimeoutMilliseconds == 45_000 && configuration.deadLettersPerWindow == 7)
         #expect(configuration.workers == 3)
+        #expect(configuration.prediction == .init(everyWindows: 6, horizon: 48, historyWindows: 500))
     }
 
     @Test func defaultsNeedOnlyASource() throws {
@@ -52,6 +54,7 @@ import Testing
         #expect(configuration.metadataStore == "driftline-metadata.sqlite")
         #expect(configuration.windows.partialTimeoutMilliseconds == 30_000)
         #expect(configuration.deadLettersPerWindow == 100)
+        #expect(configuration.prediction == .init(everyWindows: 12, horizon: 24, historyWindows: 240))
     }
 
     @Test(arguments: [
@@ -73,6 +76,9 @@ import Testing
         ("sources: [{topic: a}]\nwindows: {partialTimeout: soon}", "windows.partialTimeout", "not a duration"),
         ("sources: [{topic: a}]\ndeadLetters: {maxPerWindow: -1}", "deadLetters.maxPerWindow", "must not be negative"),
         ("sources: [{topic: a}]\ndeadLetters: {perWindow: 5}", "deadLetters.perWindow", "unknown key"),
+        ("sources: [{topic: a}]\nprediction: {everyWindows: -1}", "prediction.everyWindows", "must not be negative"),
+        ("sources: [{topic: a}]\nprediction: {historyWindows: 3}", "prediction.historyWindows", "must be in 8...100000"),
+        ("sources: [{topic: a}]\nprediction: {horizon: 0}", "prediction.horizon", "must be in 1...10000"),
         ("sources: [{topic: a}]\nworkers: 0", "workers", "must be in 1...64"),
         ("sources: [{topic: \"^orders(\"}]", "sources[0].topic", "not a valid regular expression"),
         ("- just\n- a list", "(file)", "must be a mapping"),

@@ -19,7 +19,9 @@ struct DetectorServiceTests {
         let expected = try harness.expected()
         #expect(expected.alerts.contains { $0.field == nil && $0.state == "firing" }, "the dataset's drift raises the source alert")
 
-        let service = DetectorService(configuration: harness.configuration(), logger: Harness.logger)
+        var configuration = harness.configuration()
+        configuration.prediction.everyWindows = 4
+        let service = DetectorService(configuration: configuration, logger: Harness.logger)
         let running = Task { try await service.runWithHTTP() }
         try await Harness.wait(seconds: 90, "\(expected.released) windows scored") { service.status.snapshot.windowsScored >= expected.released }
 
@@ -66,6 +68,12 @@ struct DetectorServiceTests {
         let shapes = try await repository.log(WindowShapeRecord.self, kind: MetadataKind.windowShape, source: Harness.source)
         #expect(shapes.count == expected.released, "one shape per scored window")
         #expect(shapes.allSatisfy { $0.presence["amount"] == 1 && $0.bytes > 200 * $0.records })
+        // The detector keeps the schema prediction current itself (every 4 windows here).
+        #expect(service.status.snapshot.predictionsStored >= 1)
+        let refreshed = try await repository.get(SchemaPrediction.self, kind: MetadataKind.schemaPrediction, source: Harness.source)
+        #expect(refreshed?.value.predictedVersion == history.count + 1, "\(String(describing: refreshed))")
+        #expect((refreshed?.value.historyWindows ?? 0) >= 8 && refreshed?.value.createdAt != nil)
+        #expect((refreshed?.value.growth?.records ?? 0) > 0 && refreshed?.value.growth?.windows == 24)
         await store.close()
 
         // `driftline predict` reads that history and stores the predicted schema version.

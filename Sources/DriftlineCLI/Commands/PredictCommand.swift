@@ -1,6 +1,7 @@
 import ArgumentParser
 import DriftlineForecast
 import DriftlineMetadata
+import DriftlineService
 import Foundation
 
 struct PredictCommand: AsyncParsableCommand {
@@ -39,24 +40,13 @@ struct PredictCommand: AsyncParsableCommand {
     }
 
     private func run(_ repository: MetadataRepository) async throws {
-        let records = try await repository.log(WindowShapeRecord.self, kind: MetadataKind.windowShape, source: source)
-        let predictor = SchemaEvolutionPredictor(horizon: horizon)
-        guard records.count >= predictor.minimumHistory else {
-            throw ValidationError("\(source) has \(records.count) windows of history in \(store); at least \(predictor.minimumHistory) are needed (run `driftline detect` longer)")
+        let result: SourcePrediction
+        do {
+            result = try await SchemaPredictionRefresh.refresh(repository, source: source, horizon: horizon)
+        } catch let error as SchemaPredictionRefresh.NotEnoughHistory {
+            throw ValidationError("\(source) has \(error.have) windows of history in \(store); at least \(error.need) are needed (run `driftline detect` longer)")
         }
-        let history = records.map {
-            WindowShape(time: $0.windowStart.timeIntervalSince1970, records: Double($0.records), bytes: Double($0.bytes), presence: $0.presence, types: $0.types)
-        }
-        let changes = predictor.predict(history)
-        let growth = GrowthPrediction(history: history, horizon: horizon)
-        let current = try await repository.currentSchema(source)?.version ?? 0
-        let prediction = SchemaPrediction(predictedVersion: current + 1, changes: changes.map {
-            SchemaPrediction.Change(path: $0.path, change: $0.kind.rawValue + ($0.type.map { ":\($0)" } ?? ""),
-                                    expectedAt: Date(timeIntervalSince1970: $0.expectedAt), confidence: $0.confidence)
-        })
-        let existing = try await repository.get(SchemaPrediction.self, kind: MetadataKind.schemaPrediction, source: source)
-        _ = try await repository.put(prediction, kind: MetadataKind.schemaPrediction, source: source, expectedVersion: existing?.version)
-
+        let (changes, growth, current) = (result.changes, result.growth, result.currentVersion)
         switch format {
         case .json:
             struct Output: Encodable {
@@ -71,7 +61,7 @@ struct PredictCommand: AsyncParsableCommand {
             }
             let formatter = ISO8601DateFormatter()
             let output = Output(
-                source: source, history_windows: history.count, current_schema_version: current, predicted_schema_version: current + 1,
+                source: source, history_windows: result.historyWindows, current_schema_version: current, predicted_schema_version: current + 1,
                 changes: changes.map { .init(path: $0.path, change: $0.kind.rawValue, type: $0.type,
                                              expected_at: formatter.string(from: Date(timeIntervalSince1970: $0.expectedAt)), confidence: $0.confidence) },
                 growth: growth.map { .init(windows: $0.windows, records: $0.records, records_lower_95: $0.recordsLower95, records_upper_95: $0.recordsUpper95, bytes: $0.bytes) })
@@ -79,7 +69,7 @@ struct PredictCommand: AsyncParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(output), as: UTF8.self))
         case .text:
-            print("\(source): \(history.count) windows of history; schema version \(current) → predicted \(current + 1)")
+            print("\(source): \(result.historyWindows) windows of history; schema version \(current) → predicted \(current + 1)")
             if changes.isEmpty { print("no field is expected to appear, vanish or change type within \(horizon) windows") }
             for change in changes {
                 let what = change.kind == .changeType ? "becomes mostly \(change.type ?? "?")" : change.kind == .appear ? "appears" : "vanishes"

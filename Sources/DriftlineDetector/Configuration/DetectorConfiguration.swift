@@ -63,6 +63,22 @@ public struct DetectorConfiguration: Equatable, Sendable {
         public var partialTimeoutMilliseconds: Int64 = 30_000
     }
 
+    /// How often the aggregator refreshes a source's predicted schema version and growth.
+    public struct Prediction: Equatable, Sendable {
+        /// Scored windows between refreshes; 0 turns the refresh off (`driftline predict` still works).
+        public var everyWindows = 12
+        /// Windows ahead to forecast.
+        public var horizon = 24
+        /// The most recent windows of history used.
+        public var historyWindows = 240
+
+        public init(everyWindows: Int = 12, horizon: Int = 24, historyWindows: Int = 240) {
+            self.everyWindows = everyWindows
+            self.horizon = horizon
+            self.historyWindows = historyWindows
+        }
+    }
+
     public enum Reference: Equatable, Sendable {
         /// The first N windows, merged, then fixed.
         case first(windows: Int)
@@ -81,6 +97,7 @@ public struct DetectorConfiguration: Equatable, Sendable {
     public var httpListen = "127.0.0.1:9464"
     /// Malformed records sent to the dead-letter topic per source and window (all are counted).
     public var deadLettersPerWindow = 100
+    public var prediction = Prediction()
     /// Profiling threads per instance (partitions are split among them); default: the cores, up to 8.
     public var workers = min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 8)
 
@@ -108,7 +125,7 @@ public struct DetectorConfiguration: Equatable, Sendable {
         guard let root, let top = root.mapping else { throw Error(key: "(file)", reason: "the top level must be a mapping") }
         let reader = ConfigReader(node: top, path: "")
         var configuration = DetectorConfiguration()
-        try reader.check(allowed: ["kafka", "sources", "windows", "reference", "topics", "metadata", "http", "deadLetters", "workers"])
+        try reader.check(allowed: ["kafka", "sources", "windows", "reference", "topics", "metadata", "http", "deadLetters", "workers", "prediction"])
 
         if let kafka = try reader.mapping("kafka") {
             let section = kafka
@@ -256,6 +273,21 @@ public struct DetectorConfiguration: Equatable, Sendable {
             if let value = try deadLetters.integer("maxPerWindow") {
                 guard value >= 0 else { throw Error(key: deadLetters.path("maxPerWindow"), reason: "must not be negative") }
                 configuration.deadLettersPerWindow = value
+            }
+        }
+        if let prediction = try reader.mapping("prediction") {
+            try prediction.check(allowed: ["everyWindows", "horizon", "historyWindows"])
+            if let value = try prediction.integer("everyWindows") {
+                guard value >= 0 else { throw Error(key: prediction.path("everyWindows"), reason: "must not be negative (0 turns the refresh off)") }
+                configuration.prediction.everyWindows = value
+            }
+            if let value = try prediction.integer("horizon") {
+                guard (1...10_000).contains(value) else { throw Error(key: prediction.path("horizon"), reason: "must be in 1...10000") }
+                configuration.prediction.horizon = value
+            }
+            if let value = try prediction.integer("historyWindows") {
+                guard (8...100_000).contains(value) else { throw Error(key: prediction.path("historyWindows"), reason: "must be in 8...100000 (8 windows is the least a prediction uses)") }
+                configuration.prediction.historyWindows = value
             }
         }
         if let http = try reader.mapping("http") {

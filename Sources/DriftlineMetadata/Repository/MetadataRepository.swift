@@ -54,9 +54,27 @@ public struct SchemaPrediction: Codable, Equatable, Sendable {
             self.path = path; self.change = change; self.expectedAt = expectedAt; self.confidence = confidence
         }
     }
+    /// Records and bytes the source adds over the prediction's horizon (for the planner).
+    public struct Growth: Codable, Equatable, Sendable {
+        public var windows: Int
+        public var records: Double
+        public var recordsLower95: Double
+        public var recordsUpper95: Double
+        public var bytes: Double
+        public init(windows: Int, records: Double, recordsLower95: Double, recordsUpper95: Double, bytes: Double) {
+            self.windows = windows; self.records = records; self.recordsLower95 = recordsLower95; self.recordsUpper95 = recordsUpper95; self.bytes = bytes
+        }
+    }
     public var predictedVersion: Int
     public var changes: [Change]
-    public init(predictedVersion: Int, changes: [Change]) { self.predictedVersion = predictedVersion; self.changes = changes }
+    // Optional: predictions stored before these existed still decode.
+    public var growth: Growth?
+    public var historyWindows: Int?
+    public var createdAt: Date?
+    public init(predictedVersion: Int, changes: [Change], growth: Growth? = nil, historyWindows: Int? = nil, createdAt: Date? = nil) {
+        self.predictedVersion = predictedVersion; self.changes = changes
+        self.growth = growth; self.historyWindows = historyWindows; self.createdAt = createdAt
+    }
 }
 
 public struct PartitionStrategyRecord: Codable, Equatable, Sendable {

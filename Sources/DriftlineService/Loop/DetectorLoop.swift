@@ -97,6 +97,8 @@ final class DetectorLoop {
         /// Window start → offsets (on `profilesPartition`) of the partials merged into it.
         var pendingOffsets: [Int64: [Int64]] = [:]
         var schema: [InferredField]?
+        /// Windows scored since the schema prediction was last refreshed (by this holder).
+        var windowsSincePrediction = 0
     }
 
     init(configuration: DetectorConfiguration, store: any MetadataStore, status: ServiceStatus, metrics: DetectorMetrics, logger: Logger, recordLimit: Int64?) throws {
@@ -491,8 +493,33 @@ final class DetectorLoop {
         }
         metrics.driftEvents(source, count: outbox.filter { $0.topic == configuration.topics.driftEvents }.count)
         try await recordMetadata(source: source, windows: scoredWindows, runtime: &runtime)
+        runtime.windowsSincePrediction += scoredWindows.count
+        if configuration.prediction.everyWindows > 0, runtime.windowsSincePrediction >= configuration.prediction.everyWindows,
+           let latest = scoredWindows.map(\.start).max() {
+            runtime.windowsSincePrediction = 0
+            await refreshPrediction(source: source, latestWindow: latest)
+        }
         aggregators[source] = runtime
         return true
+    }
+
+    /// Keeps the source's predicted schema version and growth current for the planner. A failure
+    /// here is logged and retried at the next refresh: it must not stop detection.
+    private func refreshPrediction(source: String, latestWindow: Int64) async {
+        let history = Int64(configuration.prediction.historyWindows - 1) * configuration.windows.sizeMilliseconds
+        let since = Date(timeIntervalSince1970: Double(latestWindow - history) / 1000)
+        do {
+            let result = try await SchemaPredictionRefresh.refresh(repository, source: source, horizon: configuration.prediction.horizon, since: since)
+            status.update { $0.predictionsStored += 1 }
+            logger.info("schema prediction refreshed", metadata: [
+                "source": "\(source)", "historyWindows": "\(result.historyWindows)", "predictedVersion": "\(result.stored.predictedVersion)",
+                "changes": "\(result.changes.count)",
+            ])
+        } catch is SchemaPredictionRefresh.NotEnoughHistory {
+            logger.debug("not enough history yet for a schema prediction", metadata: ["source": "\(source)"])
+        } catch {
+            logger.warning("schema prediction failed: \(error)", metadata: ["source": "\(source)"])
+        }
     }
 
     /// Drift log, field statistics and schema versions. Written after the outputs are durable; a

@@ -18,6 +18,8 @@ public final class ServiceStatus: Sendable {
         public var driftEventsPublished: Int64 = 0
         public var deadLettersPublished: Int64 = 0
         public var malformedRecords: Int64 = 0
+        /// Schema predictions stored by the periodic refresh.
+        public var predictionsStored: Int64 = 0
         public var stopRequested = false
         /// The service's run returned (stopped, limit reached or failed).
         public var finished = false
