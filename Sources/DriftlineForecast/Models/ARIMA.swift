@@ -68,13 +68,7 @@ public struct ARIMAFit: Sendable {
             y.append(value)
         }
         // ψ-weights of φ(B)Φ(B^m)(1−B)^d(1−B^m)^D against θ(B)Θ(B^m).
-        let combinedAR = ARIMA.combine(arFull, integration)
-        var psi = [1.0]
-        for j in 1..<max(horizon, 1) {
-            var value = j - 1 < maFull.count ? maFull[j - 1] : 0
-            for (i, a) in combinedAR.enumerated() where j - i - 1 >= 0 { value += a * psi[j - i - 1] }
-            psi.append(value)
-        }
+        let psi = ARIMA.psiWeights(ar: ARIMA.combine(arFull, integration), ma: maFull, count: horizon)
         var cumulative = 0.0
         let sd = (0..<horizon).map { h -> Double in
             cumulative += psi[h] * psi[h]
@@ -270,12 +264,7 @@ public enum ARIMA {
         let phi = Array(column.reversed().drop { $0 == 0 }.reversed())
         let theta = Array(noise.dropFirst())
         guard let gamma = autocovariances(phi: phi, theta: theta, lags: r) else { return nil }
-        var psi = [1.0]
-        for j in 1..<max(r, 1) {
-            var value = j - 1 < theta.count ? theta[j - 1] : 0
-            for (i, a) in phi.enumerated() where j - i - 1 >= 0 { value += a * psi[j - i - 1] }
-            psi.append(value)
-        }
+        let psi = psiWeights(ar: phi, ma: theta, count: r)
         var covariance = [Double](repeating: 0, count: r * r)
         covariance[0] = gamma[0]
         for j in 1..<max(r, 1) {
@@ -302,12 +291,7 @@ public enum ARIMA {
     static func autocovariances(phi: [Double], theta: [Double], lags: Int) -> [Double]? {
         let p = phi.count, q = theta.count
         let thetaFull = [1.0] + theta
-        var psi = [1.0]
-        for j in 0...max(q, 1) where j > 0 {
-            var value = j <= q ? thetaFull[j] : 0
-            for i in 1...max(p, 1) where i <= p && j - i >= 0 { value += phi[i - 1] * psi[j - i] }
-            psi.append(value)
-        }
+        let psi = psiWeights(ar: phi, ma: theta, count: q + 1)
         // Right-hand side: Σ_{j=k}^{q} θ_j ψ_{j−k}.
         func moving(_ k: Int) -> Double { k > q ? 0 : (k...q).reduce(0) { $0 + thetaFull[$1] * psi[$1 - k] } }
         var gamma = [Double](repeating: 0, count: max(lags, p) + 1)
@@ -326,6 +310,17 @@ public enum ARIMA {
             gamma[k] = value
         }
         return gamma[0] > 0 && gamma[0].isFinite ? gamma : nil
+    }
+
+    /// ψ_0…ψ_{count−1} of the MA(∞) form of φ(B) w = θ(B) ε: ψ_0 = 1, ψ_j = θ_j + Σ φ_i ψ_{j−i}.
+    static func psiWeights(ar: [Double], ma: [Double], count: Int) -> [Double] {
+        var psi = [1.0]
+        for j in stride(from: 1, to: count, by: 1) {
+            var value = j - 1 < ma.count ? ma[j - 1] : 0
+            for (i, a) in ar.enumerated() where j - i - 1 >= 0 { value += a * psi[j - i - 1] }
+            psi.append(value)
+        }
+        return psi
     }
 
     /// Gaussian elimination with partial pivoting; nil for a (numerically) singular system.
