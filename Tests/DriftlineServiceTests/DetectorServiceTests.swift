@@ -25,6 +25,8 @@ struct DetectorServiceTests {
         let running = Task { try await service.runWithHTTP() }
         try await Harness.wait(seconds: 90, "\(expected.released) windows scored") { service.status.snapshot.windowsScored >= expected.released }
 
+        try await Harness.wait(seconds: 30, "a schema prediction stored") { service.status.snapshot.predictionsStored >= 1 }
+
         // HTTP while running.
         let port = try #require(service.status.snapshot.httpPort)
         let health = try await get(port, "/healthz")
@@ -36,6 +38,7 @@ struct DetectorServiceTests {
         #expect(metrics.body.contains("driftline_alerts_total{"))
         #expect(metrics.body.contains("driftline_drift_score{source=\"orders\",field=\"*\"}"))
         #expect(metrics.body.contains("driftline_window_close_latency_seconds_bucket"))
+        #expect(metrics.body.contains("driftline_prediction_refreshes_total{source=\"orders\",result=\"stored\"}"))
         #expect(metrics.body.contains("driftline_consumer_lag_messages{source=\"orders\"}"))
 
         service.status.requestStop()

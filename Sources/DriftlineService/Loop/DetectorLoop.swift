@@ -511,6 +511,7 @@ final class DetectorLoop {
         do {
             let result = try await SchemaPredictionRefresh.refresh(repository, source: source, horizon: configuration.prediction.horizon, since: since)
             status.update { $0.predictionsStored += 1 }
+            metrics.predictionRefreshed(source, succeeded: true)
             logger.info("schema prediction refreshed", metadata: [
                 "source": "\(source)", "historyWindows": "\(result.historyWindows)", "predictedVersion": "\(result.stored.predictedVersion)",
                 "changes": "\(result.changes.count)",
@@ -518,6 +519,7 @@ final class DetectorLoop {
         } catch is SchemaPredictionRefresh.NotEnoughHistory {
             logger.debug("not enough history yet for a schema prediction", metadata: ["source": "\(source)"])
         } catch {
+            metrics.predictionRefreshed(source, succeeded: false)
             logger.warning("schema prediction failed: \(error)", metadata: ["source": "\(source)"])
         }
     }

@@ -53,6 +53,10 @@ final class DetectorMetrics {
         counter("driftline_dead_letters_total", [("source", source)]).increment(by: count)
     }
 
+    func predictionRefreshed(_ source: String, succeeded: Bool) {
+        counter("driftline_prediction_refreshes_total", [("source", source), ("result", succeeded ? "stored" : "failed")]).increment()
+    }
+
     private func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
         cached(label, dimensions) { CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory) }
     }
