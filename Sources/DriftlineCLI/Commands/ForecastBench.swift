@@ -1,0 +1,50 @@
+import ArgumentParser
+import DriftlineForecast
+import DriftlineSampleData
+import Foundation
+
+struct ForecastBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forecast",
+        abstract: "Time to fit and forecast one series with each method (release build).",
+        discussion: """
+            Generates a --length series with a trend, a season of --season and noise (seeded), then times \
+            fit + forecast of --horizon steps for auto, arima, ets and naive, best of --repeats, in this \
+            process. naive is the floor every method pays (input checks, interval arithmetic).
+            """
+    )
+
+    @Option(help: "Values in the series.") var length = 500
+    @Option(help: "Season length of the generated series (and given to the forecaster).") var season = 12
+    @Option(help: "Steps to forecast.") var horizon = 24
+    @Option(help: "Repetitions; the best is reported.") var repeats = 3
+
+    func validate() throws {
+        guard length >= 10, season >= 2, horizon >= 1, repeats >= 1 else {
+            throw ValidationError("--length ≥ 10, --season ≥ 2, --horizon ≥ 1 and --repeats ≥ 1")
+        }
+    }
+
+    func run() throws {
+        var random = SeededRandom(seed: 500)
+        var series: [Double?] = []
+        for t in 0..<length {
+            let phase = 2 * Double.pi * Double(t) / Double(season)
+            let value: Double = 100 + 0.3 * Double(t) + 10 * sin(phase) + random.normal(deviation: 2)
+            series.append(value)
+        }
+        print("series: \(length) values, season \(season), horizon \(horizon), best of \(repeats)")
+        for method in [ForecastMethod.auto, .arima, .ets, .naive] {
+            var best = Double.infinity
+            var model = ""
+            for _ in 0..<repeats {
+                let start = ContinuousClock.now
+                let result = try Forecaster.forecast(series, horizon: horizon, season: season, method: method)
+                let elapsed = ContinuousClock.now - start
+                best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                model = result.forecast.model
+            }
+            print(String(format: "%-6@ %8.1f ms  %@", method.rawValue as NSString, best * 1000, model as NSString))
+        }
+    }
+}
