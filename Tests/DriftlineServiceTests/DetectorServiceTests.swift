@@ -100,7 +100,9 @@ struct DetectorServiceTests {
         let sourceAlerts = { (alerts: [AlertMessage]) in alerts.filter { $0.field == nil }.map { "\($0.state)@\($0.window.start)" } }
         #expect(sourceAlerts(expected.alerts) == sourceAlerts(clean.alerts), "malformed input leaves the source alerts as they are")
 
-        let service = DetectorService(configuration: harness.configuration(deadLettersPerWindow: 10_000), logger: Harness.logger)
+        var configuration = harness.configuration(deadLettersPerWindow: 10_000)
+        configuration.prediction.everyWindows = 1_000  // only a schema change refreshes the prediction here
+        let service = DetectorService(configuration: configuration, logger: Harness.logger)
         let running = Task { try await service.runWithHTTP() }
         try await Harness.wait(seconds: 90, "\(expected.released) windows scored") { service.status.snapshot.windowsScored >= expected.released }
         let port = try #require(service.status.snapshot.httpPort)
@@ -122,6 +124,15 @@ struct DetectorServiceTests {
             #expect(result.status == 0, "\(result.output)")
         }
         #expect(metrics.contains("driftline_malformed_records_total{source=\"orders\",reason=\"truncated input\"} \(expected.malformed)"), "\(metrics)")
+
+        // The drift minted a schema version; the stored prediction must be about the one after it.
+        let store = try await MetadataStores.open(harness.storePath)
+        let repository = MetadataRepository(store: store)
+        let versions = try await repository.schemaHistory(Harness.source)
+        let prediction = try await repository.get(SchemaPrediction.self, kind: MetadataKind.schemaPrediction, source: Harness.source)
+        await store.close()
+        #expect(versions.count >= 2)
+        #expect(prediction?.value.predictedVersion == versions.count + 1, "prediction \(String(describing: prediction?.value)) after \(versions.count) versions")
     }
 
     @Test func twoInstancesPublishWhatOneDoes() async throws {

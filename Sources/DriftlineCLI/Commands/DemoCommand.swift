@@ -94,12 +94,19 @@ struct DemoCommand: AsyncParsableCommand {
         let repository = MetadataRepository(store: opened)
         let scores = try await repository.log(WindowScoreRecord.self, kind: MetadataKind.windowScore, source: topic)
         let versions = try await repository.schemaHistory(topic)
+        let prediction = try await repository.get(SchemaPrediction.self, kind: MetadataKind.schemaPrediction, source: topic)?.value
         await opened.close()
         let status = service.status.snapshot
         let line = scores.map { $0.score >= 0.5 ? "█" : $0.score >= 0.3 ? "▄" : "▁" }.joined()
         print("windows scored: \(scores.count) (after a 5-window reference) — score by window: \(line)")
         print("published: \(status.driftEventsPublished) drift events, \(status.alertsPublished) alerts, \(status.deadLettersPublished) dead letters (\(status.malformedRecords) malformed records)")
         print("metadata store \(configuration.metadataStore): \(scores.count) window scores, \(versions.count) schema versions")
+        if let prediction {
+            let changes = prediction.changes.map { "\($0.path) \($0.change)" }.joined(separator: ", ")
+            let growth = prediction.growth.map { String(format: "; about %.0f records over the next %d windows", $0.records, $0.windows) } ?? ""
+            print("predicted schema version \(prediction.predictedVersion) from \(prediction.historyWindows ?? 0) windows: "
+                  + (changes.isEmpty ? "no field expected to appear, vanish or change type" : changes) + growth)
+        }
 
         // 3. Read the alerts back from Kafka, as a subscriber would.
         let reader = try KafkaConsumer(configuration: KafkaConsumerConfiguration(client: cluster.clientConfiguration(clientID: "driftline-demo-reader"), groupID: "driftline-demo-alert-reader", reportPartitionEOF: true))

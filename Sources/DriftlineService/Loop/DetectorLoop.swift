@@ -99,6 +99,8 @@ final class DetectorLoop {
         var schema: [InferredField]?
         /// Windows scored since the schema prediction was last refreshed (by this holder).
         var windowsSincePrediction = 0
+        /// A new schema version was recorded: the stored prediction is about a version that exists.
+        var predictionStale = false
     }
 
     init(configuration: DetectorConfiguration, store: any MetadataStore, status: ServiceStatus, metrics: DetectorMetrics, logger: Logger, recordLimit: Int64?) throws {
@@ -494,9 +496,11 @@ final class DetectorLoop {
         metrics.driftEvents(source, count: outbox.filter { $0.topic == configuration.topics.driftEvents }.count)
         try await recordMetadata(source: source, windows: scoredWindows, runtime: &runtime)
         runtime.windowsSincePrediction += scoredWindows.count
-        if configuration.prediction.everyWindows > 0, runtime.windowsSincePrediction >= configuration.prediction.everyWindows,
+        if configuration.prediction.everyWindows > 0,
+           runtime.windowsSincePrediction >= configuration.prediction.everyWindows || runtime.predictionStale,
            let latest = scoredWindows.map(\.start).max() {
             runtime.windowsSincePrediction = 0
+            runtime.predictionStale = false
             await refreshPrediction(source: source, latestWindow: latest)
         }
         aggregators[source] = runtime
@@ -554,6 +558,7 @@ final class DetectorLoop {
                 let triggering = window.events.first { [.fieldAdded, .fieldRemoved, .typeChange].contains($0.kind) }?.id
                 try await repository.recordSchemaVersion(source, fields: fields, at: time, driftEventID: triggering)
                 runtime.schema = fields
+                runtime.predictionStale = true
             }
         }
     }
