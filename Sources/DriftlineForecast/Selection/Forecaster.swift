@@ -78,14 +78,14 @@ public enum Forecaster {
         }
     }
 
+    /// How much worse on the holdouts the combination may be than the better family and still be chosen.
+    static let combinationTieMargin = 0.02
+
     /// Each family's best model forecasts the last `holdout` values from the rest, and again from
     /// up to two earlier origins (rolling forward by `holdout`); the family with the smallest mean
     /// MASE (the combination when it is within `combinationTieMargin` of the better of ARIMA and
     /// ETS) is refitted on the whole series. Several origins make the choice less of a coin toss
     /// than one short holdout.
-    /// How much worse on the holdouts the combination may be than the better family and still be chosen.
-    static let combinationTieMargin = 0.02
-
     static func selectOnHoldout(_ y: [Double], horizon: Int, season m: Int?, notes: [String]) throws(ForecastError) -> ForecastResult {
         let holdout = min(horizon, max(1, y.count / 5))
         var families: [ForecastMethod] = [.arima, .ets, .combination, .naive, .drift]

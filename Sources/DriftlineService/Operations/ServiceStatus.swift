@@ -18,7 +18,7 @@ public final class ServiceStatus: Sendable {
         public var driftEventsPublished: Int64 = 0
         public var deadLettersPublished: Int64 = 0
         public var malformedRecords: Int64 = 0
-        /// Schema predictions stored by the periodic refresh.
+        /// Schema predictions stored by the detector's refresh (periodic, and on a new schema version).
         public var predictionsStored: Int64 = 0
         public var stopRequested = false
         /// The service's run returned (stopped, limit reached or failed).
