@@ -38,10 +38,9 @@ struct ForecastBench: ParsableCommand {
             var best = Double.infinity
             var model = ""
             for _ in 0..<repeats {
-                let start = ContinuousClock.now
+                let start = DispatchTime.now()
                 let result = try Forecaster.forecast(series, horizon: horizon, season: season, method: method)
-                let elapsed = ContinuousClock.now - start
-                best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                best = min(best, seconds(since: start))
                 model = result.forecast.model
             }
             print(String(format: "%-6@ %8.1f ms  %@", method.rawValue as NSString, best * 1000, model as NSString))
