@@ -71,7 +71,7 @@ let package = Package(
             ]
         ),
         // Deterministic datasets with known drift for benchmarks, tests and the demo (pure).
-        .target(name: "DriftlineSampleData"),
+        .target(name: "DriftlineSampleData", dependencies: ["DriftlineProfiling"]),
         // The detector service: windows, scoring across instances, outputs.
         .target(
             name: "DriftlineDetector",

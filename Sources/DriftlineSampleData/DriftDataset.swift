@@ -1,3 +1,5 @@
+import DriftlineProfiling
+
 /// A deterministic JSONL dataset with known drift, for benchmarks, tests and the demo.
 ///
 /// Twelve fields, about 220 bytes a record: integers, floats, categories, timestamps, nullable
@@ -6,13 +8,19 @@
 /// `quantity` arrives as a string in 15% of records (a type change), and `discount` is null in
 /// 40% of records instead of 10%.
 public struct DriftDataset: Sendable {
+    /// How `ts` is written: epoch milliseconds (a number) or an RFC 3339 string
+    /// (`"2025-11-24T16:00:00.010Z"`, the most common form in JSON topics).
+    public enum Timestamps: String, Sendable, CaseIterable { case milliseconds, rfc3339 }
+
     public var records: Int
+    public var timestamps: Timestamps
     public var seed: UInt64
     /// Index of the first drifted record.
     public var driftStart: Int
 
-    public init(records: Int, seed: UInt64 = 20_261_125, driftFraction: Double = 0.3) {
+    public init(records: Int, seed: UInt64 = 20_261_125, driftFraction: Double = 0.3, timestamps: Timestamps = .milliseconds) {
         self.records = records
+        self.timestamps = timestamps
         self.seed = seed
         driftStart = records - Int(Double(records) * driftFraction)
     }
@@ -33,7 +41,13 @@ public struct DriftDataset: Sendable {
             line.append(contentsOf: #"{"event_id":"#.utf8)
             append(Int64(index), to: &line)
             line.append(contentsOf: #","ts":"#.utf8)
-            append(time, to: &line)
+            switch timestamps {
+            case .milliseconds: append(time, to: &line)
+            case .rfc3339:
+                line.append(UInt8(ascii: "\""))
+                RFC3339.append(milliseconds: time, to: &line)
+                line.append(UInt8(ascii: "\""))
+            }
             line.append(contentsOf: #","user_id":"u"#.utf8)
             append(Int64(random.next() % 50_000), to: &line)
             line.append(contentsOf: #"","amount":"#.utf8)

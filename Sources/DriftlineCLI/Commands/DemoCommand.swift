@@ -31,6 +31,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Window size in seconds of event time (the dataset advances 10 ms a record).")
     var windowSeconds: Int = 30
 
+    @Option(help: "How records carry their event time 'ts': rfc3339 (a string, the common form in JSON topics) or milliseconds.")
+    var timestamps: DriftDataset.Timestamps = .rfc3339
+
     func validate() throws {
         guard records >= 1_000 else { throw ValidationError("--records must be at least 1000") }
         guard partitions > 0, windowSeconds > 0 else { throw ValidationError("--partitions and --window-seconds must be positive") }
@@ -55,7 +58,7 @@ struct DemoCommand: AsyncParsableCommand {
 
         // 1. Produce the dataset, with one malformed record in every 2000.
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: cluster.clientConfiguration(clientID: "driftline-demo")))
-        let dataset = DriftDataset(records: records)
+        let dataset = DriftDataset(records: records, timestamps: timestamps)
         dataset.forEachRecord { index, record in
             let value = index % 2_000 == 1_999 ? Array(record.prefix(40)) : Array(record)
             try? producer.send(ProducerRecord(topic: topic, partition: Int32(index % partitions), key: Array("order-\(index)".utf8), value: value))
@@ -71,7 +74,7 @@ struct DemoCommand: AsyncParsableCommand {
         configuration.kafka.brokers = [cluster.bootstrapServers]
         configuration.kafka.groupID = "driftline-demo-detector"
         var source = DetectorConfiguration.Source(topic: topic)
-        source.eventTime = .field(path: "ts", unit: .milliseconds)
+        source.eventTime = .field(path: "ts", unit: timestamps == .rfc3339 ? .rfc3339 : .milliseconds)
         source.weights = ["ts": [.distribution: 0], "event_id": [.distribution: 0]]
         configuration.sources = [source]
         configuration.windows.sizeMilliseconds = Int64(windowSeconds) * 1_000

@@ -31,6 +31,9 @@ struct DetectBench: ParsableCommand {
         """)
     var windowSeconds = 600
 
+    @Option(help: "How records carry their event time `ts`: milliseconds (a number) or rfc3339 (a string).")
+    var timestamps: DriftDataset.Timestamps = .milliseconds
+
     @Option(name: .customLong("kafka-property"), help: "A librdkafka property for the detector (key=value; repeatable).")
     var kafkaProperties: [String] = []
 
@@ -50,7 +53,7 @@ struct DetectBench: ParsableCommand {
             try cluster.createTopic(topic, partitions: partitions)
             for name in DriftlineTopics.defaults.all { try cluster.createTopic(name, partitions: 3) }
             let bytes = try produce(cluster, topic: topic, partitions: partitions)
-            print("topic: \(records) records, \(bytes / 1_000_000) MB of JSON, \(partitions) partitions, lz4")
+            print("topic: \(records) records, \(bytes / 1_000_000) MB of JSON, \(partitions) partitions, lz4, ts as \(timestamps.rawValue)")
 
             var kcatSeconds: Double?
             let kcatPath = kcat.isEmpty ? nil : executablePath(named: kcat)
@@ -75,7 +78,7 @@ struct DetectBench: ParsableCommand {
                   properties: {\(kafkaProperties.map { $0.replacingOccurrences(of: "=", with: ": ") }.joined(separator: ", "))}
                 sources:
                   - topic: \(topic)
-                    eventTime: {field: ts, unit: milliseconds}
+                    eventTime: {field: ts, unit: \(timestamps.rawValue)}
                     weights: {ts: {distribution: 0}, event_id: {distribution: 0}}
                 windows: {size: \(windowSeconds)s, allowedLateness: 1s}
                 metadata: {store: \(directory.appendingPathComponent("metadata.sqlite").path)}
@@ -102,7 +105,7 @@ struct DetectBench: ParsableCommand {
             client: cluster.clientConfiguration(clientID: "bench-producer"), lingerMilliseconds: 20, compression: .lz4))
         var bytes = 0
         let progress = ProgressReporter(total: records, label: "produced")
-        DriftDataset(records: records).forEachRecord { index, record in
+        DriftDataset(records: records, timestamps: timestamps).forEachRecord { index, record in
             bytes += record.count
             while true {
                 do {
@@ -133,3 +136,5 @@ struct DetectBench: ParsableCommand {
         return Double(text[range.upperBound...].prefix { $0.isNumber || $0 == "." })
     }
 }
+
+extension DriftDataset.Timestamps: ExpressibleByArgument {}

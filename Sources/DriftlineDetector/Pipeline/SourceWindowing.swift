@@ -158,13 +158,7 @@ public struct SourceWindowing {
             switch (leaf.type, unit) {
             case (.integer, .milliseconds), (.float, .milliseconds): return Int64(leaf.number)
             case (.integer, .seconds), (.float, .seconds): return Int64((leaf.number * 1000).rounded())
-            case (.string, .rfc3339):
-                let text = String(decoding: scanner.string(of: leaf), as: UTF8.self)
-                let formatter = ISO8601DateFormatter()
-                formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-                if let date = formatter.date(from: text) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-                formatter.formatOptions = [.withInternetDateTime]
-                return formatter.date(from: text).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) }
+            case (.string, .rfc3339): return RFC3339.epochMilliseconds(scanner.string(of: leaf))
             default: return nil
             }
         }
