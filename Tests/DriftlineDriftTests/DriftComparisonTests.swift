@@ -10,7 +10,11 @@ import Testing
             reference: window(numberRecords(Array(repeating: 5, count: 50))).field("x")!,
             current: window(numberRecords((0..<50).map(Double.init))).field("x")!
         )
-        #expect(drift.psi.undefinedReason == "the reference is constant")
+        // PSI and Jensen–Shannon over below / at / above the constant: 5 of 50 values below, 1 at, 44 above.
+        #expect(close(drift.psi.value, BucketDistance.psi(reference: [0, 1, 0], current: [5.0 / 50, 1.0 / 50, 44.0 / 50])))
+        #expect(close(drift.jensenShannon.value, BucketDistance.jensenShannon(reference: [0, 1, 0], current: [5.0 / 50, 1.0 / 50, 44.0 / 50])))
+        #expect(close(drift.unseenValues.value, 49.0 / 50), "every value but the 5 is new")
+        #expect((drift.unseenValues.pValue ?? 1) < 1e-9)
         #expect(drift.wasserstein.undefinedReason == "the reference is constant")
         #expect(drift.varianceShift.undefinedReason == "the reference is constant")
         #expect(drift.kolmogorovSmirnov.isDefined, "KS needs no spread")

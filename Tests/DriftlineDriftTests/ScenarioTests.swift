@@ -9,6 +9,17 @@ import Testing
 @Suite struct ScenarioTests {
     enum Drift: String, CaseIterable {
         case none, meanShift, varianceDoubling, categoryMix, typeChange, missingRate, newField, removedField
+        /// A record version that is 3 in every reference record becomes 4 in 2%, 10% or 50% of records.
+        case version2Percent, version10Percent, version50Percent
+
+        var versionBumpEvery: Int? {
+            switch self {
+            case .version2Percent: 50
+            case .version10Percent: 10
+            case .version50Percent: 2
+            default: nil
+            }
+        }
     }
 
     static let windowSize = 1_000
@@ -34,6 +45,8 @@ import Testing
             if random.uniform() < 0.9 { fields.append(#""optional": \#(random.next() % 5)"#) }
             if !(drifted && drift == .removedField) { fields.append(#""flag": \#(random.next() % 2 == 0)"#) }
             if drifted && drift == .newField { fields.append(#""extra": "e\#(random.next() % 4)""#) }
+            let bumped = drifted && drift.versionBumpEvery.map { index % $0 == 0 } == true
+            fields.append(#""meta": {"ver": \#(bumped ? 4 : 3)}"#)
             return "{" + fields.joined(separator: ", ") + "}"
         }
     }
@@ -69,6 +82,7 @@ import Testing
     static let expectedField: [Drift: String] = [
         .meanShift: "x", .varianceDoubling: "x", .categoryMix: "cat", .typeChange: "n",
         .missingRate: "id", .newField: "extra", .removedField: "flag",
+        .version2Percent: "meta.ver", .version10Percent: "meta.ver", .version50Percent: "meta.ver",
     ]
 
     @Test(arguments: Drift.allCases.filter { $0 != .none })

@@ -2,7 +2,7 @@ import DriftlineDrift
 import DriftlineMessages
 
 /// Turns one scored window into the messages the detector publishes: drift events for every field
-/// component at or above `eventLevel`, and alerts from per-field and source-level alert states.
+/// component whose weighted value is at or above `eventLevel`, and alerts from per-field and source-level alert states.
 /// Pure and deterministic (ids derive from source, field, window and kind), so a window scored twice
 /// (after a restart or by another instance) yields byte-identical messages.
 public struct OutputBuilder: Sendable, Codable, Equatable {
@@ -93,15 +93,21 @@ public struct OutputBuilder: Sendable, Codable, Equatable {
 
     static func format(_ value: Double) -> String { String(Double(Int((value * 100).rounded())) / 100) }
 
+    /// What drifted, by the weighted components (what the score is made of): a field whose
+    /// weights make a component 0 (an id's ever-moving distribution) publishes no event for it.
     static func kinds(_ field: FieldScore, _ drift: FieldDrift, _ level: Double) -> [DriftEventMessage.Kind] {
+        guard field.score > 0 else { return [] }
+        func weighted(_ component: ScoreComponent) -> Double { (field.components[component] ?? 0) * (field.weights[component] ?? 0) }
         var kinds: [DriftEventMessage.Kind] = []
-        let c = field.components
-        if drift.status == .added { kinds.append(.fieldAdded) }
-        if drift.status == .removed { kinds.append(.fieldRemoved) }
-        if (c[.typeChange] ?? 0) >= level { kinds.append(.typeChange) }
-        if (c[.distribution] ?? 0) >= level { kinds.append(.distributionShift) }
-        if max(c[.missingRate] ?? 0, c[.nullRate] ?? 0) >= level { kinds.append(.missingRate) }
-        if (c[.changePointActivity] ?? 0) >= level, !kinds.isEmpty { kinds.append(.changePoint) }
+        if weighted(.presence) >= level {
+            if drift.status == .added { kinds.append(.fieldAdded) }
+            if drift.status == .removed { kinds.append(.fieldRemoved) }
+        }
+        if weighted(.typeChange) >= level { kinds.append(.typeChange) }
+        if weighted(.distribution) >= level { kinds.append(.distributionShift) }
+        if max(weighted(.missingRate), weighted(.nullRate)) >= level { kinds.append(.missingRate) }
+        // Change-point activity has a small weight by design; it qualifies an event, never makes one.
+        if (field.components[.changePointActivity] ?? 0) >= level, !kinds.isEmpty { kinds.append(.changePoint) }
         return kinds
     }
 

@@ -116,6 +116,7 @@ extension FieldDrift {
             result["wasserstein"] = n.wasserstein.value
             result["mean_shift_z"] = n.meanShift.value
             result["variance_shift_z"] = n.varianceShift.value
+            result["unseen_values"] = n.unseenValues.value
         }
         if let c = categorical {
             result["category_psi"] = c.psi.value

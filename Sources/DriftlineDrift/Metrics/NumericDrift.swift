@@ -19,8 +19,15 @@ public struct NumericDrift: Equatable, Sendable, Codable {
     public var meanShift: MetricResult
     /// Log variance ratio in standard errors, with its two-sided p-value.
     public var varianceShift: MetricResult
+    /// For a reference with few distinct values (at most `discreteValues`, each seen 10 times on
+    /// average), read as categories: the share of current values the reference never had, with the
+    /// chi-square p-value of the value mix (the reference's values plus one bucket for the rest).
+    /// A constant or few-valued reference (a record version, a status code) is the firmest
+    /// expectation there is; PSI and Wasserstein say little or nothing about it.
+    public var unseenValues: MetricResult
 
     public static let bins = 10
+    public static let discreteValues = 10
 
     public init(reference: FieldProfile, current: FieldProfile) {
         guard let referenceSketch = reference.quantiles, reference.numbers.count > 0 else {
@@ -41,8 +48,12 @@ public struct NumericDrift: Equatable, Sendable, Codable {
             if edges.last != edge { edges.append(edge) }
         }
         if r.values.count == 1 {
-            psi = .undefined("the reference is constant")
-            jensenShannon = .undefined("the reference is constant")
+            // Below, at and above the constant: decile bins would put smaller values with it.
+            let value = r.values[0]
+            let below = c(value.nextDown)
+            let currentBins = [below, c(value) - below, 1 - c(value)]
+            psi = .defined(BucketDistance.psi(reference: [0, 1, 0], current: currentBins))
+            jensenShannon = .defined(BucketDistance.jensenShannon(reference: [0, 1, 0], current: currentBins))
         } else {
             func binned(_ cdf: EmpiricalCDF) -> [Double] {
                 var previous = 0.0
@@ -79,6 +90,8 @@ public struct NumericDrift: Equatable, Sendable, Codable {
             wasserstein = .undefined(reference.numbers.count < 2 ? "fewer than two reference values" : "the reference is constant")
         }
 
+        unseenValues = Self.unseenValues(r, c)
+
         let (nr, nc) = (Double(reference.numbers.count), Double(current.numbers.count))
         if let vr = reference.numbers.variance, let vc = current.numbers.variance {
             let standardError = (vr / nr + vc / nc).squareRoot()
@@ -100,17 +113,38 @@ public struct NumericDrift: Equatable, Sendable, Codable {
         }
     }
 
-    init(psi: MetricResult, jensenShannon: MetricResult, kolmogorovSmirnov: MetricResult, wasserstein: MetricResult, meanShift: MetricResult, varianceShift: MetricResult) {
+    private static func unseenValues(_ r: EmpiricalCDF, _ c: EmpiricalCDF) -> MetricResult {
+        guard r.values.count <= discreteValues, r.count >= 10 * Int64(r.values.count) else {
+            return .undefined("the reference has more than \(discreteValues) distinct values or too few of each")
+        }
+        // Shares per reference value, then the rest: mass at x is F(x) − F(x⁻).
+        func mass(_ cdf: EmpiricalCDF, at x: Double) -> Double { cdf(x) - cdf(x.nextDown) }
+        let referenceShares = r.values.map { mass(r, at: $0) }
+        var currentShares = r.values.map { mass(c, at: $0) }
+        let unseen = max(0, 1 - currentShares.reduce(0, +))
+        currentShares.append(unseen)
+        let referenceCounts = (referenceShares + [0]).map { $0 * Double(r.count) }
+        let currentCounts = currentShares.map { $0 * Double(c.count) }
+        guard let test = Distributions.chiSquareHomogeneity(referenceCounts, currentCounts) else {
+            return .defined(unseen, pValue: 1)  // one value on both sides: nothing moved
+        }
+        return .defined(unseen, pValue: test.pValue)
+    }
+
+    init(psi: MetricResult, jensenShannon: MetricResult, kolmogorovSmirnov: MetricResult, wasserstein: MetricResult, meanShift: MetricResult,
+         varianceShift: MetricResult, unseenValues: MetricResult) {
         self.psi = psi
         self.jensenShannon = jensenShannon
         self.kolmogorovSmirnov = kolmogorovSmirnov
         self.wasserstein = wasserstein
         self.meanShift = meanShift
         self.varianceShift = varianceShift
+        self.unseenValues = unseenValues
     }
 
     static func undefined(_ reason: String) -> NumericDrift {
         let result = MetricResult.undefined(reason)
-        return NumericDrift(psi: result, jensenShannon: result, kolmogorovSmirnov: result, wasserstein: result, meanShift: result, varianceShift: result)
+        return NumericDrift(psi: result, jensenShannon: result, kolmogorovSmirnov: result, wasserstein: result, meanShift: result,
+                            varianceShift: result, unseenValues: result)
     }
 }

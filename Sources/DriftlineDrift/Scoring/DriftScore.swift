@@ -51,6 +51,9 @@ public struct ScoringConfiguration: Sendable, Equatable, Codable {
     public var wassersteinScale = 0.5
     public var meanShiftScale = 0.5
     public var jensenShannonScale = 0.2
+    /// Share of values a few-valued numeric reference never had (a version field 3 arriving as 4)
+    /// that counts as complete: 2%, like a type change.
+    public var unseenValueScale = 0.02
     /// Share of records violating the declared schema that counts as complete: 1%.
     public var violationScale = 0.01
     /// Windows of history for change-point activity and recent drift.
@@ -139,9 +142,10 @@ public struct DriftScorer: Sendable, Codable, Equatable {
 
         var distribution = 0.0
         if let numeric = field.numeric {
-            let tested = [numeric.kolmogorovSmirnov, numeric.meanShift, numeric.varianceShift].contains { significant($0) }
+            let tested = [numeric.kolmogorovSmirnov, numeric.meanShift, numeric.varianceShift, numeric.unseenValues].contains { significant($0) }
             if tested {
                 var effect = saturate(numeric.psi.value ?? 0, c.psiScale)
+                if significant(numeric.unseenValues) { effect = max(effect, saturate(numeric.unseenValues.value ?? 0, c.unseenValueScale)) }
                 effect = max(effect, saturate(numeric.wasserstein.value ?? 0, c.wassersteinScale))
                 if significant(numeric.varianceShift), let z = numeric.varianceShift.value {
                     // Recover the log variance ratio from z: a doubling is a complete change.
