@@ -59,3 +59,31 @@ import Testing
         #expect(abs((events.first?.metrics["unseen_values"] ?? 0) - 0.5) < 0.02)
     }
 }
+
+/// A window profiled with other sketch settings than the reference cannot be merged into it: the
+/// scorer refuses it and stays as it was (the loop logs the window as not scored).
+@Suite struct WindowScorerRefusalTests {
+    @Test func aWindowWithOtherSketchSettingsIsRefusedAndChangesNothing() throws {
+        var other = ProfileConfiguration()
+        other.quantileK = 100
+        let source = DetectorConfiguration.Source(topic: "orders")
+        var refused = WindowScorer(source: source, reference: .first(windows: 3))
+        var untouched = WindowScorer(source: source, reference: .first(windows: 3))
+        var outputs: [[String]] = [[], []]
+        for index in 0..<12 {
+            let start = Int64(index) * 10
+            let window = DriftEventTests.window(index, onset: 8)
+            if index == 1 {
+                #expect(throws: ProfileConfigurationError.self) {
+                    try refused.score(windowStart: start, windowEnd: start + 10, profile: WindowProfile(configuration: other), now: 0)
+                }
+            }
+            for (slot, scored) in [try refused.score(windowStart: start, windowEnd: start + 10, profile: window, now: 0),
+                                   try untouched.score(windowStart: start, windowEnd: start + 10, profile: window, now: 0)].enumerated() {
+                outputs[slot] += scored.events.map(\.id) + [scored.score.map { "\($0.score)" } ?? "warm-up"]
+            }
+        }
+        #expect(outputs[0] == outputs[1], "the refused window left no trace")
+        #expect(outputs[0].contains { $0.count == 32 }, "the stream has drift events to compare")
+    }
+}

@@ -106,19 +106,19 @@ struct ScorerSnapshotTests {
         source.weights = ["ts": [.distribution: 0], "event_id": [.distribution: 0]]
         let profiles = Self.windows()
         #expect(profiles.count >= 20)
-        func score(_ scorer: inout WindowScorer, _ index: Int) -> [String] {
+        func score(_ scorer: inout WindowScorer, _ index: Int) throws -> [String] {
             let start = Int64(index) * 5_000
-            let result = scorer.score(windowStart: start, windowEnd: start + 5_000, profile: profiles[index], now: start + 6_000)
+            let result = try scorer.score(windowStart: start, windowEnd: start + 5_000, profile: profiles[index], now: start + 6_000)
             return result.alerts.map(\.id) + result.events.map(\.id) + [result.score.map { String($0.score) } ?? "warm-up"]
         }
         var uninterrupted = WindowScorer(source: source, reference: .first(windows: 5))
-        let expected = profiles.indices.flatMap { score(&uninterrupted, $0) }
+        let expected = try profiles.indices.flatMap { try score(&uninterrupted, $0) }
         #expect(expected.contains { $0.count == 32 }, "the stream produces alerts or events")
 
         var first = WindowScorer(source: source, reference: .first(windows: 5))
-        var outputs = (0..<restartAt).flatMap { score(&first, $0) }
+        var outputs = try (0..<restartAt).flatMap { try score(&first, $0) }
         var restored = try WindowScorer(source: source, reference: .first(windows: 5), restoring: first.snapshot())
-        outputs += (restartAt..<profiles.count).flatMap { score(&restored, $0) }
+        outputs += try (restartAt..<profiles.count).flatMap { try score(&restored, $0) }
         #expect(outputs == expected)
     }
 
@@ -137,8 +137,8 @@ struct ScorerSnapshotTests {
         var chained = WindowScorer(source: source, reference: .first(windows: 5))
         for (index, profile) in profiles.enumerated() {
             let start = Int64(index) * 10_000
-            let expected = uninterrupted.score(windowStart: start, windowEnd: start + 10_000, profile: profile, now: 0)
-            let actual = chained.score(windowStart: start, windowEnd: start + 10_000, profile: profile, now: 0)
+            let expected = try uninterrupted.score(windowStart: start, windowEnd: start + 10_000, profile: profile, now: 0)
+            let actual = try chained.score(windowStart: start, windowEnd: start + 10_000, profile: profile, now: 0)
             #expect(actual.alerts == expected.alerts, "window \(index)")
             #expect(actual.events == expected.events, "window \(index): \(actual.events.map(\.id)) vs \(expected.events.map(\.id)) \(zip(actual.events, expected.events).filter { $0 != $1 }.map { "\($0.metrics) vs \($1.metrics)" })")
             #expect(actual.score?.score == expected.score?.score, "window \(index)")

@@ -48,7 +48,7 @@ struct ScaleOutTests {
             }
             for window in aggregator.ready(now: now) {
                 #expect(window.complete, "every partition reported")
-                let result = scorer.score(windowStart: window.start, windowEnd: window.start + 10_000, profile: window.profile, now: window.start + 20_000)
+                let result = try scorer.score(windowStart: window.start, windowEnd: window.start + 10_000, profile: window.profile, now: window.start + 20_000)
                 if let score = result.score { scores[window.start] = score.score; scored += 1 }
                 alerts += result.alerts
                 events += result.events

@@ -116,7 +116,7 @@ final class Harness {
             }
             for window in aggregator.ready(now: 0) {
                 result.released += 1
-                let scored = scorer.score(windowStart: window.start, windowEnd: window.start + 10_000, profile: window.profile, now: 0)
+                let scored = try scorer.score(windowStart: window.start, windowEnd: window.start + 10_000, profile: window.profile, now: 0)
                 result.alerts += scored.alerts
                 result.events += scored.events
             }

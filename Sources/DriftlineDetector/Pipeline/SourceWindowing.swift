@@ -1,6 +1,5 @@
 import DriftlineDrift
 import DriftlineProfiling
-import Foundation
 
 /// One instance's view of one source: records in, partial window profiles out. Pure (no Kafka):
 /// the service feeds it what the consumer delivers and publishes what it returns.
@@ -53,9 +52,9 @@ public struct SourceWindowing {
 
         /// All partitions merged in partition order.
         public var profile: WindowProfile {
-            let merged = WindowProfile(configuration: partitions[0].profile.configuration)
-            for part in partitions { try? merged.merge(part.profile) }
-            return merged
+            do { return try .merging(partitions.map(\.profile), configuration: partitions[0].profile.configuration) } catch {
+                preconditionFailure("one SourceWindowing profiles every partition with one configuration: \(error)")
+            }
         }
     }
 

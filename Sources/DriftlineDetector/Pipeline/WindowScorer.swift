@@ -68,14 +68,20 @@ public struct WindowScorer {
         if let pinned { fixedReference = (0, 0, pinned) }
     }
 
-    public mutating func score(windowStart: Int64, windowEnd: Int64, profile: WindowProfile, now: Int64) -> Result {
+    /// Throws when `profile` cannot be merged with the reference windows (profiled with other sketch
+    /// settings, e.g. instances running different configurations): the window is not scored.
+    public mutating func score(windowStart: Int64, windowEnd: Int64, profile: WindowProfile, now: Int64) throws(ProfileConfigurationError) -> Result {
+        // Checked before anything changes, so the merges below cannot fail and a refused window
+        // leaves the scorer as it was.
+        if let first = referenceWindows.first?.profile, !first.configuration.isMergeable(with: profile.configuration) {
+            throw .notMergeable("window \(windowStart) was profiled with other sketch settings than the reference windows")
+        }
         switch reference {
         case let .first(count):
             if fixedReference == nil {
                 referenceWindows.append((windowStart, windowEnd, profile))
                 if referenceWindows.count == count {
-                    let merged = WindowProfile(configuration: profile.configuration)
-                    for window in referenceWindows { try? merged.merge(window.profile) }
+                    let merged = try WindowProfile.merging(referenceWindows.map(\.profile), configuration: profile.configuration)
                     fixedReference = (referenceWindows.first!.start, referenceWindows.last!.end, merged)
                     referenceWindows.removeAll()
                 }
@@ -89,8 +95,7 @@ public struct WindowScorer {
             guard referenceWindows.count == count else {
                 return Result(windowStart: windowStart, score: nil, events: [], alerts: [], warmingUp: true)
             }
-            let merged = WindowProfile(configuration: profile.configuration)
-            for window in referenceWindows { try? merged.merge(window.profile) }
+            let merged = try WindowProfile.merging(referenceWindows.map(\.profile), configuration: profile.configuration)
             fixedReference = (referenceWindows.first!.start, referenceWindows.last!.end, merged)
         case .pinned:
             break

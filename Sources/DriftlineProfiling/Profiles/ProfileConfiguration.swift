@@ -45,7 +45,7 @@ public struct ProfileConfiguration: Sendable, Equatable, Codable {
     }
 
     /// Sketch parameters must agree for two profiles to merge.
-    func isMergeable(with other: ProfileConfiguration) -> Bool {
+    public func isMergeable(with other: ProfileConfiguration) -> Bool {
         quantileK == other.quantileK && hllPrecision == other.hllPrecision
             && frequentValues == other.frequentValues && maxValueBytes == other.maxValueBytes
     }

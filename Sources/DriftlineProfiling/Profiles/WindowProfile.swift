@@ -175,6 +175,13 @@ public final class WindowProfile {
     // MARK: Merging
 
     /// Adds `other` into this profile: the result describes both windows' records together.
+    /// A new profile holding `profiles` merged in order (one way to merge a list, for every caller).
+    public static func merging(_ profiles: [WindowProfile], configuration: ProfileConfiguration) throws(ProfileConfigurationError) -> WindowProfile {
+        let merged = WindowProfile(configuration: configuration)
+        for profile in profiles { try merged.merge(profile) }
+        return merged
+    }
+
     public func merge(_ other: WindowProfile) throws(ProfileConfigurationError) {
         guard configuration.isMergeable(with: other.configuration) else {
             throw .notMergeable("sketch parameters differ (quantileK, hllPrecision, frequentValues, maxValueBytes)")
