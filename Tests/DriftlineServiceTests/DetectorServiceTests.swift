@@ -197,6 +197,30 @@ struct DetectorServiceTests {
         #expect(try harness.ids(DriftlineTopics.defaults.alerts).sorted() == expected.alerts.map(\.id).sorted())
     }
 
+    /// A new consumer group over a metadata store that has scored the topic re-reads every record;
+    /// its windows are not scored twice, and that is said, not silent.
+    @Test func aNewGroupOverAScoredStoreCountsWhatItSkips() async throws {
+        let harness = try Harness()
+        try harness.produce()
+        let expected = try harness.expected()
+        let first = DetectorService(configuration: harness.configuration(group: "first"), logger: Harness.logger, recordLimit: Int64(harness.records.count))
+        try await first.run()
+        #expect(first.status.snapshot.windowsScored == Int64(expected.released))
+        #expect(first.status.snapshot.recordsSkippedAlreadyScored == 0)
+        let alerts = try harness.ids(DriftlineTopics.defaults.alerts)
+
+        let second = DetectorService(configuration: harness.configuration(group: "second"), logger: Harness.logger, recordLimit: Int64(harness.records.count))
+        try await second.run()
+        let status = second.status.snapshot
+        #expect(status.recordsConsumed == Int64(harness.records.count))
+        #expect(status.windowsScored == 0)
+        // Every record of a scored window (1,000 each; the last window stays open), twice: the new
+        // group's aggregation consumer reads the first run's partials too, then its own.
+        #expect(status.recordsSkippedAlreadyScored == 2 * Int64(expected.released) * 1_000, "\(status.recordsSkippedAlreadyScored) skipped")
+        let after = try harness.ids(DriftlineTopics.defaults.alerts)
+        #expect(after.count == alerts.count && after.sorted() == alerts.sorted(), "nothing published twice: \(after.count) alerts, \(alerts.count) before")
+    }
+
     @Test func aPatternWatchesEveryMatchingTopicAsItsOwnSource() async throws {
         let harness = try Harness()
         try harness.cluster.createTopic("orders.eu", partitions: Harness.partitions)
@@ -223,7 +247,7 @@ struct DetectorServiceTests {
         var configuration = harness.configuration()
         configuration.sources[0].topic = "no-such-topic"
         let service = DetectorService(configuration: configuration, logger: Harness.logger)
-        await #expect(throws: DetectorServiceError.kafka("source topic 'no-such-topic' does not exist")) { try await service.run() }
+        await #expect(throws: DetectorServiceError.topicMissing("no-such-topic", role: "source")) { try await service.run() }
     }
 
     func get(_ port: Int, _ path: String) async throws -> (status: Int, body: String) {

@@ -53,6 +53,9 @@ struct DetectCommand: AsyncParsableCommand {
         var span = 0.0
         if let first = status.firstRecordAt, let last = status.lastRecordAt { span = last.timeIntervalSince(first) }
         print("detector stopped: \(status.recordsConsumed) records, \(status.windowsScored) windows scored, \(status.alertsPublished) alerts published")
+        if status.recordsSkippedAlreadyScored > 0 {
+            print("skipped \(status.recordsSkippedAlreadyScored) records of windows the metadata store had already scored (a new consumer group or reset offsets re-read them)")
+        }
         let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
         print(String(format: "consuming span %.3f s; peak RSS %.1f MiB; CPU %.2f s", span, Double(usage.ru_maxrss) / 1024, cpu))
     }

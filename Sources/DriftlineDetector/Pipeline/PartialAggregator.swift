@@ -24,7 +24,6 @@ public struct PartialAggregator {
 
     /// The start of the last window released (scored); partials for it or earlier are replays.
     public private(set) var releasedThrough: Int64
-    public private(set) var droppedReplays = 0
 
     /// `releasedThrough` resumes after a restart (stored with the outputs).
     public init(partitionCount: Int, timeout: Int64, releasedThrough: Int64 = .min) {
@@ -33,18 +32,25 @@ public struct PartialAggregator {
         self.releasedThrough = releasedThrough
     }
 
+    public enum Added: Equatable {
+        case merged
+        /// The window was already scored: a replay after a restart, or a new consumer group
+        /// re-reading windows the stored state has scored.
+        case alreadyScored
+        /// A partition already merged for this window: re-published after a crash or a rebalance.
+        case duplicate
+    }
+
     /// Adds a partial; `partitions` are the input partitions it covers (even those with no records).
-    public mutating func add(windowStart: Int64, partial: WindowProfile, partitions: Set<Int32>, now: Int64) throws(ProfileConfigurationError) {
-        // A window already scored is never scored again: its partial is a replay after a restart.
+    @discardableResult
+    public mutating func add(windowStart: Int64, partial: WindowProfile, partitions: Set<Int32>, now: Int64) throws(ProfileConfigurationError) -> Added {
+        // A window already scored is never scored again.
         guard windowStart > releasedThrough else {
-            droppedReplays += 1
-            return
+            return .alreadyScored
         }
         var entry = pending[windowStart] ?? Pending(parts: [], partitions: [], firstSeen: now)
-        // A partition already merged for this window: a partial re-published after a crash or a rebalance.
         guard entry.partitions.isDisjoint(with: partitions) else {
-            droppedReplays += 1
-            return
+            return .duplicate
         }
         guard entry.parts.first.map({ $0.profile.configuration == partial.configuration }) ?? true else {
             throw ProfileConfigurationError.notMergeable("partials of one window were profiled with different settings")
@@ -52,6 +58,7 @@ public struct PartialAggregator {
         entry.parts.append((partitions, partial.copy()))
         entry.partitions.formUnion(partitions)
         pending[windowStart] = entry
+        return .merged
     }
 
     /// Windows waiting for partials.
@@ -70,7 +77,11 @@ public struct PartialAggregator {
             // Merged in partition order, so the result does not depend on which instance sent what first.
             let parts = entry.parts.sorted { $0.partitions.min()! < $1.partitions.min()! }
             let merged = parts[0].profile
-            for part in parts.dropFirst() { try? merged.merge(part.profile) }
+            for part in parts.dropFirst() {
+                do { try merged.merge(part.profile) } catch {
+                    preconditionFailure("add() admits only parts with the window's configuration, so they merge: \(error)")
+                }
+            }
             result.append(ReadyWindow(start: start, profile: merged, coveredPartitions: entry.partitions.count, complete: complete))
         }
         return result

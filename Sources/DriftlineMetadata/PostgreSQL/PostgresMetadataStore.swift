@@ -280,7 +280,10 @@ public final class PostgresMetadataStore: MetadataStore {
         }
     }
 
+    /// Stops the client and waits until its connections are closed (a cancelled `run()` closes
+    /// them; returning earlier would leave them to die with the process).
     public func close() async {
         runner.cancel()
+        await runner.value
     }
 }

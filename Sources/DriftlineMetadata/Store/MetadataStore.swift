@@ -78,6 +78,13 @@ public struct Lease: Equatable, Sendable {
     public var token: Int64
     public var expiresAt: Date
 
+    public init(name: String, holder: String, token: Int64, expiresAt: Date) {
+        self.name = name
+        self.holder = holder
+        self.token = token
+        self.expiresAt = expiresAt
+    }
+
     public var fence: FencingToken { FencingToken(lease: name, token: token) }
 }
 

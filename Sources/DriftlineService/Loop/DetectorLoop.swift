@@ -41,7 +41,7 @@ final class DetectorLoop {
     private var batchPartials: [(partition: Int32, offset: Int64, message: PartialProfileMessage)] = []
     /// Profiles topic: per partition, the offset after the last message read.
     private var profilesNext: [Int32: Int64] = [:]
-    private var committed: [TopicPartition: Int64] = [:]
+    private var commits: CommitTracker
     private var recordsSeen: Int64 = 0
     /// Each source topic's runtime by `KafkaMessageView.topicIdentity` (no topic name per record).
     private var routes: [UInt: SourceRuntime?] = [:]
@@ -54,55 +54,6 @@ final class DetectorLoop {
 
     static let leaseTTL: Duration = .seconds(10)
 
-    final class SourceRuntime {
-        let source: DetectorConfiguration.Source
-        let partitionCount: Int32
-        /// Partition `p` is profiled by `lanes[p % lanes.count]`.
-        var lanes: [ProfilingLane]
-        var assigned: Set<Int32> = []
-        var deadLettersByWindow: [Int64: Int] = [:]
-        // Batch-local counters, flushed to metrics once per batch.
-        var records: Int64 = 0
-        var bytes: Int64 = 0
-        var late: Int64 = 0
-        var malformed: [String: Int64] = [:]
-        var deadLetters = 0
-        /// Since start, for the average record size.
-        var totalRecords: Int64 = 0
-        var totalBytes: Int64 = 0
-
-        init(source: DetectorConfiguration.Source, partitionCount: Int32, lanes: [ProfilingLane]) {
-            self.source = source
-            self.partitionCount = partitionCount
-            self.lanes = lanes
-        }
-
-        func lane(_ partition: Int32) -> ProfilingLane { lanes[Int(partition) % lanes.count] }
-    }
-
-    struct ScoredWindow {
-        var start: Int64
-        var profile: WindowProfile
-        var score: SourceScore?
-        var events: [DriftEventMessage]
-        var complete: Bool
-    }
-
-    struct AggregatorRuntime {
-        var aggregator: PartialAggregator
-        var scorer: WindowScorer
-        var lease: Lease
-        var stateVersion: Int64?
-        var profilesPartition: Int32
-        /// Window start → offsets (on `profilesPartition`) of the partials merged into it.
-        var pendingOffsets: [Int64: [Int64]] = [:]
-        var schema: [InferredField]?
-        /// Windows scored since the schema prediction was last refreshed (by this holder).
-        var windowsSincePrediction = 0
-        /// A new schema version was recorded: the stored prediction is about a version that exists.
-        var predictionStale = false
-    }
-
     init(configuration: DetectorConfiguration, store: any MetadataStore, status: ServiceStatus, metrics: DetectorMetrics, logger: Logger, recordLimit: Int64?) throws {
         self.configuration = configuration
         self.status = status
@@ -110,6 +61,7 @@ final class DetectorLoop {
         self.logger = logger
         self.recordLimit = recordLimit
         repository = MetadataRepository(store: store)
+        commits = CommitTracker(profilesTopic: configuration.topics.profiles)
         let client = KafkaClientConfiguration(
             brokers: configuration.kafka.brokers, clientID: configuration.kafka.clientID,
             security: configuration.kafka.security, properties: configuration.kafka.properties)
@@ -126,12 +78,12 @@ final class DetectorLoop {
         let metadata = try producer.metadata()
         for topic in [configuration.topics.profiles, configuration.topics.driftEvents, configuration.topics.alerts, configuration.topics.deadLetter] {
             guard let described = metadata.topic(topic), described.error == nil, !described.partitions.isEmpty else {
-                throw DetectorServiceError.kafka("output topic '\(topic)' does not exist (create it, or run `driftline dev` for a local cluster)")
+                throw DetectorServiceError.topicMissing(topic, role: "output")
             }
         }
         for source in configuration.sources where !source.isPattern {
             guard let described = metadata.topic(source.topic), described.error == nil, !described.partitions.isEmpty else {
-                throw DetectorServiceError.kafka("source topic '\(source.topic)' does not exist")
+                throw DetectorServiceError.topicMissing(source.topic, role: "source")
             }
         }
         for topic in metadata.topics { _ = watch(topic.name, partitions: topic.partitions.count) }
@@ -158,7 +110,8 @@ final class DetectorLoop {
         source.topic = topic
         let runtime = SourceRuntime(
             source: source, partitionCount: Int32(count),
-            lanes: (0..<configuration.workers).map { _ in ProfilingLane(windowing: Self.windowing(for: source, configuration, closedThrough: .min)) })
+            lanes: (0..<configuration.workers).map { _ in ProfilingLane(windowing: Self.windowing(for: source, configuration, closedThrough: .min)) },
+            deadLetterBudget: DeadLetterBudget(perWindow: configuration.deadLettersPerWindow, windowSize: configuration.windows.sizeMilliseconds))
         sources[topic] = runtime
         return runtime
     }
@@ -179,7 +132,9 @@ final class DetectorLoop {
     func run() async throws {
         logger.info("detector started", metadata: ["holder": "\(holder)", "sources": "\(configuration.sources.map(\.topic))"])
         var quietSteps = 0
-        while !status.snapshot.stopRequested {
+        // A graceful shutdown finishes the batch and commits; cancellation stops as soon as the
+        // batch is done too (nothing is committed that is not durable either way).
+        while !status.snapshot.stopRequested, !Task.isCancelled {
             let progressed: Bool
             do { progressed = try await step() } catch {
                 // Leave the group without committing anything new: a restart resumes from the
@@ -215,9 +170,9 @@ final class DetectorLoop {
         try commitProgress()
         try consumer.close()
         try aggregationConsumer.close()
-        for lease in released { try? await repository.store.releaseLease(lease) }
-        for (_, runtime) in aggregators { try? await repository.store.releaseLease(runtime.lease) }
+        released += aggregators.values.compactMap(\.delivery.lease)
         aggregators.removeAll()
+        await releaseLeases()
         try producer.flush(timeout: .seconds(30))
         try producer.close()
     }
@@ -252,13 +207,19 @@ final class DetectorLoop {
             case let .rebalance(.revoked(partitions)):
                 logger.info("partitions revoked", metadata: ["partitions": "\(partitions.map(\.description).sorted())"])
             case let .error(error):
+                // A fatal error leaves the client unusable: stop with its message, commit nothing more.
+                if error.isFatal { throw DetectorServiceError.fatalKafka("consumer: \(error)") }
                 logger.warning("kafka: \(error)")
             case .message, .partitionEOF:
                 break
             }
         }
-        for lease in released { try? await repository.store.releaseLease(lease) }
-        released.removeAll()
+        // Drained every step, so they are seen (and their buffer stays small).
+        for error in producer.takeClientErrors() {
+            if error.isFatal { throw DetectorServiceError.fatalKafka("producer: \(error)") }
+            logger.warning("kafka producer: \(error)")
+        }
+        await releaseLeases()
 
         try publishClosedWindows(now: now)
         let progressed = try await aggregate(now: now)
@@ -299,15 +260,17 @@ final class DetectorLoop {
 
     private func deadLetter(_ bad: ProfilingLane.Malformed, of runtime: SourceRuntime, now: Int64) {
         runtime.malformed[bad.error.reason.rawValue, default: 0] += 1
-        // The sample budget is per window of arrival (a malformed record has no event time).
-        let window = (bad.timestamp ?? now) / configuration.windows.sizeMilliseconds
-        guard runtime.deadLettersByWindow[window, default: 0] < configuration.deadLettersPerWindow else { return }
-        runtime.deadLettersByWindow[window, default: 0] += 1
+        guard runtime.deadLetterBudget.admit(arrivedAt: bad.timestamp ?? now) else { return }
         let letter = DeadLetterMessage(
             topic: runtime.source.topic, partition: bad.partition, offset: bad.offset, reason: bad.error.reason.rawValue,
             byteOffset: bad.error.offset, record: bad.record, emittedAt: now)
-        send(topic: configuration.topics.deadLetter, key: letter.key, value: (try? WireJSON.encode(letter)) ?? Data())
-        runtime.deadLetters += 1
+        do {
+            send(topic: configuration.topics.deadLetter, key: letter.key, value: try WireJSON.encode(letter))
+            runtime.deadLetters += 1
+        } catch {
+            // Counted as malformed already; only the sample is lost, and the reason is logged.
+            logger.error("cannot encode a dead letter for \(runtime.source.topic)[\(bad.partition)]@\(bad.offset): \(error)")
+        }
     }
 
     /// Partials of windows closed in this batch go out (one per owned partition, empty for those
@@ -324,7 +287,7 @@ final class DetectorLoop {
                 }
             }
             if closedAny {
-                runtime.deadLettersByWindow = runtime.deadLettersByWindow.filter { $0.key >= now / configuration.windows.sizeMilliseconds - 1 }
+                runtime.deadLetterBudget.windowsClosed(now: now)
                 sentPartials = true
             }
         }
@@ -365,18 +328,29 @@ final class DetectorLoop {
         let partials = batchPartials
         batchPartials.removeAll()
         for (partition, offset, partial) in partials {
-            guard var runtime = try await aggregator(for: partial, profilesPartition: partition) else { continue }
-            let before = runtime.aggregator.droppedReplays
+            guard try await ownAggregator(for: partial, profilesPartition: partition), var runtime = aggregators[partial.source] else { continue }
             do {
                 let profile = try WindowProfile(encoded: partial.profile)
-                try runtime.aggregator.add(windowStart: partial.windowStart, partial: profile, partitions: Set(partial.partitions), now: now)
+                switch try runtime.aggregator.add(windowStart: partial.windowStart, partial: profile, partitions: Set(partial.partitions), now: now) {
+                case .merged:
+                    runtime.pendingOffsets[partial.windowStart, default: []].append(offset)
+                case .alreadyScored:
+                    if runtime.skippedRecords == 0, profile.recordCount > 0 {
+                        logger.warning("skipping records of windows this source has already scored (a new consumer group, or offsets reset, over a metadata store that holds its state)", metadata: [
+                            "source": "\(partial.source)", "scoredThrough": "\(WireTime.format(milliseconds: runtime.aggregator.releasedThrough))"])
+                    }
+                    runtime.skippedRecords += profile.recordCount
+                    runtime.skippedWindows.insert(partial.windowStart)
+                    status.update { $0.recordsSkippedAlreadyScored += profile.recordCount }
+                case .duplicate:
+                    break
+                }
             } catch {
                 // A partial that cannot be used must not stop the detector (it would meet it again
                 // after every restart): its window is scored on the others, stating its coverage.
                 logger.error("skipping the partial at \(configuration.topics.profiles)[\(partition)]@\(offset) for \(partial.source): \(error)")
                 continue
             }
-            if runtime.aggregator.droppedReplays == before { runtime.pendingOffsets[partial.windowStart, default: []].append(offset) }
             aggregators[partial.source] = runtime
         }
         var scored = false
@@ -386,42 +360,85 @@ final class DetectorLoop {
         return scored || !partials.isEmpty
     }
 
-    /// The aggregator of `partial.source`, acquiring its lease and restoring its state on first use.
-    private func aggregator(for partial: PartialProfileMessage, profilesPartition: Int32) async throws -> AggregatorRuntime? {
-        if let existing = aggregators[partial.source] { return existing }
+    /// Whether this instance owns `partial.source`'s aggregator, acquiring its lease and restoring
+    /// its state on first use.
+    private func ownAggregator(for partial: PartialProfileMessage, profilesPartition: Int32) async throws -> Bool {
+        if let existing = aggregators[partial.source] { return existing.delivery.isIdle }
         guard let source = watch(partial.source)?.source else {
             logger.warning("partial for unknown source '\(partial.source)' ignored")
-            return nil
+            return false
         }
-        let lease = try await acquireLease(partial.source)
-        var aggregator = PartialAggregator(partitionCount: Int(partial.partitionCount), timeout: configuration.windows.partialTimeoutMilliseconds)
-        var scorer = try await freshScorer(source)
-        var version: Int64?
-        if let (state, stored) = try await repository.get(AggregatorState.self, kind: MetadataKind.detectorState, source: partial.source) {
-            aggregator = PartialAggregator(partitionCount: Int(partial.partitionCount), timeout: configuration.windows.partialTimeoutMilliseconds, releasedThrough: state.releasedThrough)
-            scorer = try WindowScorer(source: source, reference: configuration.reference, schema: try schema(source), restoring: state.scorer)
-            version = stored
-            if !state.outbox.isEmpty {
-                version = try await deliverOutbox(state, source: partial.source, version: stored, fence: lease.fence)
-            }
-            logger.info("aggregator resumed", metadata: ["source": "\(partial.source)", "releasedThrough": "\(state.releasedThrough)"])
-        }
-        let runtime = AggregatorRuntime(aggregator: aggregator, scorer: scorer, lease: lease, stateVersion: version, profilesPartition: profilesPartition)
-        aggregators[partial.source] = runtime
-        return runtime
+        aggregators[partial.source] = AggregatorRuntime(
+            delivery: AggregatorDelivery(source: partial.source, leaseWait: Self.leaseTTL * 3),
+            aggregator: PartialAggregator(partitionCount: Int(partial.partitionCount), timeout: configuration.windows.partialTimeoutMilliseconds),
+            scorer: try await freshScorer(source),
+            prediction: PredictionSchedule(everyWindows: configuration.prediction.everyWindows),
+            profilesPartition: profilesPartition)
+        try await perform(aggregators[partial.source]!.delivery.partialArrived(now: .now), source: partial.source)
+        return aggregators[partial.source]?.delivery.isIdle == true
     }
 
-    private func acquireLease(_ source: String) async throws -> Lease {
-        let deadline = ContinuousClock.now + Self.leaseTTL * 3
+    /// Runs the delivery machine's actions for `source` until it has nothing more to do.
+    private func perform(_ first: AggregatorDelivery.Action, source: String) async throws {
+        var action = first
+        func next(_ event: (inout AggregatorDelivery) -> AggregatorDelivery.Action) -> AggregatorDelivery.Action {
+            guard aggregators[source] != nil else { return .none }
+            return event(&aggregators[source]!.delivery)
+        }
         while true {
-            if let lease = try await repository.store.acquireLease("aggregator/\(source)", holder: holder, ttl: Self.leaseTTL, now: Date()) {
-                return lease
+            switch action {
+            case .none:
+                return
+            case .acquireLease:
+                let lease = try await repository.store.acquireLease("aggregator/\(source)", holder: holder, ttl: Self.leaseTTL, now: Date())
+                action = next { $0.leaseAnswered(lease, now: .now) }
+            case let .retryLease(after):
+                try await Task.sleep(for: after)
+                action = .acquireLease
+            case .loadState:
+                let stored = try await repository.get(AggregatorState.self, kind: MetadataKind.detectorState, source: source)
+                if let (state, _) = stored, var runtime = aggregators[source], let watched = watch(source)?.source {
+                    runtime.aggregator = PartialAggregator(partitionCount: runtime.aggregator.partitionCount, timeout: runtime.aggregator.timeout,
+                                                           releasedThrough: state.releasedThrough)
+                    runtime.scorer = try WindowScorer(source: watched, reference: configuration.reference, schema: try schema(watched), restoring: state.scorer)
+                    aggregators[source] = runtime
+                    logger.info("aggregator resumed", metadata: ["source": "\(source)", "releasedThrough": "\(state.releasedThrough)"])
+                }
+                action = next { $0.stateLoaded(stored?.0, version: stored?.1) }
+            case let .deliverMissing(outbox, marks):
+                let present = try outputs.ids(from: marks)
+                let missing = outbox.filter { !present.contains($0.id) }
+                for message in missing { send(topic: message.topic, key: message.key, value: message.value) }
+                try flush()
+                logger.info("outbox delivered after restart", metadata: ["source": "\(source)", "missing": "\(missing.count)", "alreadyPublished": "\(outbox.count - missing.count)"])
+                action = next { $0.missingDelivered() }
+            case let .store(state, expected, fence):
+                let outcome = await storeState(state, source: source, expectedVersion: expected, fence: fence)
+                switch outcome {
+                case let .success(version): action = next { $0.stored(version: version) }
+                case let .failure(error) where error.isConflict || error.isStaleFence: action = next { $0.storeRefused("\(error)") }
+                case let .failure(error): throw error
+                }
+            case let .publish(messages):
+                for message in messages { send(topic: message.topic, key: message.key, value: message.value) }
+                try flush()
+                action = next { $0.published() }
+            case let .drop(reason):
+                // Another instance took this source over: its state wins, ours is dropped unpublished.
+                logger.warning("lost the aggregator of '\(source)': \(reason)")
+                aggregators.removeValue(forKey: source)
+                return
+            case let .fail(error):
+                throw error
             }
-            // The previous owner releases on revocation; a crashed one's lease runs out.
-            guard ContinuousClock.now < deadline else {
-                throw DetectorServiceError.lease("the aggregator lease of '\(source)' stays held by another instance")
-            }
-            try await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    private func storeState(_ state: AggregatorState, source: String, expectedVersion: Int64?, fence: FencingToken) async -> Result<Int64, MetadataError> {
+        do {
+            return .success(try await repository.put(state, kind: MetadataKind.detectorState, source: source, expectedVersion: expectedVersion, fence: fence))
+        } catch {
+            return .failure(error)
         }
     }
 
@@ -443,14 +460,22 @@ final class DetectorLoop {
 
     /// Scores every released window of `source` and publishes through the outbox; true if any.
     private func score(source: String, now: Int64) async throws -> Bool {
-        guard var runtime = aggregators[source] else { return false }
+        guard var runtime = aggregators[source], runtime.delivery.isIdle else { return false }
         let ready = runtime.aggregator.ready(now: now)
         guard !ready.isEmpty else { return false }
         var outbox: [OutboxMessage] = []
         var scoredWindows: [ScoredWindow] = []
         for window in ready {
             let end = window.start + configuration.windows.sizeMilliseconds
-            let result = runtime.scorer.score(windowStart: window.start, windowEnd: end, profile: window.profile, now: now)
+            let result: WindowScorer.Result
+            do {
+                result = try runtime.scorer.score(windowStart: window.start, windowEnd: end, profile: window.profile, now: now)
+            } catch {
+                // Scoring it would stop every restart at the same window; it is skipped, loudly.
+                logger.error("window not scored", metadata: ["source": "\(source)", "window": "\(window.start)", "reason": "\(error)"])
+                runtime.pendingOffsets.removeValue(forKey: window.start)
+                continue
+            }
             for event in result.events {
                 outbox.append(OutboxMessage(topic: configuration.topics.driftEvents, key: event.key, id: event.id, value: try WireJSON.encode(event)))
             }
@@ -471,39 +496,22 @@ final class DetectorLoop {
             runtime.pendingOffsets.removeValue(forKey: window.start)
         }
         let marks = try outputs.ends(of: Array(Set(outbox.map(\.topic))))
-        var state = AggregatorState(releasedThrough: runtime.aggregator.releasedThrough, scorer: try runtime.scorer.snapshot(), outbox: outbox, outputMarks: marks)
-        do {
-            runtime.stateVersion = try await repository.put(state, kind: MetadataKind.detectorState, source: source, expectedVersion: runtime.stateVersion, fence: runtime.lease.fence)
-            for message in outbox { send(topic: message.topic, key: message.key, value: message.value) }
-            try flush()
-            if !outbox.isEmpty {
-                state.outbox = []
-                state.outputMarks = [:]
-                runtime.stateVersion = try await repository.put(state, kind: MetadataKind.detectorState, source: source, expectedVersion: runtime.stateVersion, fence: runtime.lease.fence)
-            }
-        } catch let error as MetadataError where error.isConflict || error.isStaleFence {
-            // Another instance took this source over: its state wins, ours is dropped unpublished.
-            logger.warning("lost the aggregator of '\(source)': \(error)")
-            aggregators.removeValue(forKey: source)
-            return false
-        }
+        let state = AggregatorState(releasedThrough: runtime.aggregator.releasedThrough, scorer: try runtime.scorer.snapshot(), outbox: outbox, outputMarks: marks)
         aggregators[source] = runtime
+        try await perform(aggregators[source]!.delivery.windowsScored(state), source: source)
+        guard aggregators[source]?.delivery.isIdle == true else { return false }
+        let alerts = outbox.filter { $0.topic == configuration.topics.alerts }.count
+        let events = outbox.count - alerts
         status.update {
             $0.windowsScored += Int64(ready.count)
-            $0.alertsPublished += Int64(outbox.filter { $0.topic == configuration.topics.alerts }.count)
-            $0.driftEventsPublished += Int64(outbox.filter { $0.topic == configuration.topics.driftEvents }.count)
+            $0.alertsPublished += Int64(alerts)
+            $0.driftEventsPublished += Int64(events)
         }
-        metrics.driftEvents(source, count: outbox.filter { $0.topic == configuration.topics.driftEvents }.count)
-        try await recordMetadata(source: source, windows: scoredWindows, runtime: &runtime)
-        runtime.windowsSincePrediction += scoredWindows.count
-        if configuration.prediction.everyWindows > 0,
-           runtime.windowsSincePrediction >= configuration.prediction.everyWindows || runtime.predictionStale,
-           let latest = scoredWindows.map(\.start).max() {
-            runtime.windowsSincePrediction = 0
-            runtime.predictionStale = false
+        metrics.driftEvents(source, count: events)
+        try await recordMetadata(source: source, windows: scoredWindows)
+        if case let .refresh(latest) = aggregators[source]!.prediction.windowsScored(scoredWindows.map(\.start)) {
             await refreshPrediction(source: source, latestWindow: latest)
         }
-        aggregators[source] = runtime
         return true
     }
 
@@ -530,7 +538,8 @@ final class DetectorLoop {
 
     /// Drift log, field statistics and schema versions. Written after the outputs are durable; a
     /// crash in between repeats log entries (with the same ids), never loses an alert.
-    private func recordMetadata(source: String, windows: [ScoredWindow], runtime: inout AggregatorRuntime) async throws {
+    private func recordMetadata(source: String, windows: [ScoredWindow]) async throws {
+        let averageBytes = sources[source]?.averageRecordBytes ?? 0
         for window in windows {
             let time = Date(timeIntervalSince1970: Double(window.start) / 1000)
             if let score = window.score {
@@ -545,54 +554,45 @@ final class DetectorLoop {
                 let record = DriftEventRecord(id: event.id, field: event.field, kind: event.kind.rawValue, score: event.score, components: event.metrics, time: time)
                 _ = try await repository.append(record, kind: MetadataKind.driftEvent, source: source, at: time)
             }
-            let reader = sources[source]
-            let averageBytes = (reader?.totalRecords ?? 0) > 0 ? Double(reader!.totalBytes) / Double(reader!.totalRecords) : 0
             _ = try await repository.append(WindowMetadata.shape(window.profile, window: window.start, averageRecordBytes: averageBytes),
                                             kind: MetadataKind.windowShape, source: source, at: time)
             for statistics in WindowMetadata.statistics(window.profile, window: window.start) {
                 _ = try await repository.append(statistics, kind: MetadataKind.statistics, source: source, at: time)
             }
             let fields = WindowMetadata.inferredSchema(window.profile)
-            if runtime.schema == nil { runtime.schema = try await repository.currentSchema(source)?.fields }
-            if !fields.isEmpty, fields != runtime.schema {
+            if aggregators[source]?.schema == nil { aggregators[source]?.schema = try await repository.currentSchema(source)?.fields }
+            if !fields.isEmpty, fields != aggregators[source]?.schema {
                 let triggering = window.events.first { [.fieldAdded, .fieldRemoved, .typeChange].contains($0.kind) }?.id
                 try await repository.recordSchemaVersion(source, fields: fields, at: time, driftEventID: triggering)
-                runtime.schema = fields
-                runtime.predictionStale = true
+                aggregators[source]?.schema = fields
+                aggregators[source]?.prediction.schemaVersionRecorded()
             }
         }
-    }
-
-    /// After a restart: produce the outbox messages the output topics do not hold yet.
-    private func deliverOutbox(_ state: AggregatorState, source: String, version: Int64, fence: FencingToken) async throws -> Int64 {
-        let present = try outputs.ids(from: state.outputMarks)
-        let missing = state.outbox.filter { !present.contains($0.id) }
-        for message in missing { send(topic: message.topic, key: message.key, value: message.value) }
-        try flush()
-        logger.info("outbox delivered after restart", metadata: ["source": "\(source)", "missing": "\(missing.count)", "alreadyPublished": "\(state.outbox.count - missing.count)"])
-        var cleared = state
-        cleared.outbox = []
-        cleared.outputMarks = [:]
-        return try await repository.put(cleared, kind: MetadataKind.detectorState, source: source, expectedVersion: version, fence: fence)
     }
 
     private func renewLeases() async throws {
         guard ContinuousClock.now - lastLeaseRenewal > Self.leaseTTL / 3 else { return }
         lastLeaseRenewal = ContinuousClock.now
-        for source in Array(aggregators.keys) {
-            if let lease = try await repository.store.acquireLease("aggregator/\(source)", holder: holder, ttl: Self.leaseTTL, now: Date()) {
-                aggregators[source]?.lease = lease
-            } else {
-                logger.warning("aggregator lease of '\(source)' was taken over; dropping it")
-                aggregators.removeValue(forKey: source)
+        for source in aggregators.keys.sorted() where aggregators[source]?.delivery.lease != nil {
+            let renewed = try await repository.store.acquireLease("aggregator/\(source)", holder: holder, ttl: Self.leaseTTL, now: Date())
+            try await perform(aggregators[source]!.delivery.renewalAnswered(renewed), source: source)
+        }
+    }
+
+    /// Leases of aggregators this instance gave up. A failed release is logged: the lease then
+    /// runs out after its TTL, and the next owner waits for that.
+    private func releaseLeases() async {
+        for lease in released {
+            do { try await repository.store.releaseLease(lease) } catch {
+                logger.warning("releasing the lease '\(lease.name)' failed (it expires in \(Self.leaseTTL)): \(error)")
             }
         }
+        released.removeAll()
     }
 
     // MARK: Progress
 
-    /// Source partitions at their commit positions, profiles partitions at the oldest pending
-    /// partial. Only after everything produced so far is flushed.
+    /// Source partitions at their commit positions, profiles partitions at the oldest pending partial.
     private func positions() -> [TopicPartition: Int64] {
         var result: [TopicPartition: Int64] = [:]
         for runtime in sources.values {
@@ -602,29 +602,24 @@ final class DetectorLoop {
                 }
             }
         }
-        for (partition, next) in profilesNext {
-            var position = next
-            for runtime in aggregators.values where runtime.profilesPartition == partition {
-                for offsets in runtime.pendingOffsets.values { position = min(position, offsets.min() ?? position) }
-            }
-            for partial in batchPartials where partial.partition == partition { position = min(position, partial.offset) }
+        var pending: [Int32: [Int64]] = [:]
+        for runtime in aggregators.values { pending[runtime.profilesPartition, default: []] += runtime.pendingOffsets.values.joined() }
+        for partial in batchPartials { pending[partial.partition, default: []].append(partial.offset) }
+        for (partition, position) in CommitTracker.profilesPositions(next: profilesNext, pending: pending) {
             result[TopicPartition(configuration.topics.profiles, partition)] = position
         }
         return result
     }
 
     private func commitProgress() throws {
-        let current = positions().filter { committed[$0.key] != $0.value }
-        guard !current.isEmpty else { return }
+        guard case let .flushThenCommit(sourceOffsets, profileOffsets) = commits.progress(positions()) else { return }
         try flush()
-        for (owner, group) in Dictionary(grouping: current, by: { $0.key.topic == configuration.topics.profiles }) {
-            let consumer = owner ? aggregationConsumer : consumer
-            let offsets = group.map { TopicPartitionOffset($0.key, offset: $0.value) }
+        for (consumer, offsets) in [(consumer, sourceOffsets), (aggregationConsumer, profileOffsets)] where !offsets.isEmpty {
             do {
                 // Stored as well, so the commit on revocation or close never rewinds to older positions.
                 try consumer.storeOffsets(offsets)
                 try consumer.commit(offsets)
-                for (partition, offset) in group { committed[partition] = offset }
+                commits.committed(offsets)
             } catch {
                 // Refused during a rebalance: retried next step (or by close); records are re-read at worst.
                 logger.warning("commit failed: \(error)")
@@ -656,18 +651,24 @@ final class DetectorLoop {
         storePositions(of: partitions, in: aggregationConsumer)
         let lost = Set(partitions.map(\.partition))
         for (source, runtime) in aggregators where lost.contains(runtime.profilesPartition) {
-            released.append(runtime.lease)
+            if let lease = runtime.delivery.lease { released.append(lease) }
             aggregators.removeValue(forKey: source)
         }
         batchPartials.removeAll { lost.contains($0.partition) }
         for partition in lost { profilesNext.removeValue(forKey: partition) }
     }
 
+    /// Inside the rebalance callback, which cannot throw: a failed flush or store is logged, and
+    /// the partitions' next owner resumes from the last commit (re-reading, never skipping).
     private func storePositions(of partitions: [TopicPartition], in consumer: KafkaConsumer) {
         let stored = positions().filter { partitions.contains($0.key) }.map { TopicPartitionOffset($0.key, offset: $0.value) }
-        try? flush()
-        do { try consumer.storeOffsets(stored) } catch { logger.warning("storing offsets on revoke failed: \(error)") }
-        for offset in stored { committed[offset.topicPartition] = offset.offset }
+        do {
+            try flush()
+            try consumer.storeOffsets(stored)
+            commits.committed(stored)
+        } catch {
+            logger.warning("storing offsets on revoke failed; the next owner resumes from the last commit: \(error)")
+        }
     }
 
     // MARK: Output
@@ -688,7 +689,7 @@ final class DetectorLoop {
         try producer.flush(timeout: .seconds(120))
         let counts = producer.deliveryCounts
         if counts.failed > 0 || deliveryFailures > 0 {
-            throw DetectorServiceError.kafka("\(counts.failed + deliveryFailures) output messages were not delivered (last: \(counts.lastFailure.map { "\($0)" } ?? "queueing failed")); stopping without committing past them")
+            throw DetectorServiceError.deliveryFailed(count: counts.failed + deliveryFailures, last: counts.lastFailure.map { "\($0)" } ?? "queueing failed")
         }
     }
 

@@ -6,16 +6,28 @@ import Logging
 import Prometheus
 import ServiceLifecycle
 
+/// Why the detector stopped or refused to start; tests match on the case, operators read the text.
 public enum DetectorServiceError: Error, CustomStringConvertible, Equatable {
     case configuration(String)
+    /// A topic the detector needs does not exist (`role`: source or output).
+    case topicMissing(String, role: String)
+    /// Output messages were not delivered; nothing was committed past them.
+    case deliveryFailed(count: Int, last: String)
+    /// The aggregator lease of a source stayed held by another instance.
+    case leaseHeld(source: String)
+    /// librdkafka reported a fatal error: the client cannot go on.
+    case fatalKafka(String)
     case kafka(String)
-    case lease(String)
 
     public var description: String {
         switch self {
         case let .configuration(reason): "configuration: \(reason)"
+        case let .topicMissing(topic, "source"): "kafka: source topic '\(topic)' does not exist"
+        case let .topicMissing(topic, role): "kafka: \(role) topic '\(topic)' does not exist (create it, or run `driftline dev` for a local cluster)"
+        case let .deliveryFailed(count, last): "kafka: \(count) output messages were not delivered (last: \(last)); stopping without committing past them"
+        case let .leaseHeld(source): "metadata lease: the aggregator lease of '\(source)' stays held by another instance"
+        case let .fatalKafka(reason): "kafka: fatal error: \(reason)"
         case let .kafka(reason): "kafka: \(reason)"
-        case let .lease(reason): "metadata lease: \(reason)"
         }
     }
 }
@@ -47,7 +59,9 @@ public struct DetectorService: Service {
             let loop = try DetectorLoop(configuration: configuration, store: store, status: status,
                                         metrics: DetectorMetrics(registry: registry), logger: logger, recordLimit: recordLimit)
             try await withGracefulShutdownHandler {
-                try await loop.run()
+                try await withTaskExecutorPreference(BlockingWorkExecutor(label: "driftline.detector.loop")) {
+                    try await loop.run()
+                }
             } onGracefulShutdown: {
                 status.requestStop()
             }

@@ -18,7 +18,7 @@ struct OutputTopicReader {
         var result: [String: [Int32: Int64]] = [:]
         for topic in topics {
             guard let described = metadata.topic(topic), described.error == nil else {
-                throw DetectorServiceError.kafka("output topic '\(topic)' does not exist")
+                throw DetectorServiceError.topicMissing(topic, role: "output")
             }
             for partition in described.partitions {
                 result[topic, default: [:]][partition.id] = try admin.watermarks(TopicPartition(topic, partition.id)).high

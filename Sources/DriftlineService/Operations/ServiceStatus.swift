@@ -18,6 +18,8 @@ public final class ServiceStatus: Sendable {
         public var driftEventsPublished: Int64 = 0
         public var deadLettersPublished: Int64 = 0
         public var malformedRecords: Int64 = 0
+        /// Records in partials of windows the stored state had already scored (not scored again).
+        public var recordsSkippedAlreadyScored: Int64 = 0
         /// Schema predictions stored by the detector's refresh (periodic, and on a new schema version).
         public var predictionsStored: Int64 = 0
         public var stopRequested = false

@@ -1,0 +1,258 @@
+@testable import DriftlineService
+import Dispatch
+import DriftlineKafka
+import DriftlineMetadata
+import Foundation
+import Testing
+
+/// The detector's delivery protocol, driven without Kafka or a database: the real machines under a
+/// small in-memory shell (a fenced versioned record, a lease, an output log).
+@Suite struct AggregatorDeliveryTests {
+    /// What survives a crash: the stored state, the lease table and the output topic.
+    struct Durable {
+        var state: AggregatorState?
+        var version: Int64 = 0
+        var leaseToken: Int64 = 0
+        var leaseHolder: String?
+        var topic: [String] = []
+    }
+
+    struct Crash: Error {}
+
+    /// One instance's shell: performs each action against `durable`, counting actions, and crashes
+    /// (throws, keeping only what is durable) when the count reaches `crashAt`. A crash during a
+    /// publish lands after half of its messages.
+    struct Shell {
+        var durable: Durable
+        var machine = AggregatorDelivery(source: "orders", leaseWait: .seconds(30))
+        var actions = 0
+        let crashAt: Int?
+        let holder: String
+        /// Restored from the stored state: where scoring resumes.
+        var releasedThrough: Int64 = -1
+
+        init(durable: Durable, crashAt: Int?, holder: String) {
+            self.durable = durable
+            self.crashAt = crashAt
+            self.holder = holder
+        }
+
+        mutating func perform(_ first: AggregatorDelivery.Action) throws {
+            var action = first
+            while action != .none {
+                actions += 1
+                let crashing = actions == crashAt
+                switch action {
+                case .none: return
+                case .acquireLease:
+                    // The crashed holder's lease has run out by the time the next instance asks.
+                    durable.leaseToken += 1
+                    durable.leaseHolder = holder
+                    if crashing { throw Crash() }
+                    action = machine.leaseAnswered(Lease(name: "aggregator/orders", holder: holder, token: durable.leaseToken, expiresAt: .distantFuture), now: .now)
+                case .retryLease:
+                    Issue.record("no other holder here")
+                    return
+                case .loadState:
+                    if crashing { throw Crash() }
+                    releasedThrough = durable.state?.releasedThrough ?? -1
+                    action = machine.stateLoaded(durable.state, version: durable.state == nil ? nil : durable.version)
+                case let .deliverMissing(outbox, marks):
+                    let end = marks["driftline.alerts"]?[0] ?? 0
+                    let present = Set(durable.topic[Int(end)...])
+                    let missing = outbox.filter { !present.contains($0.id) }
+                    durable.topic += (crashing ? Array(missing.prefix(missing.count / 2)) : missing).map(\.id)
+                    if crashing { throw Crash() }
+                    action = machine.missingDelivered()
+                case let .store(state, expected, fence):
+                    guard fence.token == durable.leaseToken, expected == (durable.state == nil ? nil : durable.version) else {
+                        action = machine.storeRefused("refused")
+                        continue
+                    }
+                    durable.state = state
+                    durable.version += 1
+                    if crashing { throw Crash() }
+                    action = machine.stored(version: durable.version)
+                case let .publish(messages):
+                    durable.topic += (crashing ? Array(messages.prefix(messages.count / 2)) : messages).map(\.id)
+                    if crashing { throw Crash() }
+                    action = machine.published()
+                case .drop, .fail:
+                    Issue.record("unexpected \(action)")
+                    return
+                }
+            }
+        }
+
+        /// Scores windows after `releasedThrough` up to `windows`, each with `perWindow` messages.
+        mutating func run(windows: Int, perWindow: Int) throws {
+            try perform(machine.partialArrived(now: .now))
+            #expect(machine.isIdle)
+            while releasedThrough + 1 < Int64(windows) {
+                let window = releasedThrough + 1
+                let outbox = (0..<perWindow).map { OutboxMessage(topic: "driftline.alerts", key: "orders", id: "w\(window)-m\($0)", value: Data()) }
+                let next = AggregatorState(releasedThrough: window, scorer: Data(), outbox: outbox,
+                                           outputMarks: ["driftline.alerts": [0: Int64(durable.topic.count)]])
+                try perform(machine.windowsScored(next))
+                releasedThrough = window
+            }
+        }
+    }
+
+    @Test func everyCrashPointDeliversEachMessageExactlyOnce() throws {
+        var uninterrupted = Shell(durable: Durable(), crashAt: nil, holder: "a")
+        try uninterrupted.run(windows: 6, perWindow: 4)
+        let expected = uninterrupted.durable.topic
+        #expect(expected.count == 24)
+        // 1 lease + 1 load + 6 windows × 3 steps
+        #expect(uninterrupted.actions == 20)
+        for crashAt in 1...uninterrupted.actions {
+            var first = Shell(durable: Durable(), crashAt: crashAt, holder: "a")
+            #expect(throws: Crash.self) { try first.run(windows: 6, perWindow: 4) }
+            // Crash again during the restart's recovery too, where there is one.
+            var durable = first.durable
+            for secondCrash in [3, nil] as [Int?] {
+                var restarted = Shell(durable: durable, crashAt: secondCrash, holder: "b")
+                do {
+                    try restarted.run(windows: 6, perWindow: 4)
+                } catch is Crash {
+                    durable = restarted.durable
+                    continue
+                }
+                durable = restarted.durable
+                break
+            }
+            #expect(durable.topic == expected, "crash after action \(crashAt): \(durable.topic)")
+            #expect(durable.state?.outbox == [], "crash after action \(crashAt): the outbox ends cleared")
+        }
+    }
+
+    @Test func windowsWithoutMessagesStoreOnceAndPublishNothing() {
+        var machine = AggregatorDelivery(source: "orders", leaseWait: .seconds(30))
+        let lease = Lease(name: "aggregator/orders", holder: "a", token: 7, expiresAt: .distantFuture)
+        #expect(machine.partialArrived(now: .now) == .acquireLease)
+        #expect(machine.leaseAnswered(lease, now: .now) == .loadState)
+        #expect(machine.stateLoaded(nil, version: nil) == .none)
+        let empty = AggregatorState(releasedThrough: 1, scorer: Data(), outbox: [], outputMarks: [:])
+        #expect(machine.windowsScored(empty) == .store(empty, expectedVersion: nil, fence: lease.fence))
+        #expect(machine.stored(version: 1) == .none)
+        #expect(machine.isIdle)
+        #expect(machine.windowsScored(empty) == .store(empty, expectedVersion: 1, fence: lease.fence), "the next write expects the version just stored")
+    }
+
+    @Test func aLeaseHeldElsewhereIsRetriedThenFails() {
+        let start = ContinuousClock.now
+        var machine = AggregatorDelivery(source: "orders", leaseWait: .seconds(30), retryInterval: .milliseconds(500))
+        #expect(machine.partialArrived(now: start) == .acquireLease)
+        #expect(machine.partialArrived(now: start) == .none, "one acquisition at a time")
+        #expect(machine.leaseAnswered(nil, now: start + .seconds(10)) == .retryLease(after: .milliseconds(500)))
+        #expect(machine.leaseAnswered(nil, now: start + .seconds(31)) == .fail(.leaseHeld(source: "orders")))
+        #expect(machine.state == .lost)
+    }
+
+    @Test func aRefusedWriteOrRenewalDropsTheAggregatorUnpublished() {
+        let lease = Lease(name: "aggregator/orders", holder: "a", token: 3, expiresAt: .distantFuture)
+        func owned() -> AggregatorDelivery {
+            var machine = AggregatorDelivery(source: "orders", leaseWait: .seconds(30))
+            _ = machine.partialArrived(now: .now)
+            _ = machine.leaseAnswered(lease, now: .now)
+            _ = machine.stateLoaded(nil, version: nil)
+            return machine
+        }
+        var machine = owned()
+        let outbox = [OutboxMessage(topic: "driftline.alerts", key: "orders", id: "x", value: Data())]
+        _ = machine.windowsScored(AggregatorState(releasedThrough: 1, scorer: Data(), outbox: outbox, outputMarks: [:]))
+        #expect(machine.storeRefused("stale fencing token") == .drop(reason: "stale fencing token"))
+        #expect(machine.published() == .none, "nothing is published after the drop")
+        #expect(machine.lease == nil)
+
+        var renewing = owned()
+        var renewed = lease
+        renewed.expiresAt = Date().addingTimeInterval(10)
+        #expect(renewing.renewalAnswered(renewed) == .none)
+        #expect(renewing.isIdle)
+        #expect(renewing.renewalAnswered(nil) == .drop(reason: "the aggregator lease of 'orders' was taken over"))
+    }
+
+    @Test func aRestartWithAnOutboxDeliversOnlyWhatIsMissing() {
+        let lease = Lease(name: "aggregator/orders", holder: "b", token: 2, expiresAt: .distantFuture)
+        let outbox = ["a", "b", "c"].map { OutboxMessage(topic: "driftline.alerts", key: "orders", id: $0, value: Data()) }
+        let stored = AggregatorState(releasedThrough: 4, scorer: Data([1]), outbox: outbox, outputMarks: ["driftline.alerts": [0: 10]])
+        var machine = AggregatorDelivery(source: "orders", leaseWait: .seconds(30))
+        _ = machine.partialArrived(now: .now)
+        _ = machine.leaseAnswered(lease, now: .now)
+        #expect(machine.stateLoaded(stored, version: 5) == .deliverMissing(outbox, after: ["driftline.alerts": [0: 10]]))
+        #expect(!machine.isIdle, "no new windows are scored before the outbox is delivered")
+        #expect(machine.missingDelivered() == .store(stored.withoutOutbox, expectedVersion: 5, fence: lease.fence))
+        #expect(machine.stored(version: 6) == .none)
+        #expect(machine.isIdle)
+    }
+}
+
+@Suite struct CommitTrackerTests {
+    @Test func commitsOnlyWhatMovedSplitByConsumer() {
+        var tracker = CommitTracker(profilesTopic: "driftline.profiles")
+        let positions: [TopicPartition: Int64] = [TopicPartition("orders", 0): 10, TopicPartition("orders", 1): 4, TopicPartition("driftline.profiles", 2): 7]
+        guard case let .flushThenCommit(sources, profiles) = tracker.progress(positions) else {
+            Issue.record("nothing to commit")
+            return
+        }
+        #expect(sources == [TopicPartitionOffset(TopicPartition("orders", 0), offset: 10), TopicPartitionOffset(TopicPartition("orders", 1), offset: 4)])
+        #expect(profiles == [TopicPartitionOffset(TopicPartition("driftline.profiles", 2), offset: 7)])
+        tracker.committed(sources)
+        // The profiles commit was refused (a rebalance): it is offered again, the sources are not.
+        #expect(tracker.progress(positions) == .flushThenCommit(sources: [], profiles: profiles))
+        tracker.committed(profiles)
+        #expect(tracker.progress(positions) == .none)
+    }
+
+    @Test func profilesWaitForTheOldestPendingPartial() {
+        let positions = CommitTracker.profilesPositions(next: [0: 50, 1: 20, 2: 9], pending: [0: [31, 12, 40], 2: [], 3: [5]])
+        #expect(positions == [0: 12, 1: 20, 2: 9], "partition 3 has no position read yet: nothing to commit there")
+    }
+}
+
+@Suite struct PredictionScheduleTests {
+    @Test func refreshesEveryNWindowsAndAtOnceOnANewSchemaVersion() {
+        var schedule = PredictionSchedule(everyWindows: 3)
+        #expect(schedule.windowsScored([100, 200]) == .none)
+        #expect(schedule.windowsScored([300]) == .refresh(latestWindow: 300))
+        #expect(schedule.windowsScored([400]) == .none)
+        schedule.schemaVersionRecorded()
+        #expect(schedule.windowsScored([500]) == .refresh(latestWindow: 500), "a new version makes the stored prediction stale")
+        #expect(schedule.windowsScored([600]) == .none)
+        var off = PredictionSchedule(everyWindows: 0)
+        off.schemaVersionRecorded()
+        #expect(off.windowsScored([1, 2, 3]) == .none)
+    }
+}
+
+@Suite struct DeadLetterBudgetTests {
+    @Test func samplesAtMostNPerWindowOfArrivalAndForgetsOldWindows() {
+        var budget = DeadLetterBudget(perWindow: 2, windowSize: 1_000)
+        let first = [100, 200, 300].map { budget.admit(arrivedAt: $0) }
+        #expect(first == [true, true, false])
+        let nextWindow = budget.admit(arrivedAt: 1_100)
+        #expect(nextWindow, "a new window has its own budget")
+        budget.windowsClosed(now: 5_000)
+        #expect(budget.trackedWindows == 0)
+        let later = budget.admit(arrivedAt: 5_001)
+        #expect(later)
+    }
+}
+
+@Suite struct BlockingWorkExecutorTests {
+    /// The loop's code, blocking calls included, runs on the executor's own queue, also after an
+    /// await that hopped elsewhere.
+    @Test func workRunsOnItsOwnQueueAcrossAwaits() async throws {
+        func label() -> String? { DispatchQueue.getSpecific(key: BlockingWorkExecutor.labelKey) }
+        let executor = BlockingWorkExecutor(label: "driftline.test.loop")
+        let labels = await withTaskExecutorPreference(executor) {
+            let before = label()
+            try? await Task.sleep(for: .milliseconds(10))  // a suspension; cancellation cannot happen here
+            return [before, label()]
+        }
+        #expect(labels == ["driftline.test.loop", "driftline.test.loop"])
+        #expect(label() == nil)
+    }
+}
