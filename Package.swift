@@ -31,11 +31,29 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
+        // Configuration plumbing every service shares: the YAML reader with key-path errors, the one
+        // host:port parser, durations, the `kafka:` section (pure: Yams only).
+        .target(name: "DriftlineConfiguration", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // What every long-running service shares: HTTP health and metrics, metric handles, Kafka
+        // client settings from configuration.
+        .target(
+            name: "DriftlineServiceRuntime",
+            dependencies: [
+                "DriftlineConfiguration",
+                "DriftlineKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // The only module that touches librdkafka pointers.
         .target(
             name: "DriftlineKafka",
             dependencies: [
                 "CRdKafka",
+                "DriftlineConfiguration",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -54,6 +72,7 @@ let package = Package(
         .target(
             name: "DriftlineMetadata",
             dependencies: [
+                "DriftlineConfiguration",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -75,13 +94,15 @@ let package = Package(
         // The detector service: windows, scoring across instances, outputs.
         .target(
             name: "DriftlineDetector",
-            dependencies: ["DriftlineDrift", "DriftlineProfiling", "DriftlineMessages", .product(name: "Yams", package: "Yams")]
+            dependencies: ["DriftlineConfiguration", "DriftlineDrift", "DriftlineProfiling", "DriftlineMessages", .product(name: "Yams", package: "Yams")]
         ),
         // The long-running `driftline detect`: Kafka in and out, state in the metadata store, HTTP
         // health and Prometheus metrics, graceful shutdown.
         .target(
             name: "DriftlineService",
             dependencies: [
+                "DriftlineConfiguration",
+                "DriftlineServiceRuntime",
                 "DriftlineDetector",
                 "DriftlineForecast",
                 "DriftlineKafka",
@@ -149,12 +170,12 @@ let package = Package(
         ),
         .testTarget(
             name: "DriftlineDetectorTests",
-            dependencies: ["DriftlineDetector", "DriftlineDrift", "DriftlineProfiling", "DriftlineMessages", "DriftlineSampleData"]
+            dependencies: ["DriftlineConfiguration", "DriftlineDetector", "DriftlineDrift", "DriftlineProfiling", "DriftlineMessages", "DriftlineSampleData"]
         ),
         .testTarget(
             name: "DriftlineServiceTests",
             dependencies: [
-                "DriftlineService", "DriftlineDetector", "DriftlineKafka", "DriftlineMessages", "DriftlineMetadata",
+                "DriftlineService", "DriftlineServiceRuntime", "DriftlineConfiguration", "DriftlineDetector", "DriftlineKafka", "DriftlineMessages", "DriftlineMetadata",
                 "DriftlineProfiling", "DriftlineSampleData",
                 // Fault tests run the `driftline` executable as a child process.
                 "DriftlineCLI",

@@ -1,3 +1,4 @@
+import DriftlineConfiguration
 import DriftlineDetector
 import DriftlineKafka
 import DriftlineMessages
@@ -64,7 +65,7 @@ final class Harness {
         configuration.windows.partialTimeoutMilliseconds = 60_000
         configuration.reference = .first(windows: 5)
         configuration.metadataStore = storePath
-        configuration.httpListen = "127.0.0.1:0"
+        configuration.httpListen = HostPort(host: "127.0.0.1", port: 0)
         configuration.deadLettersPerWindow = deadLettersPerWindow
         return configuration
     }

@@ -1,3 +1,4 @@
+import DriftlineConfiguration
 import DriftlineDrift
 import DriftlineMessages
 import Foundation
@@ -7,14 +8,6 @@ import Yams
 /// Every key is documented in the README ("Detector configuration"); unknown keys are errors, so a
 /// typo never silently falls back to a default.
 public struct DetectorConfiguration: Equatable, Sendable {
-    public struct Kafka: Equatable, Sendable {
-        public var brokers: [String] = ["127.0.0.1:9092"]
-        public var clientID = "driftline-detector"
-        public var groupID = "driftline-detector"
-        public var security: [String: String] = [:]
-        public var properties: [String: String] = [:]
-    }
-
     public enum EventTime: Equatable, Sendable {
         /// A field of the record, in epoch milliseconds, epoch seconds or RFC 3339.
         case field(path: String, unit: TimeUnit)
@@ -88,13 +81,13 @@ public struct DetectorConfiguration: Equatable, Sendable {
         case pinned(name: String)
     }
 
-    public var kafka = Kafka()
+    public var kafka = KafkaSettings(clientID: "driftline-detector", groupID: "driftline-detector")
     public var sources: [Source] = []
     public var windows = Windows()
     public var reference: Reference = .first(windows: 5)
     public var topics = DriftlineTopics()
     public var metadataStore = "driftline-metadata.sqlite"
-    public var httpListen = "127.0.0.1:9464"
+    public var httpListen = HostPort(host: "127.0.0.1", port: 9464)
     /// Malformed records sent to the dead-letter topic per source and window (all are counted).
     public var deadLettersPerWindow = 100
     public var prediction = Prediction()
@@ -104,42 +97,18 @@ public struct DetectorConfiguration: Equatable, Sendable {
     /// The defaults; `load`/`parse` for a file. At least one source is needed to run.
     public init() {}
 
-    public struct Error: Swift.Error, Equatable, CustomStringConvertible {
-        /// Dotted path of the offending key, e.g. `sources[0].eventTime.unit`.
-        public var key: String
-        public var reason: String
-        public var description: String { "invalid configuration at '\(key)': \(reason)" }
-    }
+    public typealias Error = ConfigurationError
 
     public static func load(path: String) throws(Error) -> DetectorConfiguration {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw Error(key: "(file)", reason: "cannot read \(path): \(error.localizedDescription)")
-        }
-        return try parse(text)
+        try parse(try ConfigReader.read(path: path))
     }
 
     public static func parse(_ yaml: String) throws(Error) -> DetectorConfiguration {
-        let root: Node?
-        do { root = try Yams.compose(yaml: yaml) } catch { throw Error(key: "(file)", reason: "not valid YAML: \(error)") }
-        guard let root, let top = root.mapping else { throw Error(key: "(file)", reason: "the top level must be a mapping") }
-        let reader = ConfigReader(node: top, path: "")
+        let reader = try ConfigReader.document(yaml)
         var configuration = DetectorConfiguration()
         try reader.check(allowed: ["kafka", "sources", "windows", "reference", "topics", "metadata", "http", "deadLetters", "workers", "prediction"])
 
-        if let kafka = try reader.mapping("kafka") {
-            let section = kafka
-            try section.check(allowed: ["brokers", "clientId", "groupId", "security", "properties"])
-            if let brokers = try section.strings("brokers") { configuration.kafka.brokers = brokers }
-            if let value = try section.string("clientId") { configuration.kafka.clientID = value }
-            if let value = try section.string("groupId") { configuration.kafka.groupID = value }
-            if let value = try section.stringMap("security") { configuration.kafka.security = value }
-            if let value = try section.stringMap("properties") { configuration.kafka.properties = value }
-            guard !configuration.kafka.brokers.isEmpty else { throw Error(key: "kafka.brokers", reason: "at least one broker is required") }
-            for broker in configuration.kafka.brokers where !broker.contains(":") {
-                throw Error(key: "kafka.brokers", reason: "'\(broker)' is not host:port")
-            }
-        }
+        if let kafka = try reader.mapping("kafka") { try configuration.kafka.read(kafka) }
 
         guard let sources = try reader.sequence("sources"), !sources.isEmpty else {
             throw Error(key: "sources", reason: "at least one source (a topic to watch) is required")
@@ -292,105 +261,8 @@ public struct DetectorConfiguration: Equatable, Sendable {
         }
         if let http = try reader.mapping("http") {
             try http.check(allowed: ["listen"])
-            if let value = try http.string("listen") {
-                guard let colon = value.lastIndex(of: ":"), UInt16(value[value.index(after: colon)...]) != nil else {
-                    throw Error(key: http.path("listen"), reason: "'\(value)' is not host:port")
-                }
-                configuration.httpListen = value
-            }
+            if let value = try http.hostPort("listen") { configuration.httpListen = value }
         }
         return configuration
-    }
-}
-
-/// Walks a YAML mapping with the key path kept for error messages.
-struct ConfigReader {
-    let node: Node.Mapping
-    let path: String
-
-    init(node: Node.Mapping, path: String) {
-        self.node = node
-        self.path = path
-    }
-
-    func path(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
-
-    var entries: [(String, Node)] { node.compactMap { key, value in key.string.map { ($0, value) } } }
-
-    func check(allowed: Set<String>) throws(DetectorConfiguration.Error) {
-        for (key, _) in node {
-            guard let name = key.string, allowed.contains(name) else {
-                throw .init(key: path(key.string ?? "?"), reason: "unknown key (expected one of: \(allowed.sorted().joined(separator: ", ")))")
-            }
-        }
-    }
-
-    func node(_ key: String) throws(DetectorConfiguration.Error) -> Node? { node[key] }
-
-    func string(_ key: String) throws(DetectorConfiguration.Error) -> String? {
-        guard let value = node[key] else { return nil }
-        guard let scalar = value.scalar else { throw .init(key: path(key), reason: "expected a string") }
-        return scalar.string
-    }
-
-    func number(_ key: String) throws(DetectorConfiguration.Error) -> Double? {
-        guard let text = try string(key) else { return nil }
-        guard let value = Double(text), value.isFinite else { throw .init(key: path(key), reason: "'\(text)' is not a number") }
-        return value
-    }
-
-    func integer(_ key: String) throws(DetectorConfiguration.Error) -> Int? {
-        guard let text = try string(key) else { return nil }
-        guard let value = Int(text) else { throw .init(key: path(key), reason: "'\(text)' is not an integer") }
-        return value
-    }
-
-    /// "500ms", "10s", "5m", "1h" → milliseconds.
-    func duration(_ key: String) throws(DetectorConfiguration.Error) -> Int64? {
-        guard let text = try string(key) else { return nil }
-        let units: [(String, Int64)] = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            if let value = Int64(text.dropLast(suffix.count)), value >= 0 { return value * scale }
-        }
-        throw .init(key: path(key), reason: "'\(text)' is not a duration like 500ms, 10s, 5m or 1h")
-    }
-
-    func strings(_ key: String) throws(DetectorConfiguration.Error) -> [String]? {
-        guard let value = node[key] else { return nil }
-        if let scalar = value.scalar { return scalar.string.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-        guard let sequence = value.sequence else { throw .init(key: path(key), reason: "expected a list") }
-        var result: [String] = []
-        for item in sequence {
-            guard let scalar = item.scalar else { throw .init(key: path(key), reason: "expected a list of strings") }
-            result.append(scalar.string)
-        }
-        return result
-    }
-
-    func stringMap(_ key: String) throws(DetectorConfiguration.Error) -> [String: String]? {
-        guard let section = try mapping(key) else { return nil }
-        var result: [String: String] = [:]
-        for (name, value) in section.entries {
-            guard let scalar = value.scalar else { throw .init(key: section.path(name), reason: "expected a string") }
-            result[name] = scalar.string
-        }
-        return result
-    }
-
-    func mapping(_ key: String) throws(DetectorConfiguration.Error) -> ConfigReader? {
-        guard let value = node[key] else { return nil }
-        guard let mapping = value.mapping else { throw .init(key: path(key), reason: "expected a mapping") }
-        return ConfigReader(node: mapping, path: path(key))
-    }
-
-    func sequence(_ key: String) throws(DetectorConfiguration.Error) -> [ConfigReader]? {
-        guard let value = node[key] else { return nil }
-        guard let sequence = value.sequence else { throw .init(key: path(key), reason: "expected a list") }
-        var result: [ConfigReader] = []
-        for (index, item) in sequence.enumerated() {
-            guard let mapping = item.mapping else { throw .init(key: "\(path(key))[\(index)]", reason: "expected a mapping") }
-            result.append(ConfigReader(node: mapping, path: "\(path(key))[\(index)]"))
-        }
-        return result
     }
 }

@@ -1,3 +1,4 @@
+import DriftlineConfiguration
 /// Settings every Driftline Kafka client shares: where the brokers are, who we are, and how we
 /// authenticate. Anything librdkafka understands can still be passed through `properties`.
 public struct KafkaClientConfiguration: Sendable, Equatable {
@@ -31,10 +32,7 @@ public struct KafkaClientConfiguration: Sendable, Equatable {
             throw .invalid(key: "brokers", reason: "at least one broker (host:port) is required")
         }
         for broker in brokers {
-            guard let colon = broker.lastIndex(of: ":"),
-                  !broker[..<colon].isEmpty,
-                  let port = UInt16(broker[broker.index(after: colon)...]), port > 0
-            else {
+            guard HostPort(broker)?.isConnectable == true else {
                 throw .invalid(key: "brokers", reason: "'\(broker)' is not host:port with a port in 1...65535")
             }
         }

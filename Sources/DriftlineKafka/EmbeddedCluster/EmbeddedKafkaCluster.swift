@@ -1,3 +1,4 @@
+import DriftlineConfiguration
 /// A Kafka cluster inside this process: librdkafka's mock cluster, which speaks the real protocol on
 /// loopback sockets, so any client (kcat included) can connect. For tests, the demo and `driftline dev`.
 ///
@@ -24,11 +25,11 @@ public final class EmbeddedKafkaCluster: Sendable {
         cluster = try RdKafkaMockCluster(brokers: Int32(brokers))
         brokerCount = brokers
         if let bootstrapPort {
-            let first = cluster.bootstrapServers.split(separator: ",")[0]
-            guard let colon = first.lastIndex(of: ":"), let port = UInt16(first[first.index(after: colon)...]) else {
+            let first = String(cluster.bootstrapServers.split(separator: ",")[0])
+            guard let address = HostPort(first), address.isConnectable else {
                 throw KafkaConfigurationError.invalid(key: "bootstrap", reason: "unexpected mock bootstrap address \(first)")
             }
-            forwarder = try TCPForwarder(listenPort: bootstrapPort, targetPort: port)
+            forwarder = try TCPForwarder(listenPort: bootstrapPort, targetPort: UInt16(address.port))
             bootstrapServers = "127.0.0.1:\(bootstrapPort)"
         } else {
             forwarder = nil

@@ -1,3 +1,4 @@
+import DriftlineConfiguration
 import CRdKafka
 
 extension KafkaError {
@@ -36,11 +37,7 @@ extension KafkaError {
 
 extension Duration {
     /// librdkafka timeouts are whole milliseconds in an `int`.
-    var milliseconds: Int32 {
-        let (seconds, attoseconds) = components
-        let ms = seconds * 1000 + attoseconds / 1_000_000_000_000_000
-        return Int32(clamping: max(0, ms))
-    }
+    var milliseconds: Int32 { Int32(clamping: max(0, wholeMilliseconds)) }
 }
 
 extension String {

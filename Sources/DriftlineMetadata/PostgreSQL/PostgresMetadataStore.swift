@@ -1,3 +1,4 @@
+import DriftlineConfiguration
 import Foundation
 import Logging
 import NIOCore
@@ -35,7 +36,7 @@ public final class PostgresMetadataStore: MetadataStore {
         // Check with one direct connection first: it fails at once with the server's reason
         // (wrong database, bad password), where the pool would keep retrying quietly.
         var check = PostgresConnection.Configuration(host: host, port: port, username: user, password: components.password, database: database, tls: checkTLS)
-        check.options.connectTimeout = TimeAmount.milliseconds(connectTimeout.milliseconds)
+        check.options.connectTimeout = TimeAmount.milliseconds(connectTimeout.wholeMilliseconds)
         description = "postgres://\(user)@\(host):\(port)/\(database)"
         var quiet = Logger(label: "driftline.metadata.postgres")
         quiet.logLevel = .error
@@ -223,7 +224,7 @@ public final class PostgresMetadataStore: MetadataStore {
         let cutoff = cutoff.milliseconds
         return try await run {
             let rows: PostgresRowSequence
-            if let bucket = keepOneEvery?.milliseconds, bucket > 0 {
+            if let bucket = keepOneEvery?.wholeMilliseconds, bucket > 0 {
                 rows = try await client.query("""
                     DELETE FROM driftline_log WHERE kind = \(kind) AND source = \(source) AND at < \(cutoff) AND sequence NOT IN (
                       SELECT MIN(sequence) FROM driftline_log WHERE kind = \(kind) AND source = \(source) AND at < \(cutoff) GROUP BY at / \(bucket))
@@ -242,7 +243,7 @@ public final class PostgresMetadataStore: MetadataStore {
 
     public func acquireLease(_ name: String, holder: String, ttl: Duration, now: Date) async throws(MetadataError) -> Lease? {
         let now = now.milliseconds
-        let expires = now + ttl.milliseconds
+        let expires = now + ttl.wholeMilliseconds
         return try await run {
             let rows = try await client.query("""
                 INSERT INTO driftline_leases (name, holder, token, expires_at) VALUES (\(name), \(holder), 1, \(expires))

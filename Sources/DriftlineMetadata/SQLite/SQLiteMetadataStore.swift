@@ -1,3 +1,4 @@
+import DriftlineConfiguration
 import Foundation
 import GRDB
 
@@ -165,7 +166,7 @@ public final class SQLiteMetadataStore: MetadataStore {
     public func prune(_ kind: String, source: String, olderThan cutoff: Date, keepOneEvery: Duration?) async throws(MetadataError) -> Int {
         let cutoff = cutoff.milliseconds
         return try await transaction { db in
-            if let bucket = keepOneEvery?.milliseconds, bucket > 0 {
+            if let bucket = keepOneEvery?.wholeMilliseconds, bucket > 0 {
                 try db.execute(sql: """
                     DELETE FROM driftline_log WHERE kind = ? AND source = ? AND at < ? AND sequence NOT IN (
                       SELECT MIN(sequence) FROM driftline_log WHERE kind = ? AND source = ? AND at < ? GROUP BY at / ?)
@@ -179,7 +180,7 @@ public final class SQLiteMetadataStore: MetadataStore {
 
     public func acquireLease(_ name: String, holder: String, ttl: Duration, now: Date) async throws(MetadataError) -> Lease? {
         let now = now.milliseconds
-        let expires = now + ttl.milliseconds
+        let expires = now + ttl.wholeMilliseconds
         return try await transaction { db in
             let row = try Row.fetchOne(db, sql: """
                 INSERT INTO driftline_leases (name, holder, token, expires_at) VALUES (?, ?, 1, ?)

@@ -1,3 +1,4 @@
+import DriftlineConfiguration
 import Foundation
 
 /// Where Driftline keeps what must outlive a process and be shared between processes: versioned
@@ -126,12 +127,7 @@ extension Date {
     init(milliseconds: Int64) { self.init(timeIntervalSince1970: Double(milliseconds) / 1000) }
 }
 
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}
+
 
 /// Opens the store a URL names: `sqlite:PATH` or a plain file path (SQLite), `postgres://…` or
 /// `postgresql://…` (PostgreSQL).

@@ -4,6 +4,7 @@ import DriftlineKafka
 import DriftlineMessages
 import DriftlineMetadata
 import DriftlineProfiling
+import DriftlineServiceRuntime
 import Foundation
 import Logging
 
@@ -62,9 +63,7 @@ final class DetectorLoop {
         self.recordLimit = recordLimit
         repository = MetadataRepository(store: store)
         commits = CommitTracker(profilesTopic: configuration.topics.profiles)
-        let client = KafkaClientConfiguration(
-            brokers: configuration.kafka.brokers, clientID: configuration.kafka.clientID,
-            security: configuration.kafka.security, properties: configuration.kafka.properties)
+        let client = configuration.kafka.clientConfiguration
         producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, compression: .lz4))
         // Prefetch deeply (as tuned kcat does); librdkafka bounds the queue as a whole by
         // queued.max.messages.kbytes (64 MiB by default), so memory does not grow with partitions.

@@ -1,6 +1,7 @@
 import DriftlineDetector
 import DriftlineKafka
 import DriftlineMetadata
+import DriftlineServiceRuntime
 import Foundation
 import Logging
 import Prometheus
@@ -75,7 +76,7 @@ public struct DetectorService: Service {
     /// The detector plus its HTTP endpoints, stopped together on SIGTERM or SIGINT. Returns when
     /// the detector finishes (stopped, or its record limit reached).
     public func runWithHTTP() async throws {
-        let http = try HealthServer.application(listen: configuration.httpListen, status: status, registry: registry, logger: logger)
+        let http = HealthServer.application(listen: configuration.httpListen, health: status, registry: registry, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [
                 .init(service: self, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),

@@ -1,18 +1,16 @@
 import CoreMetrics
+import DriftlineServiceRuntime
 import Prometheus
 
 /// The detector's Prometheus metrics, recorded through swift-metrics into one registry per
 /// service (so several detectors in one process, as in tests, do not share counters).
 final class DetectorMetrics {
-    let registry: PrometheusCollectorRegistry
-    private let factory: PrometheusMetricsFactory
-    private var handles: [String: Any] = [:]
+    private let handles: MetricHandles
+    var registry: PrometheusCollectorRegistry { handles.registry }
 
     init(registry: PrometheusCollectorRegistry) {
-        self.registry = registry
-        var factory = PrometheusMetricsFactory(registry: registry)
-        factory.defaultDurationHistogramBuckets = [.milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5), .seconds(15), .seconds(60), .seconds(300)]
-        self.factory = factory
+        handles = MetricHandles(registry: registry, durationBuckets: [
+            .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5), .seconds(15), .seconds(60), .seconds(300)])
     }
 
     func records(_ source: String, count: Int64, bytes: Int64) {
@@ -57,28 +55,7 @@ final class DetectorMetrics {
         counter("driftline_prediction_refreshes_total", [("source", source), ("result", succeeded ? "stored" : "failed")]).increment()
     }
 
-    private func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
-        cached(label, dimensions) { CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory) }
-    }
-
-    private func gauge(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Gauge {
-        cached(label, dimensions) { CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory) }
-    }
-
-    private func timer(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer {
-        cached(label, dimensions) { CoreMetrics.Timer(label: label, dimensions: dimensions, factory: factory) }
-    }
-
-    /// One handle per label and dimensions, made on first use.
-    private func cached<Handle>(_ label: String, _ dimensions: [(String, String)], make: () -> Handle) -> Handle {
-        let key = Self.key(label, dimensions)
-        if let existing = handles[key] as? Handle { return existing }
-        let made = make()
-        handles[key] = made
-        return made
-    }
-
-    private static func key(_ label: String, _ dimensions: [(String, String)]) -> String {
-        ([label] + dimensions.map { "\($0.0)=\($0.1)" }).joined(separator: "\u{1}")
-    }
+    private func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter { handles.counter(label, dimensions) }
+    private func gauge(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Gauge { handles.gauge(label, dimensions) }
+    private func timer(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer { handles.timer(label, dimensions) }
 }

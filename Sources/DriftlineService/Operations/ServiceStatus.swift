@@ -1,9 +1,10 @@
+import DriftlineServiceRuntime
 import Foundation
 import Synchronization
 
 /// What the detector loop tells the HTTP endpoints and whoever stops it. Shared between the loop's
 /// task and the server's, so every access goes through one lock.
-public final class ServiceStatus: Sendable {
+public final class ServiceStatus: ServiceHealth {
     public struct Snapshot: Sendable, Equatable {
         /// The group assigned partitions and the metadata store is open.
         public var ready = false
@@ -40,8 +41,14 @@ public final class ServiceStatus: Sendable {
     public func requestStop() { state.withLock { $0.stopRequested = true } }
 
     /// Healthy while the loop keeps stepping (a step waits at most a poll timeout plus its work).
-    public func isHealthy(now: Date = Date(), stall: TimeInterval = 60) -> Bool {
+    public func isHealthy() -> Bool { isHealthy(now: Date()) }
+
+    public func isHealthy(now: Date, stall: TimeInterval = 60) -> Bool {
         guard let last = snapshot.lastStep else { return true }
         return now.timeIntervalSince(last) < stall
     }
+
+    public func notReadyReason() -> String? { snapshot.ready ? nil : "waiting for partitions" }
+
+    public func httpListening(port: Int?) { update { $0.httpPort = port } }
 }
