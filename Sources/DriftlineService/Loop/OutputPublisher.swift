@@ -1,0 +1,44 @@
+import DriftlineKafka
+import Foundation
+import Logging
+
+/// The detector's one producer, for every output topic. A message that cannot be queued or
+/// delivered makes the next `flush()` throw, so nothing is committed past an output that was
+/// never written.
+final class OutputPublisher {
+    let producer: KafkaProducer
+    private let logger: Logger
+    private var queueFailures = 0
+
+    init(producer: KafkaProducer, logger: Logger) {
+        self.producer = producer
+        self.logger = logger
+    }
+
+    func send(topic: String, key: String, value: Data) {
+        do {
+            try producer.send(ProducerRecord(topic: topic, key: Array(key.utf8), value: Array(value)))
+        } catch {
+            queueFailures += 1
+            logger.error("cannot queue a message for \(topic): \(error)")
+        }
+    }
+
+    /// Waits until everything queued is acknowledged (blocking: the loop runs on its own executor).
+    func flush() throws {
+        guard producer.queuedMessages > 0 || queueFailures > 0 else { return }
+        try producer.flush(timeout: .seconds(120))
+        let counts = producer.deliveryCounts
+        if counts.failed > 0 || queueFailures > 0 {
+            throw DetectorServiceError.deliveryFailed(count: counts.failed + queueFailures, last: counts.lastFailure.map { "\($0)" } ?? "queueing failed")
+        }
+    }
+
+    /// Client errors since the last call: logged; a fatal one stops the detector.
+    func checkClientErrors() throws {
+        for error in producer.takeClientErrors() {
+            if error.isFatal { throw DetectorServiceError.fatalKafka("producer: \(error)") }
+            logger.warning("kafka producer: \(error)")
+        }
+    }
+}
