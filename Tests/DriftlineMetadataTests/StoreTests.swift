@@ -5,7 +5,7 @@ import Testing
 /// One suite, run against both drivers: they must behave the same.
 @Suite(.timeLimit(.minutes(3)))
 struct StoreTests {
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.testable)
     func compareAndSetUnderEightConcurrentWriters(backend: Backend) async throws {
         try await withStore(backend) { store, url in
             let key = RecordKey(kind: "counter", source: "orders", name: "total")
@@ -44,7 +44,7 @@ struct StoreTests {
         }
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.testable)
     func leasesAreExclusiveExpireAndFenceStaleWriters(backend: Backend) async throws {
         try await withStore(backend) { store, url in
             let now = Date(timeIntervalSince1970: 1_800_000_000)
@@ -88,7 +88,7 @@ struct StoreTests {
         }
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.testable)
     func everyKindRoundTrips(backend: Backend) async throws {
         try await withStore(backend) { store, _ in
             let repository = MetadataRepository(store: store)
@@ -130,7 +130,7 @@ struct StoreTests {
         }
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.testable)
     func retentionThinsOldEntries(backend: Backend) async throws {
         try await withStore(backend) { store, _ in
             let start = Date(timeIntervalSince1970: 1_800_000_000)
@@ -148,9 +148,9 @@ struct StoreTests {
         }
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.testable)
     func migrationsFromEmptyAndFromThePreviousVersion(backend: Backend) async throws {
-        guard let url = try await backend.freshURL() else { return }
+        guard let url = try await backend.freshURL() else { return }  // only in CI without a URL, after recording the failure
         let store = try await MetadataStores.open(url)
         #expect(try await store.appliedMigrations() == [])
         try await store.migrate(upTo: 1)
@@ -208,7 +208,11 @@ struct StoreTests {
             _ = try await PostgresMetadataStore(url: "postgres://nobody@127.0.0.1:1/db", connectTimeout: .seconds(3))
         }
         #expect(unreachable?.description.contains("metadata store unavailable") == true)
-        guard let base = Backend.postgresURL else { return }
+        guard let base = Backend.postgresURL else {
+            // The unreachable half ran; the missing-database half needs the test server.
+            if Backend.inCI { Issue.record("DRIFTLINE_TEST_POSTGRES_URL is not set: ops/test.sh starts PostgreSQL") }
+            return
+        }
         var components = URLComponents(string: base)!
         components.path = "/no_such_database"
         let missing = await #expect(throws: MetadataError.self) { _ = try await PostgresMetadataStore(url: components.string!) }

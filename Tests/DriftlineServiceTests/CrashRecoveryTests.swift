@@ -60,8 +60,8 @@ struct CrashRecoveryTests {
         try await Harness.wait(seconds: 120, "all \(total) outputs") {
             try published(harness, DriftlineTopics.defaults.alerts) + published(harness, DriftlineTopics.defaults.driftEvents) >= total
         }
-        // Anything duplicated would still be arriving: give it time, then stop gracefully.
-        try await Task.sleep(for: .seconds(3))
+        // Anything duplicated would still be arriving: wait until every partial is aggregated, then stop gracefully.
+        try await harness.waitUntilPartialsAggregated()
         kill(second.processIdentifier, SIGTERM)
         second.waitUntilExit()
         #expect(second.terminationReason == .exit && second.terminationStatus == 0, "SIGTERM finishes the batch and exits cleanly")

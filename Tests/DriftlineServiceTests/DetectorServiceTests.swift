@@ -148,8 +148,8 @@ struct DetectorServiceTests {
         try await Harness.wait(seconds: 120, "\(expected.released) windows scored") {
             first.status.snapshot.windowsScored + second.status.snapshot.windowsScored >= expected.released
         }
-        // Partials still in flight would show up as extra (duplicate) outputs: give them time.
-        try await Task.sleep(for: .seconds(3))
+        // Partials still in flight would show up as extra (duplicate) outputs: wait until none is.
+        try await harness.waitUntilPartialsAggregated()
         first.status.requestStop()
         second.status.requestStop()
         try await runningFirst.value

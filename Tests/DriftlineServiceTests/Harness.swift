@@ -163,6 +163,22 @@ final class Harness {
         }
     }
 
+    /// Every partial on the profiles topic has been aggregated: the `<group>.aggregation` group has
+    /// committed each profiles partition up to its end. The detector commits there only after the
+    /// outputs of what it read are flushed, so nothing it could still publish is in flight.
+    func waitUntilPartialsAggregated(group: String = "detector", seconds: Double = 60) async throws {
+        let probe = try KafkaConsumer(configuration: KafkaConsumerConfiguration(client: cluster.clientConfiguration(clientID: "probe"), groupID: group + ".aggregation"))
+        let admin = try KafkaAdmin(configuration: cluster.clientConfiguration(clientID: "probe-admin"))
+        let partitions = (0..<3).map { TopicPartition(DriftlineTopics.defaults.profiles, Int32($0)) }
+        try await Harness.wait(seconds: seconds, "every partial aggregated by \(group)") {
+            try probe.committed(partitions).allSatisfy { committed in
+                let end = try admin.watermarks(committed.topicPartition).high
+                return end == 0 || committed.offset >= end
+            }
+        }
+        try probe.close()
+    }
+
     static let logger: Logger = {
         var logger = Logger(label: "test.detector")
         logger.logLevel = .warning
