@@ -255,3 +255,48 @@ struct DetectorServiceTests {
         return ((response as? HTTPURLResponse)?.statusCode ?? -1, String(decoding: data, as: UTF8.self))
     }
 }
+
+/// The detector on the production metadata store: PostgreSQL, the server `ops/test.sh` starts.
+@Suite(.timeLimit(.minutes(3)))
+struct PostgresBackedDetectorTests {
+    static let base = ProcessInfo.processInfo.environment["DRIFTLINE_TEST_POSTGRES_URL"]
+
+    /// psql's one-line answer to `sql` on the server of `url`.
+    @discardableResult
+    static func psql(_ url: String, _ sql: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["psql", url, "-Atc", sql]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "psql \(sql)")
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test(.enabled(if: base != nil || ProcessInfo.processInfo.environment["CI"] == "true", "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))
+    func scoresEveryWindowAndLeavesNoConnectionBehind() async throws {
+        let base = try #require(Self.base, "DRIFTLINE_TEST_POSTGRES_URL is not set: ops/test.sh starts PostgreSQL")
+        let name = "driftline_detector_\(UInt32.random(in: 0...UInt32.max))"
+        try Self.psql(base, "CREATE DATABASE \(name)")
+        var url = try #require(URLComponents(string: base))
+        url.path = "/\(name)"
+        let harness = try Harness(records: 12_000)
+        try harness.produce()
+        let expected = try harness.expected()
+        var configuration = harness.configuration()
+        configuration.metadataStore = try #require(url.string)
+        let service = DetectorService(configuration: configuration, logger: Harness.logger, recordLimit: Int64(harness.records.count))
+        try await service.run()
+        #expect(service.status.snapshot.windowsScored == Int64(expected.released))
+        #expect(try harness.ids(DriftlineTopics.defaults.alerts).sorted() == expected.alerts.map(\.id).sorted())
+        let stored = try Self.psql(url.string!, "SELECT count(*) FROM driftline_records WHERE kind = 'detector_state'")
+        #expect(stored == "1", "the aggregator's state is in PostgreSQL")
+        // The client is closed when run() returns; the server's backends exit right after.
+        try await Harness.wait(seconds: 5, "no connection to \(name) left") {
+            try Self.psql(base, "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(name)'") == "0"
+        }
+    }
+}

@@ -8,12 +8,14 @@ import PostgresNIO
 /// The production driver: a PostgreSQL database shared by every Driftline process.
 public final class PostgresMetadataStore: MetadataStore {
     private let client: PostgresClient
-    private let runner: Task<Void, Never>
+    /// The client's run, when this store started it itself (see `MetadataStores.withStore`).
+    private let runner: Task<Void, Never>?
     private let logger = Logger(label: "driftline.metadata.postgres")
     public let description: String
 
     /// `url`: postgres://user[:password]@host[:port]/database[?sslmode=disable|require]
-    public init(url: String, connectTimeout: Duration = .seconds(10)) async throws(MetadataError) {
+    /// `runsClient`: false when the caller runs `runClient()` in a task it owns (structured).
+    public init(url: String, connectTimeout: Duration = .seconds(10), runsClient: Bool = true) async throws(MetadataError) {
         guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
             throw .invalidURL("'\(url)' is not postgres://user@host:port/database")
         }
@@ -51,8 +53,11 @@ public final class PostgresMetadataStore: MetadataStore {
         configuration.options.connectTimeout = connectTimeout
         let client = PostgresClient(configuration: configuration, backgroundLogger: quiet)
         self.client = client
-        runner = Task { await client.run() }
+        runner = runsClient ? Task { await client.run() } : nil
     }
+
+    /// Serves the connection pool until the calling task is cancelled.
+    public func runClient() async { await client.run() }
 
     static func reason(_ error: any Error) -> String {
         if let error = error as? PostgresTransactionError {
@@ -284,6 +289,7 @@ public final class PostgresMetadataStore: MetadataStore {
     /// Stops the client and waits until its connections are closed (a cancelled `run()` closes
     /// them; returning earlier would leave them to die with the process).
     public func close() async {
+        guard let runner else { return }  // the owner of `runClient()` cancels it
         runner.cancel()
         await runner.value
     }

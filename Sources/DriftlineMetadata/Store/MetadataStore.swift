@@ -132,10 +132,38 @@ extension Date {
 /// Opens the store a URL names: `sqlite:PATH` or a plain file path (SQLite), `postgres://…` or
 /// `postgresql://…` (PostgreSQL).
 public enum MetadataStores {
+    static func isPostgres(_ url: String) -> Bool { url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") }
+
+    /// Opens the store for `body` and closes it after. A PostgreSQL client runs as a child task of
+    /// the caller, cancelled and awaited when `body` ends, so no connection outlives the service.
+    public static func withStore<T>(_ url: String, _ body: (any MetadataStore) async throws -> T) async throws -> T {
+        guard isPostgres(url) else {
+            let store = try open(sqlite: url)
+            do {
+                let result = try await body(store)
+                await store.close()
+                return result
+            } catch {
+                await store.close()
+                throw error
+            }
+        }
+        let store = try await PostgresMetadataStore(url: url, runsClient: false)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await store.runClient() }
+            defer { group.cancelAll() }
+            return try await body(store)
+        }
+    }
+
     public static func open(_ url: String) async throws(MetadataError) -> any MetadataStore {
-        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+        if isPostgres(url) {
             return try await PostgresMetadataStore(url: url)
         }
+        return try open(sqlite: url)
+    }
+
+    private static func open(sqlite url: String) throws(MetadataError) -> any MetadataStore {
         if url.contains("://") {
             throw .invalidURL("'\(url)': use sqlite:PATH, a file path, or postgres://user@host:port/database")
         }

@@ -35,7 +35,9 @@ public enum DetectorServiceError: Error, CustomStringConvertible, Equatable {
 
 /// `driftline detect` as a swift-service-lifecycle `Service`: opens (and migrates) the metadata
 /// store, then runs the detector loop until a graceful shutdown (SIGTERM) asks it to finish its
-/// batch, commit and leave the group.
+/// batch, commit and leave the group. A PostgreSQL store's client is a child task of this service:
+/// started before the loop, cancelled and awaited after it, so the loop's last writes (shutdown
+/// commits, lease releases) always have a client.
 public struct DetectorService: Service {
     public let configuration: DetectorConfiguration
     public let status: ServiceStatus
@@ -54,8 +56,8 @@ public struct DetectorService: Service {
 
     public func run() async throws {
         defer { status.update { $0.finished = true } }
-        let store = try await MetadataStores.open(configuration.metadataStore)
-        do {
+        // The store (and a PostgreSQL client, as a child task) lives exactly as long as the loop.
+        try await MetadataStores.withStore(configuration.metadataStore) { store in
             try await store.migrate()
             let loop = try DetectorLoop(configuration: configuration, store: store, status: status,
                                         metrics: DetectorMetrics(registry: registry), logger: logger, recordLimit: recordLimit)
@@ -66,11 +68,7 @@ public struct DetectorService: Service {
             } onGracefulShutdown: {
                 status.requestStop()
             }
-        } catch {
-            await store.close()
-            throw error
         }
-        await store.close()
     }
 
     /// The detector plus its HTTP endpoints, stopped together on SIGTERM or SIGINT. Returns when
