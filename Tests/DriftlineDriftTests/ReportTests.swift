@@ -40,11 +40,11 @@ struct ReportTests {
 
     /// The HTML renders in a real browser: headless Chromium loads it, its DOM has the charts, and a
     /// screenshot lands in the test output folder.
-    @Test func htmlRendersInHeadlessChromium() throws {
-        guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: FileManager.default.isExecutableFile) else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("chromium is not installed (ops/install-deps.sh installs it)") }
-            return
-        }
+    static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: FileManager.default.isExecutableFile)
+
+    @Test(.enabled(if: chromium != nil || ProcessInfo.processInfo.environment["CI"] == "true", "chromium is not installed (ops/install-deps.sh installs it)"))
+    func htmlRendersInHeadlessChromium() throws {
+        let chromium = try #require(Self.chromium, "chromium is not installed (ops/install-deps.sh installs it)")
         let html = Self.makeReport().renderHTML()
         #expect(!html.contains("<script"), "no scripts")
         #expect(!html.contains("http://") && !html.contains("https://"), "no external fetches")
