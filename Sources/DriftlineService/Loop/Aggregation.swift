@@ -175,6 +175,8 @@ final class Aggregation {
         }
     }
 
+    /// A `Result` rather than `do { } catch where …` around the typed-throwing `put`: that form
+    /// crashed the Swift 6.3 compiler (SIL ownership verifier) inside `perform`.
     private func storeState(_ state: AggregatorState, source: String, expectedVersion: Int64?, fence: FencingToken) async -> Result<Int64, MetadataError> {
         do {
             return .success(try await repository.put(state, kind: MetadataKind.detectorState, source: source, expectedVersion: expectedVersion, fence: fence))
