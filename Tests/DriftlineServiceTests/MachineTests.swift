@@ -1,7 +1,9 @@
 @testable import DriftlineService
 import Dispatch
+import DriftlineDetector
 import DriftlineKafka
 import DriftlineMetadata
+import DriftlineProfiling
 import Foundation
 import Testing
 
@@ -254,5 +256,70 @@ import Testing
         }
         #expect(labels == ["driftline.test.loop", "driftline.test.loop"])
         #expect(label() == nil)
+    }
+}
+
+/// The source side without Kafka: records in, partials of closed windows, dead letters within the
+/// budget and commit positions out.
+@Suite struct SourceSideTests {
+    static func side(deadLettersPerWindow: Int = 1) -> SourceSide {
+        var source = DetectorConfiguration.Source(topic: "orders")
+        source.eventTime = .field(path: "ts", unit: .milliseconds)
+        // One lane: a lane sends empty partials only for its own partitions, and only for windows it
+        // saw records in (see DEVELOPERS.md, "Detector shell and machines").
+        return SourceSide(source: source, partitionCount: 2, workers: 1,
+                          deadLetterBudget: DeadLetterBudget(perWindow: deadLettersPerWindow, windowSize: 1_000)) { closedThrough in
+            SourceWindowing(topic: "orders", eventTime: source.eventTime, windows: TumblingWindows(size: 1_000, allowedLateness: 0, closedThrough: closedThrough))
+        }
+    }
+
+    static func add(_ side: SourceSide, partition: Int32, offset: Int64, _ text: String, kafkaTime: Int64 = 0) {
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBytes { side.enqueue(partition: partition, offset: offset, timestamp: kafkaTime, value: UnsafeRawBufferPointer($0)) }
+    }
+
+    @Test func closedWindowsBecomeOnePartialPerOwnedPartitionAndCommitsWaitForOpenOnes() throws {
+        let side = Self.side()
+        side.assign([0, 1], now: 0)
+        Self.add(side, partition: 0, offset: 0, #"{"ts": 100, "x": 1}"#)
+        Self.add(side, partition: 0, offset: 1, #"{"ts": 200, "x": 2}"#)
+        Self.add(side, partition: 0, offset: 2, #"{"ts": 1500, "x": 3}"#)
+        Self.add(side, partition: 1, offset: 0, #"{"ts": 1700, "x": 4}"#)
+        Self.add(side, partition: 0, offset: 3, #"{"ts": 1600, "x""#, kafkaTime: 10)  // malformed
+        Self.add(side, partition: 0, offset: 4, #"{"ts"#, kafkaTime: 20)              // malformed, same window of arrival
+        for lane in side.lanes { lane.process(now: 0) }
+
+        let letters = side.takeDeadLetters(now: 0)
+        #expect(letters.count == 1, "one sample per window of arrival")
+        let partials = side.closeReadyWindows(now: 0)
+        // Window [0, 1000) closed (both partitions passed 1000): partition 0 with its two records,
+        // partition 1 with none, so the aggregator need not wait for its timeout.
+        #expect(partials.map(\.partitions) == [[0], [1]])
+        #expect(partials.allSatisfy { $0.windowStart == 0 && $0.windowEnd == 1_000 && $0.partitionCount == 2 })
+        let profiles = try partials.map { try WindowProfile(encoded: $0.profile) }
+        #expect(profiles.map(\.recordCount) == [2, 0])
+        // Open window [1000, 2000) still needs partition 0 from offset 2 and partition 1 from 0.
+        #expect(side.commitPositions == [TopicPartition("orders", 0): 2, TopicPartition("orders", 1): 0])
+        let counted = side.takeCounters()
+        #expect(counted.records == 6 && counted.malformed.values.reduce(0, +) == 2 && counted.deadLetters == 1)
+        #expect(side.takeCounters().records == 0, "counters are per batch")
+    }
+
+    @Test func aRevocationForgetsOpenWindowsAndKeepsWhatWasClosed() {
+        let side = Self.side()
+        side.assign([0, 1], now: 0)
+        Self.add(side, partition: 0, offset: 0, #"{"ts": 100}"#)
+        Self.add(side, partition: 1, offset: 0, #"{"ts": 2500}"#)
+        Self.add(side, partition: 0, offset: 1, #"{"ts": 2600}"#)
+        for lane in side.lanes { lane.process(now: 0) }
+        #expect(side.closeReadyWindows(now: 0).count == 2)
+        side.revoke([TopicPartition("orders", 1)], now: 0)
+        #expect(side.assigned == [0])
+        // Open windows are rebuilt by re-reading from the committed positions: nothing is held here.
+        #expect(side.commitPositions.isEmpty)
+        // A window already closed is not closed (published) again after the reset.
+        Self.add(side, partition: 0, offset: 0, #"{"ts": 100}"#)
+        for lane in side.lanes { lane.process(now: 0) }
+        #expect(side.closeReadyWindows(now: 0).isEmpty)
     }
 }

@@ -37,9 +37,8 @@ final class ProfilingLane: @unchecked Sendable {
     var isEmpty: Bool { entries.isEmpty }
 
     /// Copies the record out of librdkafka's buffer (the view is only valid during the poll).
-    func enqueue(_ message: KafkaMessageView, value: UnsafeRawBufferPointer) {
-        entries.append(Entry(partition: message.partition, offset: message.offset, timestamp: message.timestamp.milliseconds,
-                             start: buffer.count, count: value.count))
+    func enqueue(partition: Int32, offset: Int64, timestamp: Int64?, value: UnsafeRawBufferPointer) {
+        entries.append(Entry(partition: partition, offset: offset, timestamp: timestamp, start: buffer.count, count: value.count))
         buffer.append(contentsOf: value)
     }
 

@@ -63,10 +63,15 @@ final class SourceSide {
     }
 
     func enqueue(_ message: KafkaMessageView) {
+        enqueue(partition: message.partition, offset: message.offset, timestamp: message.timestamp.milliseconds, value: message.value)
+    }
+
+    /// A record without a value (a tombstone) is counted, not profiled.
+    func enqueue(partition: Int32, offset: Int64, timestamp: Int64?, value: UnsafeRawBufferPointer?) {
         counters.records += 1
-        guard let value = message.value else { return }
+        guard let value else { return }
         counters.bytes += Int64(value.count)
-        lane(message.partition).enqueue(message, value: value)
+        lane(partition).enqueue(partition: partition, offset: offset, timestamp: timestamp, value: value)
     }
 
     /// After the lanes profiled a batch: the malformed records to sample to the dead-letter topic
