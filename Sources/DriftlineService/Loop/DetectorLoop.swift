@@ -137,8 +137,7 @@ final class DetectorLoop {
         try consumer.close()
         try aggregationConsumer.close()
         await aggregation.releaseAll()
-        try publisher.producer.flush(timeout: .seconds(30))
-        try publisher.producer.close()
+        try publisher.close()
     }
 
     /// One batch; true if it read partials or scored windows.

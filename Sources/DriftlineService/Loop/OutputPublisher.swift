@@ -34,6 +34,12 @@ final class OutputPublisher {
         }
     }
 
+    /// At shutdown: what is still queued gets 30 s, then the producer closes.
+    func close() throws {
+        try producer.flush(timeout: .seconds(30))
+        try producer.close()
+    }
+
     /// Client errors since the last call: logged; a fatal one stops the detector.
     func checkClientErrors() throws {
         for error in producer.takeClientErrors() {

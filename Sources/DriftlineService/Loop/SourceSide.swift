@@ -2,7 +2,6 @@ import DriftlineDetector
 import DriftlineKafka
 import DriftlineMessages
 import DriftlineProfiling
-import Foundation
 
 /// One watched source topic on this instance: the partitions it owns, their profiling lanes, the
 /// dead-letter budget, and batch counters. No I/O: it takes assignments, revocations and records,
