@@ -23,11 +23,11 @@ struct AggregatorDelivery {
         /// Lease held, nothing in flight.
         case idle(Lease, version: Int64?)
         /// Step (1): the state with its outbox is being stored.
-        case storingOutbox(Lease, AggregatorState, expected: Int64?)
+        case storingOutbox(Lease, AggregatorState)
         /// Step (2): the outbox is being produced and flushed.
         case publishing(Lease, AggregatorState, version: Int64)
         /// Step (3), or the end of recovery: the state without outbox is being stored.
-        case clearing(Lease, expected: Int64)
+        case clearing(Lease)
         /// Another instance owns the source now; nothing more is written under this lease.
         case lost
     }
@@ -64,8 +64,8 @@ struct AggregatorDelivery {
     /// The lease while this instance owns the source (also while writing).
     var lease: Lease? {
         switch state {
-        case let .restoring(lease), let .recovering(lease, _, _), let .idle(lease, _), let .storingOutbox(lease, _, _),
-             let .publishing(lease, _, _), let .clearing(lease, _):
+        case let .restoring(lease), let .recovering(lease, _, _), let .idle(lease, _), let .storingOutbox(lease, _),
+             let .publishing(lease, _, _), let .clearing(lease):
             lease
         case .unowned, .acquiring, .lost:
             nil
@@ -109,27 +109,27 @@ struct AggregatorDelivery {
 
     mutating func missingDelivered() -> Action {
         guard case let .recovering(lease, stored, version) = state else { return .none }
-        state = .clearing(lease, expected: version)
+        state = .clearing(lease)
         return .store(stored.withoutOutbox, expectedVersion: version, fence: lease.fence)
     }
 
     /// Windows scored: their state and outbox go out in the three delivery steps.
     mutating func windowsScored(_ next: AggregatorState) -> Action {
         guard case let .idle(lease, version) = state else { return .none }
-        state = .storingOutbox(lease, next, expected: version)
+        state = .storingOutbox(lease, next)
         return .store(next, expectedVersion: version, fence: lease.fence)
     }
 
     mutating func stored(version: Int64) -> Action {
         switch state {
-        case let .storingOutbox(lease, next, _):
+        case let .storingOutbox(lease, next):
             guard !next.outbox.isEmpty else {
                 state = .idle(lease, version: version)
                 return .none
             }
             state = .publishing(lease, next, version: version)
             return .publish(next.outbox)
-        case let .clearing(lease, _):
+        case let .clearing(lease):
             state = .idle(lease, version: version)
             return .none
         default:
@@ -139,7 +139,7 @@ struct AggregatorDelivery {
 
     mutating func published() -> Action {
         guard case let .publishing(lease, next, version) = state else { return .none }
-        state = .clearing(lease, expected: version)
+        state = .clearing(lease)
         return .store(next.withoutOutbox, expectedVersion: version, fence: lease.fence)
     }
 
