@@ -31,6 +31,8 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
+        // libpg_query as installed by Debian's libpg-query-dev (no pkg-config file): PostgreSQL's parser.
+        .systemLibrary(name: "CPgQuery", providers: [.apt(["libpg-query-dev"])]),
         // Configuration plumbing every service shares: the YAML reader with key-path errors, the one
         // host:port parser, durations, the `kafka:` section (pure: Yams only).
         .target(name: "DriftlineConfiguration", dependencies: [.product(name: "Yams", package: "Yams")]),
@@ -117,6 +119,24 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // SQL through PostgreSQL's own parser: parse trees, fingerprints, statement splitting. The only
+        // module that touches libpg_query pointers.
+        .target(name: "DriftlineSQL", dependencies: ["CPgQuery"]),
+        // The partitioning planner: query log → workload → candidates → cost → decision (pure: no
+        // database or network; statistics arrive as plain values).
+        .target(name: "DriftlinePlanning", dependencies: ["DriftlineSQL"]),
+        // Target databases the planner reads and the executor changes (PostgreSQL's catalog and
+        // pg_stat_statements).
+        .target(
+            name: "DriftlineTargets",
+            dependencies: [
+                "DriftlinePlanning",
+                "DriftlineConfiguration",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Wire contracts of the topics Driftline writes (pure).
         .target(name: "DriftlineMessages"),
         .executableTarget(
@@ -131,6 +151,9 @@ let package = Package(
                 "DriftlineSampleData",
                 "DriftlineService",
                 "DriftlineForecast",
+                "DriftlinePlanning",
+                "DriftlineSQL",
+                "DriftlineTargets",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -181,6 +204,10 @@ let package = Package(
                 "DriftlineCLI",
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "DriftlinePlanningTests",
+            dependencies: ["DriftlinePlanning", "DriftlineSQL", "DriftlineTargets", .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         // Runs the built `driftline` executable end to end.
         .testTarget(

@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   librdkafka-dev   # the Kafka client library (and its mock cluster) Driftline links
+  libpg-query-dev  # PostgreSQL's own SQL parser (libpg_query) for the partitioning planner
   pkg-config       # SwiftPM finds librdkafka through it
   kcat             # an independent Kafka client: interop tests and the throughput baseline
   postgresql       # a real PostgreSQL server for the store tests
