@@ -16,28 +16,21 @@ public final class PostgresMetadataStore: MetadataStore {
     /// `url`: postgres://user[:password]@host[:port]/database[?sslmode=disable|require]
     /// `runsClient`: false when the caller runs `runClient()` in a task it owns (structured).
     public init(url: String, connectTimeout: Duration = .seconds(10), runsClient: Bool = true) async throws(MetadataError) {
-        guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
-            throw .invalidURL("'\(url)' is not postgres://user@host:port/database")
-        }
-        let database = String(components.path.drop { $0 == "/" })
-        guard !database.isEmpty else { throw .invalidURL("'\(url)' names no database") }
-        guard let user = components.user, !user.isEmpty else { throw .invalidURL("'\(url)' names no user") }
-        let sslMode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
+        let parsed: PostgresURL
+        do { parsed = try PostgresURL(url) } catch { throw .invalidURL(error.reason) }
+        let (host, port, user, database) = (parsed.host, parsed.port, parsed.user, parsed.database)
         let tls: PostgresClient.Configuration.TLS
         let checkTLS: PostgresConnection.Configuration.TLS
-        switch sslMode {
-        case "disable":
-            tls = .disable
-            checkTLS = .disable
-        case "require":
+        if parsed.requireTLS {
             tls = .require(.makeClientConfiguration())
             do { checkTLS = .require(try NIOSSLContext(configuration: .makeClientConfiguration())) } catch { throw .invalidURL("TLS setup failed: \(error)") }
-        default: throw .invalidURL("sslmode '\(sslMode)' is not disable or require")
+        } else {
+            tls = .disable
+            checkTLS = .disable
         }
-        let port = components.port ?? 5432
         // Check with one direct connection first: it fails at once with the server's reason
         // (wrong database, bad password), where the pool would keep retrying quietly.
-        var check = PostgresConnection.Configuration(host: host, port: port, username: user, password: components.password, database: database, tls: checkTLS)
+        var check = PostgresConnection.Configuration(host: host, port: port, username: user, password: parsed.password, database: database, tls: checkTLS)
         check.options.connectTimeout = TimeAmount.milliseconds(connectTimeout.wholeMilliseconds)
         description = "postgres://\(user)@\(host):\(port)/\(database)"
         var quiet = Logger(label: "driftline.metadata.postgres")
@@ -49,7 +42,7 @@ public final class PostgresMetadataStore: MetadataStore {
             throw .unavailable("cannot use \(description): \(Self.reason(error))")
         }
         var configuration = PostgresClient.Configuration(
-            host: host, port: port, username: user, password: components.password, database: database, tls: tls)
+            host: host, port: port, username: user, password: parsed.password, database: database, tls: tls)
         configuration.options.connectTimeout = connectTimeout
         let client = PostgresClient(configuration: configuration, backgroundLogger: quiet)
         self.client = client

@@ -272,7 +272,7 @@ public struct PredicateExtractor {
         return qualifiedName(reference, in: scope) ?? reference.column
     }
 
-    private func operand(_ node: SQLNode) -> Operand? {
+    func operand(_ node: SQLNode) -> Operand? {
         if let number = node["ParamRef"]?["number"]?.number { return .parameter(Int(number)) }
         if let cast = node["TypeCast"], let inner = cast["arg"] {
             let type = cast["typeName"]?["names"]?.names.last
