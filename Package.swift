@@ -126,13 +126,15 @@ let package = Package(
         // database or network; statistics arrive as plain values).
         .target(name: "DriftlinePlanning", dependencies: ["DriftlineSQL"]),
         // Target databases the planner reads and the executor changes (PostgreSQL's catalog and
-        // pg_stat_statements).
+        // pg_stat_statements), and the planner's inputs from the metadata store.
         .target(
             name: "DriftlineTargets",
             dependencies: [
                 "DriftlinePlanning",
                 "DriftlineConfiguration",
+                "DriftlineMetadata",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

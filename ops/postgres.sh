@@ -16,10 +16,10 @@ start_test_postgres() {
     chown postgres:postgres "$dir"
     as_user=(runuser -u postgres --)
   fi
-  "${as_user[@]}" "$bin/initdb" -D "$dir/data" -U postgres -A trust --no-sync >"$dir/initdb.log" 2>&1 \
+  "${as_user[@]}" "$bin/initdb" -D "$dir/data" -U postgres -A trust --no-sync --no-locale -E UTF8 >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; return 1; }
   "${as_user[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 -c shared_preload_libraries=pg_stat_statements" start >/dev/null \
     || { cat "$dir/server.log" >&2; return 1; }
   export DRIFTLINE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
   DRIFTLINE_TEST_POSTGRES_DIR="$dir"

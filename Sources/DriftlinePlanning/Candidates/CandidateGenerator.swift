@@ -52,10 +52,15 @@ public struct CandidateGenerator: Sendable {
     public func singleLevel(_ usage: [String: ColumnUsage]) -> [PartitionLevel] {
         var levels: [PartitionLevel] = []
         for column in statistics.columns {
-            guard let use = usage[column.name] else { continue }
             let estimate = Selectivity(column: column, rows: statistics.rows)
+            // The time column is always a candidate, queried or not: time ranges are what most
+            // tables are partitioned by (retention, maintenance), so a plan should say how it compares.
+            guard let use = usage[column.name] else {
+                if column.name == growth.timeColumn { levels += rangeLevels(column, estimate: estimate) }
+                continue
+            }
             let distinct = column.distinctCount(rows: statistics.rows)
-            if column.type.isNumericAxis, use.range > 0 || (column.type == .timestamp || column.type == .date) {
+            if column.type.isNumericAxis, use.range > 0 || column.name == growth.timeColumn {
                 levels += rangeLevels(column, estimate: estimate)
             }
             if use.equality > 0, column.type == .integer || column.type == .text {
@@ -63,8 +68,8 @@ public struct CandidateGenerator: Sendable {
                     levels.append(.hash(column: column.name, type: column.type, modulus: modulus))
                 }
             }
-            if use.equality + use.nulls > 0, let list = listLevel(column, estimate: estimate, distinct: distinct) {
-                levels.append(list)
+            if use.equality + use.nulls > 0 {
+                levels += listLevels(column, estimate: estimate, distinct: distinct)
             }
         }
         return levels
@@ -164,18 +169,25 @@ public struct CandidateGenerator: Sendable {
 
     // MARK: List
 
-    /// One partition per common value (and per value a forecast expects), a DEFAULT for the rest.
+    /// One partition per common value (and per value a forecast expects), a DEFAULT for the rest;
+    /// and a coarser variant where only the values holding 10% or more get their own partition.
     /// Only for columns whose common values cover nearly all rows: otherwise the DEFAULT partition
     /// holds most of the table and prunes nothing.
-    private func listLevel(_ column: ColumnStatistics, estimate: Selectivity, distinct: Double) -> PartitionLevel? {
-        guard distinct <= 64, column.type == .text || column.type == .integer || column.type == .boolean else { return nil }
+    private func listLevels(_ column: ColumnStatistics, estimate: Selectivity, distinct: Double) -> [PartitionLevel] {
+        guard distinct <= 64, column.type == .text || column.type == .integer || column.type == .boolean else { return [] }
         let common = estimate.mostCommon
         let covered = common.reduce(0) { $0 + $1.frequency } + column.nullFraction
-        guard covered >= 0.9 else { return nil }
-        var values: [[String?]] = column.mostCommonValues.map { [$0] }
-        for value in forecastValues[column.name] ?? [] where !column.mostCommonValues.contains(value) { values.append([value]) }
-        if column.nullFraction >= 0.01 { values.append([nil]) }
-        guard values.count + 1 <= configuration.maximumPartitions else { return nil }
-        return .list(column: column.name, type: column.type, partitions: values, hasDefault: true)
+        guard covered >= 0.9 else { return [] }
+        let forecast = (forecastValues[column.name] ?? []).filter { !column.mostCommonValues.contains($0) }
+        var levels: [PartitionLevel] = []
+        var seen: Set<[[String?]]> = []
+        for threshold in [0.0, 0.10] {
+            var values: [[String?]] = zip(column.mostCommonValues, column.mostCommonFrequencies).filter { $0.1 >= threshold }.map { [$0.0] }
+            values += forecast.map { [$0] }
+            if column.nullFraction >= max(0.01, threshold) { values.append([nil]) }
+            guard !values.isEmpty, values.count + 1 <= configuration.maximumPartitions, seen.insert(values).inserted else { continue }
+            levels.append(.list(column: column.name, type: column.type, partitions: values, hasDefault: true))
+        }
+        return levels
     }
 }

@@ -2,15 +2,17 @@
 /// executor to fill and swap in: the partitioned parent (`LIKE … INCLUDING ALL` keeps columns,
 /// defaults, constraints and indexes), then every partition, sub-partitions under their parent.
 public enum PartitionDDL {
-    public static func statements(for layout: PartitionLayout, schema: String, table: String, shadow: String? = nil) -> [String] {
+    /// `into`: where the new table goes (default: `<table>_repartitioned` next to the original).
+    public static func statements(for layout: PartitionLayout, schema: String, table: String, into: (schema: String, table: String)? = nil) -> [String] {
         guard let first = layout.levels.first else { return [] }
-        let parent = shadow ?? "\(table)_repartitioned"
-        var statements = ["CREATE TABLE \(qualified(schema, parent)) (LIKE \(qualified(schema, table)) INCLUDING ALL) PARTITION BY \(clause(first));"]
+        let parent = into?.table ?? "\(table)_repartitioned"
+        let parentSchema = into?.schema ?? schema
+        var statements = ["CREATE TABLE \(qualified(parentSchema, parent)) (LIKE \(qualified(schema, table)) INCLUDING ALL) PARTITION BY \(clause(first));"]
         func create(_ levelIndex: Int, parentName: String) {
             let level = layout.levels[levelIndex]
             for index in 0..<level.count {
                 let name = partitionName(parentName, level: level, index: index)
-                var statement = "CREATE TABLE \(qualified(schema, name)) PARTITION OF \(qualified(schema, parentName)) \(bound(level, index))"
+                var statement = "CREATE TABLE \(qualified(parentSchema, name)) PARTITION OF \(qualified(parentSchema, parentName)) \(bound(level, index))"
                 if levelIndex + 1 < layout.levels.count { statement += " PARTITION BY \(clause(layout.levels[levelIndex + 1]))" }
                 statements.append(statement + ";")
                 if levelIndex + 1 < layout.levels.count { create(levelIndex + 1, parentName: name) }

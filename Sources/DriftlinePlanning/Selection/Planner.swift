@@ -40,6 +40,20 @@ public enum PlanningError: Error, Equatable, CustomStringConvertible {
 /// change only when its saving beats the re-partitioning cost by the margin.
 public enum Planner {
     public static func plan(_ input: PlanningInput) throws(PlanningError) -> PartitionPlan {
+        try evaluate(input).plan
+    }
+
+    /// The plan with the costs behind it (the validation against PostgreSQL materialises these).
+    public struct Evaluation: Sendable {
+        public var plan: PartitionPlan
+        public var current: CostModel.LayoutCost
+        /// Every valid candidate, cheapest first (the current layout excluded).
+        public var candidates: [CostModel.LayoutCost]
+        public var costModel: CostModel
+        public var periodDays: Double
+    }
+
+    public static func evaluate(_ input: PlanningInput) throws(PlanningError) -> Evaluation {
         let statistics = input.statistics
         let configuration = input.configuration
         guard statistics.rows > 0 || !statistics.columns.isEmpty else { throw .noStatistics(table: statistics.table) }
@@ -142,7 +156,7 @@ public enum Planner {
             notes.append("\(chosen.partitionsToCreate) partitions for rows arriving within the horizon are created up front")
         }
 
-        return PartitionPlan(
+        let plan = PartitionPlan(
             table: "\(statistics.schema).\(statistics.table)", decision: decision, reason: reason,
             strategy: .init(decision == .repartition ? chosen.layout : current),
             ddl: decision == .repartition ? PartitionDDL.statements(for: chosen.layout, schema: statistics.schema, table: statistics.table) : [],
@@ -150,6 +164,7 @@ public enum Planner {
                              improvement: decision == .repartition ? improvement : 0, horizonDays: configuration.horizonDays, unit: "buffer accesses"),
             resources: decision == .repartition ? resources : .init(rows: 0, bytes: 0, tempBytes: 0, seconds: 0),
             assumptions: assumptions, alternatives: Array(alternatives.prefix(12)), notes: notes)
+        return Evaluation(plan: plan, current: keep, candidates: candidates, costModel: costModel, periodDays: periodDays)
     }
 
     /// The time column (the timestamp or date column most correlated with storage order), where

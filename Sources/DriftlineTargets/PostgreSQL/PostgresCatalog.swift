@@ -116,7 +116,8 @@ public final class PostgresCatalog: Sendable {
         let sizes = try await rows("""
             SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::float8, coalesce(sum(c.relpages), 0)::float8,
                    coalesce(sum(pg_total_relation_size(c.oid)), 0)::float8, coalesce(min(c.reltuples), 0)::float8
-            FROM pg_partition_tree(\(oid)::oid::regclass) t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf
+            FROM pg_class c WHERE c.oid = \(oid)::oid AND c.relkind = 'r'
+               OR c.oid IN (SELECT relid FROM pg_partition_tree(\(oid)::oid::regclass) WHERE isleaf)
             """)
         let (rowCount, pages, bytes, leastTuples) = try decode(sizes[0], as: (Double, Double, Double, Double).self)
         if leastTuples < 0 { notes.append("\(schema).\(relationName) (or a partition) was never analyzed: row counts are 0 until ANALYZE runs") }
@@ -190,8 +191,10 @@ public final class PostgresCatalog: Sendable {
         }
         let partitionRows = try await rows("""
             SELECT pg_get_expr(c.relpartbound, c.oid), 
-                   (SELECT coalesce(sum(l.relpages), 0)::float8 FROM pg_partition_tree(c.oid::regclass) t JOIN pg_class l ON l.oid = t.relid WHERE t.isleaf),
-                   (SELECT coalesce(sum(greatest(l.reltuples, 0)), 0)::float8 FROM pg_partition_tree(c.oid::regclass) t JOIN pg_class l ON l.oid = t.relid WHERE t.isleaf),
+                   (SELECT coalesce(sum(l.relpages), 0)::float8 FROM pg_class l WHERE l.oid = c.oid AND l.relkind = 'r'
+                       OR l.oid IN (SELECT relid FROM pg_partition_tree(c.oid::regclass) WHERE isleaf)),
+                   (SELECT coalesce(sum(greatest(l.reltuples, 0)), 0)::float8 FROM pg_class l WHERE l.oid = c.oid AND l.relkind = 'r'
+                       OR l.oid IN (SELECT relid FROM pg_partition_tree(c.oid::regclass) WHERE isleaf)),
                    c.relkind::text
             FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = \(oid)::oid
             """)
