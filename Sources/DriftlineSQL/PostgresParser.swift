@@ -12,7 +12,7 @@ public enum PostgresParser {
         guard let tree = result.parse_tree else { return [] }
         let json = Data(bytes: tree, count: strlen(tree))
         // libpg_query wrote this JSON itself; failing to read it would be a bug in the library.
-        guard let object = try? JSONSerialization.jsonObject(with: json), case let .object(root) = SQLNode(json: object) else {
+        guard let root = try? JSONDecoder().decode(SQLNode.self, from: json), case .object = root else {
             throw SQLParseError(message: "libpg_query returned an unreadable parse tree", position: nil)
         }
         return root["stmts"]?.array.compactMap { $0["stmt"] } ?? []

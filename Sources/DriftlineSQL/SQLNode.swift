@@ -8,19 +8,6 @@ public indirect enum SQLNode: Equatable, Sendable {
     case bool(Bool)
     case null
 
-    init(json: Any) {
-        switch json {
-        case let dictionary as [String: Any]: self = .object(dictionary.mapValues(SQLNode.init(json:)))
-        case let list as [Any]: self = .array(list.map(SQLNode.init(json:)))
-        case let text as String: self = .string(text)
-        // JSONSerialization gives NSNumber; booleans arrive as NSNumber too, told apart by type.
-        case let number as Bool where type(of: json) != type(of: 0 as Any): self = .bool(number)
-        case let number as Double: self = .number(number)
-        case let number as Int: self = .number(Double(number))
-        default: self = .null
-        }
-    }
-
     public subscript(key: String) -> SQLNode? {
         if case let .object(fields) = self { return fields[key] }
         return nil
@@ -55,5 +42,18 @@ public indirect enum SQLNode: Equatable, Sendable {
     /// The string values of a `[{"String": {"sval": …}}]` list (names, qualified names).
     public var names: [String] {
         array.compactMap { $0["String"]?["sval"]?.string }
+    }
+}
+
+extension SQLNode: Decodable {
+    /// Decoded with JSONDecoder, which keeps `true` and `1` apart (JSONSerialization on Linux does not).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }  // not a Bool: try the next type
+        else if let value = try? container.decode(Double.self) { self = .number(value) }  // not a number: next
+        else if let value = try? container.decode(String.self) { self = .string(value) }  // not a string: next
+        else if let value = try? container.decode([SQLNode].self) { self = .array(value) }  // not a list: an object
+        else { self = .object(try container.decode([String: SQLNode].self)) }
     }
 }

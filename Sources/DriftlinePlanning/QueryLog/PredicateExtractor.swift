@@ -31,7 +31,7 @@ public struct PredicateExtractor {
             case "SelectStmt": kind = .select; select(fields)
             case "InsertStmt":
                 kind = .insert
-                if let relation = fields["relation"]?["RangeVar"]?["relname"]?.string { writes.append(relation) }
+                if let relation = fields["relation"]?["relname"]?.string { writes.append(relation) }
                 if let query = fields["selectStmt"]?["SelectStmt"] { select(query) }
             case "UpdateStmt":
                 kind = .update
@@ -56,7 +56,9 @@ public struct PredicateExtractor {
     }
 
     private mutating func select(_ fields: SQLNode) {
-        for cte in fields["withClause"]?["WithClause"]?["ctes"]?.array ?? [] {
+        // Fields typed as one node type (`WithClause *`, `SelectStmt *`, `RangeVar *`) come inline in
+        // libpg_query's JSON, without the `{"Type": …}` wrapper that `Node *` fields have.
+        for cte in fields["withClause"]?["ctes"]?.array ?? [] {
             if let query = cte["CommonTableExpr"]?["ctequery"]?["SelectStmt"] { select(query) }
         }
         // UNION / INTERSECT: both sides.
@@ -78,8 +80,8 @@ public struct PredicateExtractor {
     private mutating func modification(_ fields: SQLNode, extraFrom: [SQLNode]) {
         var scope = Scope()
         if let relation = fields["relation"] {
-            if let name = relation["RangeVar"]?["relname"]?.string { writes.append(name) }
-            addFromItem(relation, to: &scope)
+            if let name = relation["relname"]?.string { writes.append(name) }
+            addFromItem(.object(["RangeVar": relation]), to: &scope)
         }
         for item in extraFrom { addFromItem(item, to: &scope) }
         if let condition = fields["whereClause"] { restrict(condition, in: scope) }
