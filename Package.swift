@@ -209,7 +209,12 @@ let package = Package(
         ),
         .testTarget(
             name: "DriftlinePlanningTests",
-            dependencies: ["DriftlinePlanning", "DriftlineSQL", "DriftlineTargets", .product(name: "PostgresNIO", package: "postgres-nio")]
+            dependencies: [
+                "DriftlinePlanning", "DriftlineSQL", "DriftlineTargets", "DriftlineMetadata",
+                // `driftline plan` runs as a child process in the command tests.
+                "DriftlineCLI",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         // Runs the built `driftline` executable end to end.
         .testTarget(

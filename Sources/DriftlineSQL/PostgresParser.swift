@@ -44,13 +44,21 @@ public enum PostgresParser {
         if let error = result.error { throw SQLParseError(error.pointee, sql: script) }
         let bytes = Array(script.utf8)
         var statements: [String] = []
+        var covered = 0
+        func add(_ start: Int, _ end: Int) {
+            let text = String(decoding: bytes[start..<end], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if !text.isEmpty, text != ";" { statements.append(text) }
+        }
         for index in 0..<Int(result.n_stmts) {
             guard let entry = result.stmts[index]?.pointee else { continue }
             let start = Int(entry.stmt_location), end = min(bytes.count, start + Int(entry.stmt_len))
             guard start < end else { continue }
-            let text = String(decoding: bytes[start..<end], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            if !text.isEmpty { statements.append(text) }
+            add(start, end)
+            covered = max(covered, end)
         }
+        // The scanner drops text after an unclosed parenthesis; keep it, so it is counted as a
+        // statement that does not parse instead of vanishing.
+        if covered < bytes.count { add(covered, bytes.count) }
         return statements
     }
 }

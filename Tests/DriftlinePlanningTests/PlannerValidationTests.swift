@@ -194,6 +194,40 @@ import Testing
             }
         }
         print("planner-validation \(scenario.name) pairs: \(agreeing)/\(pairs) agree")
+        try validatePlans([String(decoding: try JSONEncoder().encode(plan), as: UTF8.self)])
         #expect(Double(agreeing) >= 0.9 * Double(pairs), "\(scenario.name): \(agreeing) of \(pairs) pairs ordered as measured")
+    }
+}
+
+/// PostgresHash says which hash partition an integer key lands in; the server agrees.
+@Suite struct PostgresHashTests {
+    @Test(.enabled(if: PostgresLab.available, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))
+    func rowsLandWhereThePlannerSays() async throws {
+        let lab = try await PostgresLab.open("hash")
+        do {
+            try await lab.execute("CREATE TABLE h (k bigint) PARTITION BY HASH (k)")
+            for remainder in 0..<7 { try await lab.execute("CREATE TABLE h\(remainder) PARTITION OF h FOR VALUES WITH (MODULUS 7, REMAINDER \(remainder))") }
+            try await lab.execute("CREATE TABLE i (k int) PARTITION BY HASH (k)")
+            for remainder in 0..<4 { try await lab.execute("CREATE TABLE i\(remainder) PARTITION OF i FOR VALUES WITH (MODULUS 4, REMAINDER \(remainder))") }
+            let keys: [Int64] = [0, 1, 2, 3, 42, -1, -42, 1 << 31, -(1 << 31), 1 << 40, -(1 << 40), Int64.max, Int64.min + 1, 123_456_789]
+            try await lab.execute("INSERT INTO h VALUES " + keys.map { "(\($0))" }.joined(separator: ","))
+            try await lab.execute("INSERT INTO i VALUES " + keys.filter { abs($0) < (1 << 31) }.map { "(\($0))" }.joined(separator: ","))
+            let placed = try await lab.scalar("SELECT string_agg(k || ':' || tableoid::regclass::text, ',' ORDER BY k) FROM h")
+            for entry in placed.split(separator: ",") {
+                let parts = entry.split(separator: ":")
+                let key = try #require(Int64(parts[0]))
+                #expect("h\(PostgresHash.partition(ofInteger: key, modulus: 7))" == String(parts[1]), "bigint \(key)")
+            }
+            let small = try await lab.scalar("SELECT string_agg(k || ':' || tableoid::regclass::text, ',' ORDER BY k) FROM i")
+            for entry in small.split(separator: ",") {
+                let parts = entry.split(separator: ":")
+                let key = try #require(Int64(parts[0]))
+                #expect("i\(PostgresHash.partition(ofInteger: key, modulus: 4))" == String(parts[1]), "int \(key)")
+            }
+        } catch {
+            await lab.close()
+            throw error
+        }
+        await lab.close()
     }
 }

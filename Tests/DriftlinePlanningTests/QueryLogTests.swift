@@ -100,6 +100,8 @@ import Testing
         let statements = try PostgresParser.split("SELECT 'a;b'; -- c;\nSELECT $$x;y$$; SELECT 3")
         #expect(statements.count == 3)
         #expect(statements[0] == "SELECT 'a;b'")
+        // Text after an unclosed parenthesis is kept (to be reported as unparsable), not dropped.
+        #expect(try PostgresParser.split("SELECT 1;\nnot sql (((;\nSELECT 2").count == 2)
     }
 }
 

@@ -15,7 +15,7 @@ public enum PostgresHash {
     }
 
     static func combine64(_ a: UInt64, _ b: UInt64) -> UInt64 {
-        a ^ (b &+ 0x49A0_F4DD_15E5_A10E &+ (a << 54) &+ (a >> 7))
+        a ^ (b &+ 0x49A0_F4DD_15E5_A8E3 &+ (a << 54) &+ (a >> 7))
     }
 
     /// Bob Jenkins' lookup3 on one 32-bit word, seeded (PostgreSQL's `hash_bytes_uint32_extended`).
@@ -24,8 +24,7 @@ public enum PostgresHash {
         var b = a, c = a
         if seed != 0 {
             a &+= UInt32(truncatingIfNeeded: seed >> 32)
-            mix(&a, &b, &c)
-            a &+= UInt32(truncatingIfNeeded: seed)
+            b &+= UInt32(truncatingIfNeeded: seed)
             mix(&a, &b, &c)
         }
         a &+= k

@@ -1,6 +1,7 @@
 /// The planner's answer, as `driftline plan --format json` prints it and the repartition command
 /// carries it (schema: `schemas/partition-plan.schema.json`).
 public struct PartitionPlan: Codable, Equatable, Sendable {
+    public var version = 1
     public var table: String
     public var decision: Decision
     public var reason: String

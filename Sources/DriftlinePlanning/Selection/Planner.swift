@@ -29,7 +29,7 @@ public enum PlanningError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .noStatements(table, classes, unparsed):
-            "no statement in the workload reads or writes \(table) (\(classes) statement classes for other tables, \(Int(unparsed)) statements could not be parsed)"
+            "no statement in the workload reads or writes \(table) (\(classes) statement classes for other tables; \(Int(unparsed)) statements could not be parsed)"
         case let .noStatistics(table):
             "no statistics for \(table): run ANALYZE on it, or give a metadata store with the source that feeds it"
         }
