@@ -210,7 +210,7 @@ let package = Package(
         .testTarget(
             name: "DriftlinePlanningTests",
             dependencies: [
-                "DriftlinePlanning", "DriftlineSQL", "DriftlineTargets", "DriftlineMetadata",
+                "DriftlinePlanning", "DriftlineSQL", "DriftlineTargets", "DriftlineMetadata", "DriftlineSampleData",
                 // `driftline plan` runs as a child process in the command tests.
                 "DriftlineCLI",
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -125,17 +125,17 @@ import Testing
         var predictedWeighted: [Double] = []
         var exactChecks = 0
         for (schema, cost) in layouts {
-            if schema != "current" { try await lab.materialise(cost.layout, schema: schema, from: "base") }
+            if schema != "current" { try await lab.catalog.materialise(cost.layout, source: ("base", "events"), into: (schema, "events")) }
             let model = LayoutModel(layout: cost.layout, statistics: statistics, growth: .none)
             var measuredTotal = 0.0, predictedTotal = 0.0
             for statementClass in cost.classes.map(\.statementClass) {
                 var measuredClass = 0.0, predictedClass = 0.0
                 for (shape, sql) in zip(statementClass.samples, statementClass.sampleText) {
-                    let measured = try await lab.measure(sql, schema: schema == "current" ? "base" : schema)
+                    let measured = try await lab.catalog.measure(sql, schema: schema == "current" ? "base" : schema)
                     let predicted = try #require(evaluation.costModel.execution(shape, on: model))
                     if predicted.exact {
-                        #expect(predicted.partitions == measured.partitions,
-                                "\(scenario.name) \(cost.layout.summary): \(sql) — predicted \(predicted.partitions) partitions, PostgreSQL scanned \(measured.partitions)")
+                        #expect(predicted.partitions == measured.relationsScanned,
+                                "\(scenario.name) \(cost.layout.summary): \(sql) — predicted \(predicted.partitions) partitions, PostgreSQL scanned \(measured.relationsScanned)")
                         exactChecks += 1
                     }
                     if schema == "current", scenario.currentLayout.isEmpty, let planRows = measured.planRows, shape.scans.count == 1, shape.groupBy.isEmpty {

@@ -36,15 +36,24 @@ public final class PostgresCatalog: Sendable {
     }
 
     public static func withCatalog<T>(_ url: String, connectTimeout: Duration = .seconds(10), _ body: (PostgresCatalog) async throws -> T) async throws -> T {
-        let catalog = try await connect(url, connectTimeout: connectTimeout)
+        let catalog = try await open(url, connectTimeout: connectTimeout)
         do {
             let result = try await body(catalog)
-            try? await catalog.connection.close()  // the reading is done; a failed close loses nothing
+            await catalog.close()
             return result
         } catch {
-            try? await catalog.connection.close()  // already failing with the body's error
+            await catalog.close()
             throw error
         }
+    }
+
+    /// One connection; `close()` it when done (or use `withCatalog`).
+    public static func open(_ url: String, connectTimeout: Duration = .seconds(10)) async throws(TargetError) -> PostgresCatalog {
+        try await connect(url, connectTimeout: connectTimeout)
+    }
+
+    public func close() async {
+        try? await connection.close()  // nothing is pending on a reading connection; a failed close loses nothing
     }
 
     static func connect(_ url: String, connectTimeout: Duration) async throws(TargetError) -> PostgresCatalog {
@@ -93,7 +102,7 @@ public final class PostgresCatalog: Sendable {
         do { _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger).collect() } catch { throw .query(Self.reason(error)) }
     }
 
-    func rows(_ query: PostgresQuery) async throws(TargetError) -> [PostgresRow] {
+    public func rows(_ query: PostgresQuery) async throws(TargetError) -> [PostgresRow] {
         do { return try await connection.query(query, logger: Self.logger).collect() } catch { throw .query(Self.reason(error)) }
     }
 
