@@ -124,7 +124,7 @@ let package = Package(
         .target(name: "DriftlineSQL", dependencies: ["CPgQuery"]),
         // The partitioning planner: query log → workload → candidates → cost → decision (pure: no
         // database or network; statistics arrive as plain values).
-        .target(name: "DriftlinePlanning", dependencies: ["DriftlineSQL"]),
+        .target(name: "DriftlinePlanning", dependencies: ["DriftlineSQL", "DriftlineProfiling"]),
         // Target databases the planner reads and the executor changes (PostgreSQL's catalog and
         // pg_stat_statements), and the planner's inputs from the metadata store.
         .target(

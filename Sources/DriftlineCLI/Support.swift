@@ -5,6 +5,7 @@ import Foundation
 final class ProgressReporter {
     private let total: Int
     private let label: String
+    private let start = Date()
     private var lastReport = Date.distantPast
 
     init(total: Int, label: String) {
@@ -12,11 +13,17 @@ final class ProgressReporter {
         self.label = label
     }
 
+    /// `done` out of `total`, with the time left at the rate so far.
     func update(_ done: Int) {
         let now = Date()
         guard now.timeIntervalSince(lastReport) >= 0.5 else { return }
         lastReport = now
-        FileHandle.standardError.write(Data("\r\(label) \(done)\(total > 0 ? "/\(total)" : "")".utf8))
+        var text = "\r\(label) \(done)\(total > 0 ? "/\(total)" : "")"
+        let elapsed = now.timeIntervalSince(start)
+        if total > 0, done > 0, elapsed >= 1 {
+            text += String(format: ", about %.0f s left   ", elapsed / Double(done) * Double(max(0, total - done)))
+        }
+        FileHandle.standardError.write(Data(text.utf8))
     }
 
     func finish() {

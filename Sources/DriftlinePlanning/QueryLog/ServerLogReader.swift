@@ -135,9 +135,12 @@ public enum StatementFile {
         }
     }
 
-    /// Streams the file (1 MiB at a time) into `workload`.
-    public static func read(_ path: String, into workload: inout Workload) throws(ReadError) -> Summary {
+    /// Streams the file (1 MiB at a time) into `workload`; `progress` gets the bytes read so far
+    /// and the file's size after each chunk.
+    public static func read(_ path: String, into workload: inout Workload, progress: (Int, Int) -> Void = { _, _ in }) throws(ReadError) -> Summary {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw .unreadable(path, "no such file or not readable") }
+        let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0  // unknown size: progress without a total
+        var bytesRead = 0
         defer { try? handle.close() }  // closing a file opened for reading cannot lose data
         var reader = ServerLogReader()
         var carry = Data()
@@ -148,6 +151,7 @@ public enum StatementFile {
             let chunk: Data
             do { chunk = try handle.read(upToCount: 1 << 20) ?? Data() } catch { throw .unreadable(path, "\(error)") }
             if chunk.isEmpty { break }
+            bytesRead += chunk.count
             carry.append(chunk)
             var start = carry.startIndex
             while let newline = carry[start...].firstIndex(of: 10) {
@@ -160,6 +164,7 @@ public enum StatementFile {
                 if decided != true { plain.append(contentsOf: Array(line.utf8)); plain.append(10) }
             }
             carry = Data(carry[start...])
+            progress(bytesRead, size)
         }
         if !carry.isEmpty {
             let line = String(decoding: carry, as: UTF8.self)

@@ -1,3 +1,5 @@
+import DriftlineProfiling
+
 /// A value on a column's ordering axis: numbers, and times as seconds since 1970 (dates at
 /// midnight UTC), so ranges interpolate the way PostgreSQL's `convert_to_scalar` does; text
 /// compares bytewise (the C collation; other collations order differently, see DEVELOPERS.md).
@@ -98,26 +100,13 @@ public enum PostgresTime {
         return seconds - Double(sign == 43 ? offset : -offset)
     }
 
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    /// Days since 1970-01-01 of a proleptic Gregorian date (the RFC 3339 scanner's calendar).
     static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
+        RFC3339.daysSinceEpoch(year: year, month: month, day: day)
     }
 
     static func civil(days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        RFC3339.civil(daysSinceEpoch: Int64(days))
     }
 
     /// `2026-01-31 00:00:00+00`: how plans write time bounds (UTC, whole seconds).

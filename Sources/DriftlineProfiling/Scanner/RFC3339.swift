@@ -113,7 +113,7 @@ public enum RFC3339 {
     }
 
     /// Days from 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant's days_from_civil).
-    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
+    public static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yearOfEra = y - era * 400
@@ -123,7 +123,7 @@ public enum RFC3339 {
     }
 
     /// The inverse of `daysSinceEpoch` (H. Hinnant's civil_from_days).
-    static func civil(daysSinceEpoch days: Int64) -> (year: Int, month: Int, day: Int) {
+    public static func civil(daysSinceEpoch days: Int64) -> (year: Int, month: Int, day: Int) {
         let z = Int(days) + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
