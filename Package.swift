@@ -125,6 +125,9 @@ let package = Package(
         // The partitioning planner: query log → workload → candidates → cost → decision (pure: no
         // database or network; statistics arrive as plain values).
         .target(name: "DriftlinePlanning", dependencies: ["DriftlineSQL", "DriftlineProfiling"]),
+        // The executor's logic (pure): the re-partitioning workflow as a state machine, commands and
+        // status, and per-store SQL dialects that emit statements as values.
+        .target(name: "DriftlineExecutor", dependencies: ["DriftlinePlanning", "DriftlineProfiling"]),
         // Target databases the planner reads and the executor changes (PostgreSQL's catalog and
         // pg_stat_statements), and the planner's inputs from the metadata store.
         .target(
@@ -206,6 +209,10 @@ let package = Package(
                 "DriftlineCLI",
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "DriftlineExecutorTests",
+            dependencies: ["DriftlineExecutor", "DriftlinePlanning"]
         ),
         .testTarget(
             name: "DriftlinePlanningTests",

@@ -15,6 +15,12 @@ public struct PartitionPlan: Codable, Equatable, Sendable {
 
     public enum Decision: String, Codable, Sendable { case repartition, keep }
 
+    public init(table: String, decision: Decision, reason: String, strategy: Strategy, ddl: [String], estimated: Estimated,
+                resources: Resources, assumptions: [String], alternatives: [Alternative], notes: [String]) {
+        self.table = table; self.decision = decision; self.reason = reason; self.strategy = strategy; self.ddl = ddl
+        self.estimated = estimated; self.resources = resources; self.assumptions = assumptions; self.alternatives = alternatives; self.notes = notes
+    }
+
     public struct Strategy: Codable, Equatable, Sendable {
         public var kind: String
         public var columns: [String]
@@ -37,6 +43,11 @@ public struct PartitionPlan: Codable, Equatable, Sendable {
         public var improvement: Double
         public var horizonDays: Double
         public var unit: String
+
+        public init(perClass: [ClassEstimate], totalCostNow: Double, totalCostNew: Double, improvement: Double, horizonDays: Double, unit: String) {
+            self.perClass = perClass; self.totalCostNow = totalCostNow; self.totalCostNew = totalCostNew; self.improvement = improvement
+            self.horizonDays = horizonDays; self.unit = unit
+        }
 
         enum CodingKeys: String, CodingKey {
             case perClass = "per_class", totalCostNow = "total_cost_now", totalCostNew = "total_cost_new", improvement
@@ -75,6 +86,10 @@ public struct PartitionPlan: Codable, Equatable, Sendable {
         public var bytes: Double
         public var tempBytes: Double
         public var seconds: Double
+
+        public init(rows: Double, bytes: Double, tempBytes: Double, seconds: Double) {
+            self.rows = rows; self.bytes = bytes; self.tempBytes = tempBytes; self.seconds = seconds
+        }
 
         enum CodingKeys: String, CodingKey { case rows, bytes, tempBytes = "temp_bytes", seconds }
     }
