@@ -28,7 +28,7 @@ import Testing
         #expect(workflow.event(.start(checkpoint: nil), now: 0) == [.validate])
         let accepted = workflow.event(.validated(.ok(rows: 25)), now: 1)
         #expect(states(accepted) == [.accepted] && accepted.last == .acquireLease)
-        #expect(workflow.event(.leaseAcquired, now: 1) == [.prepare])
+        #expect(workflow.event(.leaseAcquired(checkpoint: nil, completedElsewhere: false), now: 1) == [.prepare])
         #expect(workflow.event(.prepared(copiedThrough: nil, copiedRows: 0), now: 2) == [.copyBatch(after: nil, limit: 10)])
         var actions = workflow.event(.batchCopied(lastKey: ["10"], rows: 10), now: 3)
         #expect(actions.last == .copyBatch(after: ["10"], limit: 10))
@@ -60,7 +60,7 @@ import Testing
         var workflow = RepartitionWorkflow(command: Self.command, settings: settings())
         _ = workflow.event(.start(checkpoint: nil), now: 0)
         _ = workflow.event(.validated(.ok(rows: 0)), now: 0)
-        _ = workflow.event(.leaseAcquired, now: 0)
+        _ = workflow.event(.leaseAcquired(checkpoint: nil, completedElsewhere: false), now: 0)
         _ = workflow.event(.prepared(copiedThrough: nil, copiedRows: 0), now: 0)
         _ = workflow.event(.batchCopied(lastKey: nil, rows: 0), now: 0)
         _ = workflow.event(.replayed(rows: 0, pending: 0), now: 0)
@@ -83,7 +83,7 @@ import Testing
         let accepted = workflow.event(.validated(.ok(rows: 25)), now: 200)
         guard case let .publish(status) = accepted.first else { Issue.record("no accepted status"); return }
         #expect(status.message == "resuming from \(phase.rawValue) after 7 rows")
-        _ = workflow.event(.leaseAcquired, now: 200)
+        _ = workflow.event(.leaseAcquired(checkpoint: saved, completedElsewhere: false), now: 200)
         // The shadow really holds 9 rows through key 9 (a batch committed after the last checkpoint).
         let next = workflow.event(.prepared(copiedThrough: ["9"], copiedRows: 9), now: 200)
         switch phase {
@@ -126,14 +126,14 @@ import Testing
         _ = workflow.event(.validated(.ok(rows: 5)), now: 0)
         #expect(workflow.event(.leaseBusy, now: 0) == [.wait(seconds: 1)])
         #expect(workflow.event(.waited, now: 1) == [.acquireLease])
-        #expect(workflow.event(.leaseAcquired, now: 1) == [.prepare])
+        #expect(workflow.event(.leaseAcquired(checkpoint: nil, completedElsewhere: false), now: 1) == [.prepare])
     }
 
     @Test func verificationMismatchFailsAndCleansUp() {
         var workflow = RepartitionWorkflow(command: Self.command)
         _ = workflow.event(.start(checkpoint: nil), now: 0)
         _ = workflow.event(.validated(.ok(rows: 0)), now: 0)
-        _ = workflow.event(.leaseAcquired, now: 0)
+        _ = workflow.event(.leaseAcquired(checkpoint: nil, completedElsewhere: false), now: 0)
         _ = workflow.event(.prepared(copiedThrough: nil, copiedRows: 0), now: 0)
         _ = workflow.event(.batchCopied(lastKey: nil, rows: 0), now: 0)
         _ = workflow.event(.replayed(rows: 0, pending: 0), now: 0)
@@ -144,13 +144,10 @@ import Testing
     @Test func aFailureAfterTheSwapNeverDropsTheLiveTable() {
         var workflow = RepartitionWorkflow(command: Self.command)
         let saved = Checkpoint(commandId: "c1", fingerprint: Self.command.fingerprint, phase: .swapped, lastKey: nil, rowsCopied: 5, rowsTotal: 5, copyStartedAt: 1)
-        _ = workflow.event(.start(checkpoint: saved), now: 0)
-        _ = workflow.event(.validated(.ok(rows: 5)), now: 0)
-        _ = workflow.event(.leaseAcquired, now: 0)
         var fresh = RepartitionWorkflow(command: Self.command)
         _ = fresh.event(.start(checkpoint: saved), now: 0)
         _ = fresh.event(.validated(.ok(rows: 5)), now: 0)
-        _ = fresh.event(.leaseAcquired, now: 0)
+        _ = fresh.event(.leaseAcquired(checkpoint: saved, completedElsewhere: false), now: 0)
         // Before prepared arrives, the metadata store fails.
         let actions = fresh.event(.failed("metadata store unavailable"), now: 0)
         #expect(!actions.contains(.cleanUp) && states(actions) == [.failed] && actions.contains(.releaseLease))
@@ -162,11 +159,30 @@ import Testing
         var workflow = RepartitionWorkflow(command: Self.command, settings: settings)
         _ = workflow.event(.start(checkpoint: nil), now: 0)
         _ = workflow.event(.validated(.ok(rows: 30)), now: 0)
-        _ = workflow.event(.leaseAcquired, now: 0)
+        _ = workflow.event(.leaseAcquired(checkpoint: nil, completedElsewhere: false), now: 0)
         _ = workflow.event(.prepared(copiedThrough: nil, copiedRows: 0), now: 10)
         // 10 rows at 5 rows/s are due at 12 s; the batch finished at 10.5 s.
         let actions = workflow.event(.batchCopied(lastKey: ["10"], rows: 10), now: 10.5)
         #expect(actions.last == .wait(seconds: 1.5))
         #expect(workflow.event(.waited, now: 12) == [.copyBatch(after: ["10"], limit: 10)])
+    }
+
+    @Test func aSecondExecutorThatWaitedFindsTheJobDone() {
+        var workflow = RepartitionWorkflow(command: Self.command)
+        _ = workflow.event(.start(checkpoint: nil), now: 0)
+        _ = workflow.event(.validated(.ok(rows: 5)), now: 0)
+        _ = workflow.event(.leaseBusy, now: 0)
+        _ = workflow.event(.waited, now: 1)
+        #expect(workflow.event(.leaseAcquired(checkpoint: nil, completedElsewhere: true), now: 2) == [.releaseLease, .finish(.completed)])
+    }
+
+    @Test func aSecondExecutorThatWaitedContinuesFromTheFirstsCheckpoint() {
+        let progressed = Checkpoint(commandId: "c1", fingerprint: Self.command.fingerprint, phase: .copying, lastKey: ["20"], rowsCopied: 20, rowsTotal: 25, copyStartedAt: 1)
+        var workflow = RepartitionWorkflow(command: Self.command, settings: settings())
+        _ = workflow.event(.start(checkpoint: nil), now: 0)
+        _ = workflow.event(.validated(.ok(rows: 25)), now: 0)
+        #expect(workflow.event(.leaseAcquired(checkpoint: progressed, completedElsewhere: false), now: 2) == [.prepare])
+        #expect(workflow.event(.prepared(copiedThrough: ["20"], copiedRows: 20), now: 2) == [.copyBatch(after: ["20"], limit: 10)])
+        #expect(workflow.checkpoint.copyStartedAt == 1)
     }
 }

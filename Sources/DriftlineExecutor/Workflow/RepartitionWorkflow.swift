@@ -54,7 +54,9 @@ public struct RepartitionWorkflow: Sendable {
         /// Begin, with the checkpoint found in the metadata store for the table (if any).
         case start(checkpoint: Checkpoint?)
         case validated(Validation)
-        case leaseAcquired
+        /// The lease is ours; what the metadata store holds for the table now (another executor may
+        /// have progressed, or finished, the same command while this one waited).
+        case leaseAcquired(checkpoint: Checkpoint?, completedElsewhere: Bool)
         case leaseBusy
         /// Shadow, capture trigger and change table exist; `copiedThrough` is the largest key already
         /// in the shadow (a resumed copy continues after it), `copiedRows` how many rows it holds.
@@ -127,15 +129,23 @@ public struct RepartitionWorkflow: Sendable {
                 return finish(.rejected, now: now, error: reason)
             case let .ok(rows):
                 checkpoint.rowsTotal = rows
-                if let resumed {
-                    checkpoint = resumed
-                    checkpoint.rowsTotal = max(rows, resumed.rowsTotal)
-                }
                 state = .leasing
                 return [.publish(status(.accepted, now: now, message: resumed.map { "resuming from \($0.phase.rawValue) after \($0.rowsCopied) rows" })), .acquireLease]
             }
 
-        case (.leasing, .leaseAcquired):
+        case let (.leasing, .leaseAcquired(found, completedElsewhere)):
+            if completedElsewhere {
+                state = .done(.completed)
+                return [.releaseLease, .finish(.completed)]
+            }
+            if let found {
+                guard found.commandId == command.id, found.fingerprint == command.fingerprint else {
+                    return finish(.rejected, now: now, error: "the table has an unfinished job for command \(found.commandId) (\(found.phase.rawValue)); finish or roll it back first", release: true)
+                }
+                let total = checkpoint.rowsTotal
+                checkpoint = found
+                checkpoint.rowsTotal = max(total, found.rowsTotal)
+            }
             state = .preparing
             return [.prepare]
         case (.leasing, .leaseBusy):
