@@ -128,12 +128,19 @@ let package = Package(
         // The executor's logic (pure): the re-partitioning workflow as a state machine, commands and
         // status, and per-store SQL dialects that emit statements as values.
         .target(name: "DriftlineExecutor", dependencies: ["DriftlinePlanning", "DriftlineProfiling"]),
+        // The executor service: runs commands through the workflow against target stores, checkpoints
+        // and leases in the metadata store.
+        .target(
+            name: "DriftlineExecutorService",
+            dependencies: ["DriftlineExecutor", "DriftlineMetadata", "DriftlinePlanning", "DriftlineTargets"]
+        ),
         // Target databases the planner reads and the executor changes (PostgreSQL's catalog and
         // pg_stat_statements), and the planner's inputs from the metadata store.
         .target(
             name: "DriftlineTargets",
             dependencies: [
                 "DriftlinePlanning",
+                "DriftlineExecutor",
                 "DriftlineConfiguration",
                 "DriftlineMetadata",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -159,6 +166,8 @@ let package = Package(
                 "DriftlinePlanning",
                 "DriftlineSQL",
                 "DriftlineTargets",
+                "DriftlineExecutor",
+                "DriftlineExecutorService",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -11,6 +11,12 @@ public enum MetadataKind {
     public static let schemaPrediction = "schema_prediction"
     /// Log: partitioning strategies as they took effect.
     public static let partitioning = "partitioning"
+    /// Record per table: the strategy in effect; its version is what a repartition command expects.
+    public static let partitioningCurrent = "partitioning_current"
+    /// Record per table: the executor's checkpoint of the job in progress (absent: none).
+    public static let repartitionJob = "repartition_job"
+    /// Record per table, named by command id: the command completed (what the executor dedupes by).
+    public static let repartitionDone = "repartition_done"
     /// Log: per-field, per-partition distribution statistics (thinned by retention).
     public static let statistics = "statistics"
     /// Log: drift events.

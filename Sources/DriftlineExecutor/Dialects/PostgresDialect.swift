@@ -1,0 +1,197 @@
+import DriftlinePlanning
+
+/// The executor's SQL for PostgreSQL, as values (tests assert the exact statements without a
+/// database). Names: the shadow table is the plan's `<table>_repartitioned`; captured changes go to
+/// `driftline_changes_<table>` (op, key) through the trigger `driftline_capture`; after the swap the
+/// old table is `<table>_before_<id>` and writes to the new one are captured back into
+/// `driftline_back_<table>` until the retention ends.
+public struct PostgresDialect: Sendable {
+    public struct KeyColumn: Equatable, Sendable {
+        public var name: String
+        /// `format_type` of the column (`bigint`, `text`, `timestamp with time zone`).
+        public var type: String
+        public init(name: String, type: String) { self.name = name; self.type = type }
+    }
+
+    public let schema: String
+    public let table: String
+    public let key: [KeyColumn]
+    public let commandId: String
+
+    public init(schema: String, table: String, key: [KeyColumn], commandId: String) {
+        self.schema = schema; self.table = table; self.key = key; self.commandId = commandId
+    }
+
+    static func identifier(_ name: String) -> String { PartitionDDL.identifier(name) }
+    func qualified(_ name: String) -> String { "\(Self.identifier(schema)).\(Self.identifier(name))" }
+
+    public var source: String { qualified(table) }
+    public var shadowName: String { "\(table)_repartitioned" }
+    public var shadow: String { qualified(shadowName) }
+    public var changesName: String { Self.cut("driftline_changes_\(table)") }
+    public var changes: String { qualified(changesName) }
+    public var backName: String { Self.cut("driftline_back_\(table)") }
+    public var back: String { qualified(backName) }
+    public var beforeName: String { Self.cut("\(table)_before_\(commandId.filter { $0.isLetter || $0.isNumber }.prefix(8).lowercased())") }
+    public var before: String { qualified(beforeName) }
+    var captureFunction: String { qualified(Self.cut("driftline_capture_\(table)")) }
+    var backFunction: String { qualified(Self.cut("driftline_back_capture_\(table)")) }
+    public static let captureTrigger = "driftline_capture"
+    public static let backTrigger = "driftline_back_capture"
+
+    /// PostgreSQL truncates identifiers at 63 bytes; cut them ourselves so the names are known.
+    static func cut(_ name: String) -> String {
+        var result = ""
+        for character in name where result.utf8.count + String(character).utf8.count <= 63 { result.append(character) }
+        return result
+    }
+
+    var keyList: String { key.map { Self.identifier($0.name) }.joined(separator: ", ") }
+    func keyList(_ alias: String) -> String { key.map { "\(alias).\(Self.identifier($0.name))" }.joined(separator: ", ") }
+    var keyDefinitions: String { key.map { "\(Self.identifier($0.name)) \($0.type)" }.joined(separator: ", ") }
+    /// `($1::bigint, $2::text)`: a key given as text parameters.
+    var keyParameters: String { "(" + key.enumerated().map { "$\($0.offset + 1)::\($0.element.type)" }.joined(separator: ", ") + ")" }
+    func keyText(_ alias: String) -> String { "ARRAY[" + key.map { "\(alias).\(Self.identifier($0.name))::text" }.joined(separator: ", ") + "]" }
+    var orderByKey: String { key.map { Self.identifier($0.name) }.joined(separator: ", ") }
+    var orderByKeyDescending: String { key.map { "\(Self.identifier($0.name)) DESC" }.joined(separator: ", ") }
+
+    // MARK: Capture
+
+    /// A change table and a trigger that logs (op, key) of every write to `target` into it.
+    func capture(into log: String, function: String, trigger: String, on target: String) -> [String] {
+        let newKeys = key.map { "NEW.\(Self.identifier($0.name))" }.joined(separator: ", ")
+        let oldKeys = key.map { "OLD.\(Self.identifier($0.name))" }.joined(separator: ", ")
+        let keyChanged = key.map { "NEW.\(Self.identifier($0.name)) IS DISTINCT FROM OLD.\(Self.identifier($0.name))" }.joined(separator: " OR ")
+        return [
+            "CREATE TABLE IF NOT EXISTS \(log) (seq bigserial PRIMARY KEY, op \"char\" NOT NULL, \(keyDefinitions))",
+            """
+            CREATE OR REPLACE FUNCTION \(function)() RETURNS trigger LANGUAGE plpgsql AS $driftline$
+            BEGIN
+              IF TG_OP = 'DELETE' THEN
+                INSERT INTO \(log) (op, \(keyList)) VALUES ('D', \(oldKeys));
+              ELSE
+                INSERT INTO \(log) (op, \(keyList)) VALUES (substr(TG_OP, 1, 1), \(newKeys));
+                IF TG_OP = 'UPDATE' AND (\(keyChanged)) THEN
+                  INSERT INTO \(log) (op, \(keyList)) VALUES ('D', \(oldKeys));
+                END IF;
+              END IF;
+              RETURN NULL;
+            END
+            $driftline$
+            """,
+            "CREATE OR REPLACE TRIGGER \(trigger) AFTER INSERT OR UPDATE OR DELETE ON \(target) FOR EACH ROW EXECUTE FUNCTION \(function)()",
+        ]
+    }
+
+    /// Capture of writes to the original while it is copied.
+    public var prepareCapture: [String] {
+        capture(into: changes, function: captureFunction, trigger: Self.captureTrigger, on: source)
+    }
+
+    // MARK: Copy
+
+    /// One batch in key order after `after` (nil: from the start), idempotent (a batch repeated after
+    /// a crash inserts nothing twice). Returns the rows taken and the batch's last key as text[].
+    public func copyBatch(after: Bool, limit: Int) -> String {
+        """
+        WITH batch AS (SELECT * FROM \(source) \(after ? "WHERE (\(keyList)) > \(keyParameters) " : "")ORDER BY \(orderByKey) LIMIT \(limit)),
+             copied AS (INSERT INTO \(shadow) SELECT * FROM batch ON CONFLICT DO NOTHING)
+        SELECT count(*)::int8, (SELECT \(keyText("b")) FROM batch b ORDER BY \(key.map { "b.\(Self.identifier($0.name)) DESC" }.joined(separator: ", ")) LIMIT 1) FROM batch
+        """
+    }
+
+    /// The largest key already copied and how many rows the shadow holds (where a resumed copy continues).
+    public var copiedThrough: String {
+        "SELECT (SELECT \(keyText("s")) FROM \(shadow) s ORDER BY \(key.map { "s.\(Self.identifier($0.name)) DESC" }.joined(separator: ", ")) LIMIT 1), (SELECT count(*)::int8 FROM \(shadow))"
+    }
+
+    // MARK: Replay
+
+    /// Replays up to `limit` captured changes (all when nil) from `log` into `target` by key, in one
+    /// transaction: take the oldest visible change rows (a row whose transaction has not committed is
+    /// not visible and stays for the next round, so out-of-order commits are never skipped), then for
+    /// each key the target gets `from`'s current row or loses the key. Idempotent.
+    func replay(from: String, into target: String, log: String, limit: Int?) -> [String] {
+        let picked = limit.map { "SELECT seq FROM \(log) ORDER BY seq LIMIT \($0)" } ?? "SELECT seq FROM \(log)"
+        return [
+            "CREATE TEMP TABLE IF NOT EXISTS driftline_replay_keys (\(keyDefinitions)) ON COMMIT DELETE ROWS",
+            "WITH done AS (DELETE FROM \(log) l WHERE l.seq IN (\(picked)) RETURNING \(keyList(Self.identifier("l")))) INSERT INTO driftline_replay_keys SELECT DISTINCT * FROM done",
+            "DELETE FROM \(target) t USING driftline_replay_keys k WHERE (\(keyList("t"))) = (\(keyList("k")))",
+            "INSERT INTO \(target) SELECT s.* FROM \(from) s JOIN driftline_replay_keys k ON (\(keyList("s"))) = (\(keyList("k")))",
+        ]
+    }
+
+    public func replayIntoShadow(limit: Int?) -> [String] { replay(from: source, into: shadow, log: changes, limit: limit) }
+
+    public var pendingChanges: String { "SELECT count(*)::int8 FROM \(changes)" }
+
+    // MARK: Verify
+
+    /// Rows and a checksum per key range of `relation`, leaving out keys with captured changes not
+    /// yet replayed; run for the original and the shadow in one REPEATABLE READ snapshot, the two
+    /// must agree exactly.
+    public func checksums(of relation: String, buckets: Int) -> String {
+        let bucket: String
+        if key.count == 1, ["bigint", "integer", "smallint"].contains(key[0].type) {
+            // Key ranges of equal width over the original's keys.
+            let name = Self.identifier(key[0].name)
+            bucket = "width_bucket(t.\(name), (SELECT min(\(name)) FROM \(source)), (SELECT max(\(name)) + 1 FROM \(source)), \(buckets))"
+        } else {
+            bucket = "abs(hashtext((\(keyList("t")))::text)) % \(buckets)"
+        }
+        return """
+            SELECT \(bucket)::int8 AS bucket, count(*)::int8, coalesce(sum(hashtext(t::text)::int8), 0)::int8 FROM \(relation) t
+            WHERE NOT EXISTS (SELECT 1 FROM \(changes) c WHERE (\(keyList("c"))) = (\(keyList("t")))) GROUP BY 1 ORDER BY 1
+            """
+    }
+
+    // MARK: Swap
+
+    /// Inside the swap transaction, after the lock: the last changes, the renames, capture turned
+    /// around (writes to the new table logged for a rollback), the forward capture removed.
+    public var swap: [String] {
+        replayIntoShadow(limit: nil) + [
+            "ALTER TABLE \(source) RENAME TO \(Self.identifier(beforeName))",
+            "ALTER TABLE \(shadow) RENAME TO \(Self.identifier(table))",
+            "DROP TRIGGER IF EXISTS \(Self.captureTrigger) ON \(before)",
+            "DROP FUNCTION IF EXISTS \(captureFunction)()",
+            "DROP TABLE IF EXISTS \(changes)",
+        ] + capture(into: back, function: backFunction, trigger: Self.backTrigger, on: source)
+    }
+
+    /// Drops what a failed job left (the original is untouched).
+    public var cleanUp: [String] {
+        [
+            "DROP TRIGGER IF EXISTS \(Self.captureTrigger) ON \(source)",
+            "DROP FUNCTION IF EXISTS \(captureFunction)()",
+            "DROP TABLE IF EXISTS \(shadow) CASCADE",
+            "DROP TABLE IF EXISTS \(changes)",
+        ]
+    }
+
+    // MARK: Rollback
+
+    /// Puts the old table back with every row written since the swap: replay the captured writes
+    /// from the new table into the old one, swap the names back, drop the new table and the capture.
+    public var rollback: [String] {
+        replay(from: source, into: before, log: back, limit: nil) + [
+            "DROP TRIGGER IF EXISTS \(Self.backTrigger) ON \(source)",
+            "DROP FUNCTION IF EXISTS \(backFunction)()",
+            "DROP TABLE IF EXISTS \(back)",
+            "ALTER TABLE \(source) RENAME TO \(Self.identifier(Self.cut("\(table)_rolled_back")))",
+            "ALTER TABLE \(before) RENAME TO \(Self.identifier(table))",
+        ]
+    }
+
+    public var dropRolledBack: String { "DROP TABLE IF EXISTS \(qualified(Self.cut("\(table)_rolled_back"))) CASCADE" }
+
+    /// After the retention: the old table and the backward capture go.
+    public var retire: [String] {
+        [
+            "DROP TRIGGER IF EXISTS \(Self.backTrigger) ON \(source)",
+            "DROP FUNCTION IF EXISTS \(backFunction)()",
+            "DROP TABLE IF EXISTS \(back)",
+            "DROP TABLE IF EXISTS \(before) CASCADE",
+        ]
+    }
+}

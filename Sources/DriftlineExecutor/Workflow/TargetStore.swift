@@ -1,0 +1,25 @@
+/// A database whose tables the executor re-partitions: the workflow's steps, each one transaction
+/// (or a few), idempotent where a crash can repeat it. PostgreSQL and SQLite implement it.
+public protocol TargetStore: Sendable {
+    /// Checks the command against the table (exists, has a primary key, the new layout can be
+    /// created: tried in a transaction that is rolled back). Returns the table's rows, or throws
+    /// `TargetRejection` with the reason.
+    func validate(_ command: RepartitionCommand) async throws -> Int64
+    /// Creates (or finds, when resuming) the shadow table and the capture of writes; returns the
+    /// largest key already copied and the rows the shadow holds.
+    func prepare(_ command: RepartitionCommand) async throws -> (copiedThrough: [String]?, copiedRows: Int64)
+    func copyBatch(after: [String]?, limit: Int) async throws -> (lastKey: [String]?, rows: Int64)
+    func replay(limit: Int) async throws -> (rows: Int64, pending: Int64)
+    /// Key ranges whose rows or checksums differ between the original and the shadow.
+    func verify() async throws -> [String]
+    /// nil: the lock was not granted within the timeout (nothing changed). Else the milliseconds it was held.
+    func swap(lockTimeoutMilliseconds: Int) async throws -> Double?
+    func cleanUp() async throws
+}
+
+/// A command the target refuses, with the reason (nothing was changed).
+public struct TargetRejection: Error, CustomStringConvertible {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}

@@ -1,0 +1,166 @@
+import DriftlineExecutor
+import DriftlineMetadata
+import DriftlinePlanning
+import Foundation
+
+/// The thin shell around `RepartitionWorkflow`: performs each action against the target store and
+/// the metadata store (checkpoints fenced by the table's lease) and feeds the outcome back.
+public struct RepartitionRunner: Sendable {
+    public let command: RepartitionCommand
+    public let target: any TargetStore
+    public let repository: MetadataRepository
+    public let holder: String
+    public let settings: RepartitionWorkflow.Settings
+    public let leaseTTL: Duration
+    /// Receives every status (printed, or published to the status topic).
+    public let publish: @Sendable (RepartitionStatus) async -> Void
+
+    public init(command: RepartitionCommand, target: any TargetStore, repository: MetadataRepository, holder: String,
+                settings: RepartitionWorkflow.Settings = .init(), leaseTTL: Duration = .seconds(30),
+                publish: @escaping @Sendable (RepartitionStatus) async -> Void) {
+        self.command = command; self.target = target; self.repository = repository; self.holder = holder
+        self.settings = settings; self.leaseTTL = leaseTTL; self.publish = publish
+    }
+
+    var leaseName: String { "repartition:\(command.table)" }
+
+    /// Runs the command to an end state.
+    public func run() async -> RepartitionStatus.State {
+        var workflow = RepartitionWorkflow(command: command, settings: settings)
+        var lease: Lease?
+        var leaseTakenAt = Date.distantPast
+        var checkpointVersion: Int64?
+        var pending: [RepartitionWorkflow.Action] = []
+        func now() -> Double { Date().timeIntervalSince1970 }
+
+        do {
+            let found = try await repository.get(Checkpoint.self, kind: MetadataKind.repartitionJob, source: command.table)
+            checkpointVersion = found?.version
+            pending = workflow.event(.start(checkpoint: found?.value), now: now())
+        } catch {
+            pending = workflow.event(.start(checkpoint: nil), now: now())
+            pending = workflow.event(.failed("metadata store: \(error)"), now: now())
+        }
+        while !pending.isEmpty {
+            let action = pending.removeFirst()
+            // Keep the lease fresh during long phases.
+            if let held = lease, Date().timeIntervalSince(leaseTakenAt) > Double(leaseTTL.components.seconds) / 3 {
+                do {
+                    if let renewed = try await repository.store.acquireLease(leaseName, holder: holder, ttl: leaseTTL, now: Date()), renewed.token == held.token {
+                        lease = renewed
+                        leaseTakenAt = Date()
+                    } else {
+                        pending = workflow.event(.failed("lost the lease on \(command.table) to another executor"), now: now())
+                        lease = nil
+                        continue
+                    }
+                } catch {
+                    pending = workflow.event(.failed("metadata store: \(error)"), now: now())
+                    continue
+                }
+            }
+            let event: RepartitionWorkflow.Event?
+            do {
+                switch action {
+                case .validate:
+                    event = .validated(try await validate())
+                case .acquireLease:
+                    if let taken = try await repository.store.acquireLease(leaseName, holder: holder, ttl: leaseTTL, now: Date()) {
+                        lease = taken
+                        leaseTakenAt = Date()
+                        let found = try await repository.get(Checkpoint.self, kind: MetadataKind.repartitionJob, source: command.table)
+                        checkpointVersion = found?.version
+                        let done = try await repository.get(Done.self, kind: MetadataKind.repartitionDone, source: command.table, name: command.id) != nil
+                        event = .leaseAcquired(checkpoint: found?.value, completedElsewhere: done)
+                    } else {
+                        event = .leaseBusy
+                    }
+                case let .wait(seconds):
+                    try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                    event = .waited
+                case .prepare:
+                    let (through, rows) = try await target.prepare(command)
+                    event = .prepared(copiedThrough: through, copiedRows: rows)
+                case let .copyBatch(after, limit):
+                    let (last, rows) = try await target.copyBatch(after: after, limit: limit)
+                    event = .batchCopied(lastKey: last, rows: rows)
+                case let .saveCheckpoint(checkpoint):
+                    checkpointVersion = try await repository.put(checkpoint, kind: MetadataKind.repartitionJob, source: command.table,
+                                                                 expectedVersion: checkpointVersion, fence: lease?.fence)
+                    event = nil
+                case let .replay(limit):
+                    let (rows, left) = try await target.replay(limit: limit)
+                    event = .replayed(rows: rows, pending: left)
+                case .verify:
+                    event = .verified(mismatches: try await target.verify())
+                case let .swap(timeout):
+                    if let held = try await target.swap(lockTimeoutMilliseconds: timeout) { event = .swapped(lockMilliseconds: held) } else { event = .swapLockTimeout }
+                case .recordHistory:
+                    try await recordHistory()
+                    event = nil
+                case .markProcessed:
+                    _ = try await repository.store.markProcessed(commandID: command.id, at: Date())
+                    _ = try await repository.put(Done(completedAt: Date()), kind: MetadataKind.repartitionDone, source: command.table, name: command.id, expectedVersion: nil)
+                    if let version = checkpointVersion {
+                        try await repository.store.delete(RecordKey(kind: MetadataKind.repartitionJob, source: command.table), expectedVersion: version)
+                        checkpointVersion = nil
+                    }
+                    event = nil
+                case let .publish(status):
+                    await publish(status)
+                    event = nil
+                case .cleanUp:
+                    try await target.cleanUp()
+                    if let version = checkpointVersion {
+                        try await repository.store.delete(RecordKey(kind: MetadataKind.repartitionJob, source: command.table), expectedVersion: version)
+                        checkpointVersion = nil
+                    }
+                    event = nil
+                case .releaseLease:
+                    if let held = lease { try await repository.store.releaseLease(held) }
+                    lease = nil
+                    event = nil
+                case let .finish(state):
+                    return state
+                }
+            } catch let rejection as TargetRejection {
+                event = .validated(.rejected(rejection.reason))
+            } catch {
+                event = .failed("\(error)")
+            }
+            if let event { pending = workflow.event(event, now: now()) + pending }
+        }
+        return .failed
+    }
+
+    struct Done: Codable { var completedAt: Date }
+
+    /// Stale commands, duplicates and the target's own checks.
+    func validate() async throws -> RepartitionWorkflow.Validation {
+        if try await repository.get(Done.self, kind: MetadataKind.repartitionDone, source: command.table, name: command.id) != nil { return .alreadyProcessed }
+        if let expected = command.expectedVersion {
+            let current = try await repository.get(PartitionStrategyRecord.self, kind: MetadataKind.partitioningCurrent, source: command.table)?.version ?? 0
+            if current != expected {
+                return .rejected("stale command: it expects version \(expected) of \(command.table)'s partitioning, the metadata store is at \(current)")
+            }
+        }
+        return .ok(rows: try await target.validate(command))
+    }
+
+    func recordHistory() async throws {
+        let strategy = command.plan.strategy
+        var parameters = strategy.parameters
+        parameters["summary"] = strategy.summary
+        let record = PartitionStrategyRecord(kind: strategy.kind, columns: strategy.columns, parameters: parameters, effectiveAt: Date(), commandID: command.id)
+        _ = try await repository.append(record, kind: MetadataKind.partitioning, source: command.table, at: Date())
+        for attempt in 1... {
+            let current = try await repository.get(PartitionStrategyRecord.self, kind: MetadataKind.partitioningCurrent, source: command.table)
+            do {
+                _ = try await repository.put(record, kind: MetadataKind.partitioningCurrent, source: command.table, expectedVersion: current?.version)
+                return
+            } catch {
+                guard error.isConflict, attempt < 4 else { throw error }
+            }
+        }
+    }
+}

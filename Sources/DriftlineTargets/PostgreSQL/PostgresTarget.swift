@@ -1,0 +1,275 @@
+import DriftlineExecutor
+import DriftlinePlanning
+import Foundation
+import PostgresNIO
+
+/// The executor's PostgreSQL target: performs the workflow's steps with `PostgresDialect`'s SQL on
+/// one connection. Every step is its own transaction; a crash between steps leaves either the step
+/// done or not, never half.
+public final class PostgresTarget: TargetStore, @unchecked Sendable {
+    // One connection used by one workflow at a time (the runner awaits each step): not shared.
+    private let database: PostgresCatalog
+    private var dialect: PostgresDialect?
+    private let url: String
+
+    public init(url: String) async throws(TargetError) {
+        self.url = url
+        database = try await PostgresCatalog.open(url)
+    }
+
+    public func close() async { await database.close() }
+
+    public var description: String { database.description }
+
+    private func run(_ statements: [String]) async throws(TargetError) {
+        for statement in statements { try await database.execute(statement) }
+    }
+
+    /// Runs `body` in a transaction, rolled back if it throws.
+    private func transaction<T>(_ begin: String = "BEGIN", _ body: () async throws -> T) async throws -> T {
+        try await database.execute(begin)
+        do {
+            let result = try await body()
+            try await database.execute("COMMIT")
+            return result
+        } catch {
+            try? await database.execute("ROLLBACK")  // the connection may be gone; the server rolls back then
+            throw error
+        }
+    }
+
+    /// The table's primary key columns and types, or nil when it has none.
+    func primaryKey(schema: String, table: String) async throws(TargetError) -> [PostgresDialect.KeyColumn]? {
+        let found = try await database.rows("""
+            SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_index i
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey::int2[])
+            WHERE i.indrelid = to_regclass(\(PostgresDialect.identifierPath(schema, table))) AND i.indisprimary
+            ORDER BY array_position(i.indkey::int2[], a.attnum)
+            """)
+        var key: [PostgresDialect.KeyColumn] = []
+        for row in found {
+            do {
+                let (name, type) = try row.decode((String, String).self)
+                key.append(.init(name: name, type: type))
+            } catch { throw .query("unexpected catalog row: \(error)") }
+        }
+        return key.isEmpty ? nil : key
+    }
+
+    private func exists(_ qualified: String) async throws(TargetError) -> Bool {
+        let found = try await database.rows("SELECT to_regclass(\(qualified)) IS NOT NULL")
+        do { return try found[0].decode(Bool.self) } catch { throw .query("\(error)") }
+    }
+
+    // MARK: TargetStore
+
+    public func validate(_ command: RepartitionCommand) async throws -> Int64 {
+        let (schema, table) = command.qualifiedName
+        guard command.store == "postgres" else { throw TargetRejection("the command is for the \(command.store) store, this target is PostgreSQL") }
+        guard try await exists(PostgresDialect.identifierPath(schema, table)) else {
+            throw TargetRejection("table \(schema).\(table) does not exist in \(database.description)")
+        }
+        guard let key = try await primaryKey(schema: schema, table: table) else {
+            throw TargetRejection("table \(schema).\(table) has no primary key; the executor copies in key order and replays changes by key, so it needs one")
+        }
+        guard !command.plan.ddl.isEmpty else { throw TargetRejection("the command's plan has no DDL (a keep decision): nothing to do") }
+        dialect = PostgresDialect(schema: schema, table: table, key: key, commandId: command.id)
+        if try await exists(PostgresDialect.identifierPath(schema, dialect!.shadowName)) {
+            // Resuming: the shadow is ours from before the crash (the checkpoint's fingerprint matched).
+        } else {
+            // The new layout must be creatable: try it and roll back (a missing column, a type without
+            // a hash operator class, a unique key without the partition key fail here with PostgreSQL's reason).
+            do {
+                try await transaction {
+                    try await run(command.plan.ddl)
+                    throw TargetError.query("dry run")
+                }
+            } catch let error as TargetError {
+                if case let .query(reason) = error, reason != "dry run" {
+                    throw TargetRejection("the new layout cannot be created: \(reason)")
+                }
+            }
+        }
+        let count = try await database.rows(PostgresQuery(unsafeSQL: "SELECT count(*)::int8 FROM \(dialect!.source)"))
+        do { return try count[0].decode(Int64.self) } catch { throw TargetError.query("\(error)") }
+    }
+
+    private func require() throws(TargetError) -> PostgresDialect {
+        guard let dialect else { throw .query("the command was not validated") }
+        return dialect
+    }
+
+    public func prepare(_ command: RepartitionCommand) async throws -> (copiedThrough: [String]?, copiedRows: Int64) {
+        let dialect = try require()
+        let resuming = try await exists(PostgresDialect.identifierPath(dialect.schema, dialect.shadowName))
+        try await transaction {
+            if !resuming { try await run(command.plan.ddl) }
+            try await run(dialect.prepareCapture)
+        }
+        let found = try await database.rows(PostgresQuery(unsafeSQL: dialect.copiedThrough))
+        do {
+            let (key, rows) = try found[0].decode(([String]?, Int64).self)
+            return (key, rows)
+        } catch { throw TargetError.query("\(error)") }
+    }
+
+    public func copyBatch(after: [String]?, limit: Int) async throws -> (lastKey: [String]?, rows: Int64) {
+        let dialect = try require()
+        var bindings = PostgresBindings()
+        for value in after ?? [] { bindings.append(value) }
+        let found = try await database.rows(PostgresQuery(unsafeSQL: dialect.copyBatch(after: after != nil, limit: limit), binds: bindings))
+        do {
+            let (rows, key) = try found[0].decode((Int64, [String]?).self)
+            return (rows > 0 ? key : nil, rows)
+        } catch { throw TargetError.query("\(error)") }
+    }
+
+    public func replay(limit: Int) async throws -> (rows: Int64, pending: Int64) {
+        let dialect = try require()
+        return try await transaction {
+            try await run(dialect.replayIntoShadow(limit: limit))
+            let replayed = try await scalar("SELECT count(*)::int8 FROM driftline_replay_keys")
+            let pending = try await scalar(dialect.pendingChanges)
+            return (replayed, pending)
+        }
+    }
+
+    private func scalar(_ sql: String) async throws(TargetError) -> Int64 {
+        let found = try await database.rows(PostgresQuery(unsafeSQL: sql))
+        do { return try found[0].decode(Int64.self) } catch { throw .query("\(error)") }
+    }
+
+    public func verify() async throws -> [String] {
+        let dialect = try require()
+        return try await transaction("BEGIN ISOLATION LEVEL REPEATABLE READ") {
+            let source = try await checksums(dialect.checksums(of: dialect.source, buckets: 64))
+            let shadow = try await checksums(dialect.checksums(of: dialect.shadow, buckets: 64))
+            var mismatches: [String] = []
+            for bucket in Set(source.keys).union(shadow.keys).sorted() {
+                let a = source[bucket] ?? (0, 0), b = shadow[bucket] ?? (0, 0)
+                guard a != b else { continue }
+                mismatches.append("key range \(bucket): \(a.0) rows (checksum \(a.1)) in the original, \(b.0) (checksum \(b.1)) in the new table")
+            }
+            return mismatches
+        }
+    }
+
+    private func checksums(_ sql: String) async throws(TargetError) -> [Int64: (Int64, Int64)] {
+        var result: [Int64: (Int64, Int64)] = [:]
+        for row in try await database.rows(PostgresQuery(unsafeSQL: sql)) {
+            do {
+                let (bucket, count, sum) = try row.decode((Int64, Int64, Int64).self)
+                result[bucket] = (count, sum)
+            } catch { throw .query("\(error)") }
+        }
+        return result
+    }
+
+    /// Serial and identity sequences of `relation`'s columns.
+    private func sequences(_ relation: String) async throws(TargetError) -> [String: String] {
+        let found = try await database.rows("""
+            SELECT a.attname::text, pg_get_serial_sequence(\(relation), a.attname) FROM pg_attribute a
+            WHERE a.attrelid = to_regclass(\(relation)) AND a.attnum > 0 AND NOT a.attisdropped
+              AND pg_get_serial_sequence(\(relation), a.attname) IS NOT NULL
+            """)
+        var result: [String: String] = [:]
+        for row in found {
+            do {
+                let (column, sequence) = try row.decode((String, String).self)
+                result[column] = sequence
+            } catch { throw .query("\(error)") }
+        }
+        return result
+    }
+
+    public func swap(lockTimeoutMilliseconds: Int) async throws -> Double? {
+        let dialect = try require()
+        let sourceSequences = try await sequences(PostgresDialect.identifierPath(dialect.schema, dialect.table))
+        let shadowSequences = try await sequences(PostgresDialect.identifierPath(dialect.schema, dialect.shadowName))
+        try await database.execute("BEGIN")
+        do {
+            try await database.execute("SET LOCAL lock_timeout = '\(lockTimeoutMilliseconds)ms'")
+            try await database.execute("LOCK TABLE \(dialect.source) IN ACCESS EXCLUSIVE MODE")
+        } catch {
+            try? await database.execute("ROLLBACK")  // the lock was not granted: nothing to undo
+            if case let .query(reason) = error, reason.contains("lock timeout") { return nil }
+            throw error
+        }
+        let locked = DispatchTime.now()
+        do {
+            try await run(dialect.swap)
+            // Sequences: a serial default shared with the old table moves to the new one (so dropping
+            // the old table later does not drop it); an identity of its own continues where the old stopped.
+            for (column, sequence) in sourceSequences {
+                if let own = shadowSequences[column], own != sequence {
+                    try await database.execute("SELECT setval('\(own)', last_value, is_called) FROM \(sequence)")
+                } else {
+                    try await database.execute("ALTER SEQUENCE \(sequence) OWNED BY \(dialect.source).\(PartitionDDL.identifier(column))")
+                }
+            }
+            try await database.execute("COMMIT")
+        } catch {
+            try? await database.execute("ROLLBACK")  // the swap did not happen; the original is untouched
+            throw error
+        }
+        return Double(DispatchTime.now().uptimeNanoseconds - locked.uptimeNanoseconds) / 1e6
+    }
+
+    public func cleanUp() async throws {
+        guard let dialect else { return }
+        try await transaction { try await run(dialect.cleanUp) }
+    }
+
+    /// Puts the old table back (within the retention): every row written since the swap included.
+    public func rollback(schema: String, table: String, commandId: String, lockTimeoutMilliseconds: Int, attempts: Int) async throws -> Double {
+        guard let key = try await primaryKey(schema: schema, table: table) else { throw TargetRejection("table \(schema).\(table) has no primary key") }
+        let dialect = PostgresDialect(schema: schema, table: table, key: key, commandId: commandId)
+        guard try await exists(PostgresDialect.identifierPath(schema, dialect.beforeName)) else {
+            throw TargetRejection("the table before command \(commandId) (\(schema).\(dialect.beforeName)) is gone: the retention ended or it was rolled back already")
+        }
+        let newSequences = try await sequences(PostgresDialect.identifierPath(schema, table))
+        let oldSequences = try await sequences(PostgresDialect.identifierPath(schema, dialect.beforeName))
+        var backoff = 0.05
+        for _ in 0..<attempts {
+            try await database.execute("BEGIN")
+            do {
+                try await database.execute("SET LOCAL lock_timeout = '\(lockTimeoutMilliseconds)ms'")
+                try await database.execute("LOCK TABLE \(dialect.source) IN ACCESS EXCLUSIVE MODE")
+            } catch {
+                try? await database.execute("ROLLBACK")  // not granted: nothing to undo
+                if case let .query(reason) = error, reason.contains("lock timeout") {
+                    try await Task.sleep(for: .seconds(backoff))
+                    backoff = min(2, backoff * 2)
+                    continue
+                }
+                throw error
+            }
+            let locked = DispatchTime.now()
+            do {
+                try await run(dialect.rollback)
+                for (column, sequence) in newSequences {
+                    if let own = oldSequences[column], own != sequence {
+                        try await database.execute("SELECT setval('\(own)', last_value, is_called) FROM \(sequence)")
+                    } else {
+                        try await database.execute("ALTER SEQUENCE \(sequence) OWNED BY \(dialect.source).\(PartitionDDL.identifier(column))")
+                    }
+                }
+                try await database.execute("COMMIT")
+            } catch {
+                try? await database.execute("ROLLBACK")  // nothing was rolled back; the new table stays
+                throw error
+            }
+            let held = Double(DispatchTime.now().uptimeNanoseconds - locked.uptimeNanoseconds) / 1e6
+            try await database.execute(dialect.dropRolledBack)
+            return held
+        }
+        throw TargetRejection("could not take the lock on \(schema).\(table) within \(lockTimeoutMilliseconds) ms in \(attempts) attempts")
+    }
+}
+
+extension PostgresDialect {
+    /// `schema.table` as text naming the relation (bound as a parameter of `to_regclass`).
+    static func identifierPath(_ schema: String, _ table: String) -> String {
+        "\(PartitionDDL.identifier(schema)).\(PartitionDDL.identifier(table))"
+    }
+}
