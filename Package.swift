@@ -221,7 +221,12 @@ let package = Package(
         ),
         .testTarget(
             name: "DriftlineExecutorTests",
-            dependencies: ["DriftlineExecutor", "DriftlinePlanning"]
+            dependencies: [
+                "DriftlineExecutor", "DriftlinePlanning", "DriftlineExecutorService", "DriftlineTargets", "DriftlineMetadata",
+                // Crash tests run `driftline execute` as a child process and kill it.
+                "DriftlineCLI",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         .testTarget(
             name: "DriftlinePlanningTests",

@@ -14,6 +14,11 @@ public struct RepartitionRunner: Sendable {
     public let leaseTTL: Duration
     /// Receives every status (printed, or published to the status topic).
     public let publish: @Sendable (RepartitionStatus) async -> Void
+    /// Fault injection for crash tests: before the named step (`copy:N` — the N-th batch —,
+    /// `replay`, `verify`, `swap`) the runner announces it on stderr and waits to be killed.
+    /// From `DRIFTLINE_FAULT_PAUSE_BEFORE`; empty in normal runs.
+    public var pauseBefore: Set<String> = Set((ProcessInfo.processInfo.environment["DRIFTLINE_FAULT_PAUSE_BEFORE"] ?? "")
+        .split(separator: ",").map(String.init))
 
     public init(command: RepartitionCommand, target: any TargetStore, repository: MetadataRepository, holder: String,
                 settings: RepartitionWorkflow.Settings = .init(), leaseTTL: Duration = .seconds(30),
@@ -41,8 +46,23 @@ public struct RepartitionRunner: Sendable {
             pending = workflow.event(.start(checkpoint: nil), now: now())
             pending = workflow.event(.failed("metadata store: \(error)"), now: now())
         }
+        var batches = 0
         while !pending.isEmpty {
             let action = pending.removeFirst()
+            if !pauseBefore.isEmpty {
+                var step: String?
+                switch action {
+                case .copyBatch: batches += 1; step = "copy:\(batches)"
+                case .replay: step = "replay"
+                case .verify: step = "verify"
+                case .swap: step = "swap"
+                default: step = nil
+                }
+                if let step, pauseBefore.contains(step) {
+                    FileHandle.standardError.write(Data("fault injection: paused before \(step)\n".utf8))
+                    while true { try? await Task.sleep(for: .seconds(3600)) }  // waiting to be killed; a cancelled sleep just loops
+                }
+            }
             // Keep the lease fresh during long phases.
             if let held = lease, Date().timeIntervalSince(leaseTakenAt) > Double(leaseTTL.components.seconds) / 3 {
                 do {
@@ -79,6 +99,14 @@ public struct RepartitionRunner: Sendable {
                     try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
                     event = .waited
                 case .prepare:
+                    // One rollback point per table: the previous job's kept table goes when a new job starts.
+                    if let previous = try await repository.get(PartitionStrategyRecord.self, kind: MetadataKind.partitioningCurrent, source: command.table)?.value,
+                       previous.kind != "rollback", let id = previous.commandID, id != command.id {
+                        let (schema, table) = command.qualifiedName
+                        if try await target.retire(schema: schema, table: table, commandId: id) {
+                            await publish(workflow.status(.accepted, now: now(), message: "dropped the layout kept for rolling back \(id)"))
+                        }
+                    }
                     let (through, rows) = try await target.prepare(command)
                     event = .prepared(copiedThrough: through, copiedRows: rows)
                 case let .copyBatch(after, limit):

@@ -32,12 +32,14 @@ struct ExecuteCommand: AsyncParsableCommand {
     @Option(help: "Copy at most this many rows per second (0: no limit).") var throttle: Double = 0
     @Option(help: "How long the swap may wait for the table's lock, per attempt, in milliseconds.") var lockTimeoutMs: Int = 50
     @Option(help: "Executor name for the lease (default: host and process id).") var holder: String?
+    @Option(help: "Seconds the table's lease lasts without renewal (a crashed executor's job waits this long for another).") var leaseSeconds: Int = 30
 
     func validate() throws {
         guard (command == nil) != (plan == nil) else { throw ValidationError("give exactly one of --command FILE or --plan FILE") }
         guard batchRows >= 1 else { throw ValidationError("--batch-rows must be at least 1") }
         guard throttle >= 0 else { throw ValidationError("--throttle must be 0 or more") }
         guard lockTimeoutMs >= 1 else { throw ValidationError("--lock-timeout-ms must be at least 1") }
+        guard leaseSeconds >= 3 else { throw ValidationError("--lease-seconds must be at least 3") }
     }
 
     func loadCommand() throws -> RepartitionCommand {
@@ -72,7 +74,8 @@ struct ExecuteCommand: AsyncParsableCommand {
         do { postgres = try await PostgresTarget(url: target) } catch { throw ValidationError("\(error)") }
         let outcome = try await MetadataStores.withStore(store) { metadata in
             try await metadata.migrate()
-            let runner = RepartitionRunner(command: job, target: postgres, repository: MetadataRepository(store: metadata), holder: name, settings: settings) { status in
+            let runner = RepartitionRunner(command: job, target: postgres, repository: MetadataRepository(store: metadata), holder: name, settings: settings,
+                                         leaseTTL: .seconds(leaseSeconds)) { status in
                 Self.show(status)
             }
             return await runner.run()

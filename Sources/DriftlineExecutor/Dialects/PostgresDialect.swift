@@ -30,14 +30,16 @@ public struct PostgresDialect: Sendable {
     public var shadow: String { qualified(shadowName) }
     public var changesName: String { Self.cut("driftline_changes_\(table)") }
     public var changes: String { qualified(changesName) }
-    public var backName: String { Self.cut("driftline_back_\(table)") }
+    /// The command's short id in names: several jobs' leftovers never share a name.
+    var tag: String { String(commandId.filter { $0.isLetter || $0.isNumber }.suffix(8).lowercased()) }
+    public var backName: String { Self.cut("driftline_back_\(tag)_\(table)") }
     public var back: String { qualified(backName) }
-    public var beforeName: String { Self.cut("\(table)_before_\(commandId.filter { $0.isLetter || $0.isNumber }.prefix(8).lowercased())") }
+    public var beforeName: String { Self.cut("\(table)_before_\(tag)") }
     public var before: String { qualified(beforeName) }
     var captureFunction: String { qualified(Self.cut("driftline_capture_\(table)")) }
-    var backFunction: String { qualified(Self.cut("driftline_back_capture_\(table)")) }
+    var backFunction: String { qualified(Self.cut("driftline_back_capture_\(tag)_\(table)")) }
     public static let captureTrigger = "driftline_capture"
-    public static let backTrigger = "driftline_back_capture"
+    public var backTrigger: String { "driftline_back_capture_\(tag)" }
 
     /// PostgreSQL truncates identifiers at 63 bytes; cut them ourselves so the names are known.
     static func cut(_ name: String) -> String {
@@ -156,7 +158,7 @@ public struct PostgresDialect: Sendable {
             "DROP TRIGGER IF EXISTS \(Self.captureTrigger) ON \(before)",
             "DROP FUNCTION IF EXISTS \(captureFunction)()",
             "DROP TABLE IF EXISTS \(changes)",
-        ] + capture(into: back, function: backFunction, trigger: Self.backTrigger, on: source)
+        ] + capture(into: back, function: backFunction, trigger: backTrigger, on: source)
     }
 
     /// Drops what a failed job left (the original is untouched).
@@ -175,7 +177,7 @@ public struct PostgresDialect: Sendable {
     /// from the new table into the old one, swap the names back, drop the new table and the capture.
     public var rollback: [String] {
         replay(from: source, into: before, log: back, limit: nil) + [
-            "DROP TRIGGER IF EXISTS \(Self.backTrigger) ON \(source)",
+            "DROP TRIGGER IF EXISTS \(backTrigger) ON \(source)",
             "DROP FUNCTION IF EXISTS \(backFunction)()",
             "DROP TABLE IF EXISTS \(back)",
             "ALTER TABLE \(source) RENAME TO \(Self.identifier(Self.cut("\(table)_rolled_back")))",
@@ -188,7 +190,7 @@ public struct PostgresDialect: Sendable {
     /// After the retention: the old table and the backward capture go.
     public var retire: [String] {
         [
-            "DROP TRIGGER IF EXISTS \(Self.backTrigger) ON \(source)",
+            "DROP TRIGGER IF EXISTS \(backTrigger) ON \(source)",
             "DROP FUNCTION IF EXISTS \(backFunction)()",
             "DROP TABLE IF EXISTS \(back)",
             "DROP TABLE IF EXISTS \(before) CASCADE",

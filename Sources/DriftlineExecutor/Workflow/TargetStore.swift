@@ -15,6 +15,9 @@ public protocol TargetStore: Sendable {
     /// nil: the lock was not granted within the timeout (nothing changed). Else the milliseconds it was held.
     func swap(lockTimeoutMilliseconds: Int) async throws -> Double?
     func cleanUp() async throws
+    /// Drops what an earlier completed job kept for its rollback (its old table, the backward
+    /// capture); a new job on the table replaces that rollback point. False when there was nothing.
+    func retire(schema: String, table: String, commandId: String) async throws -> Bool
 }
 
 /// A command the target refuses, with the reason (nothing was changed).

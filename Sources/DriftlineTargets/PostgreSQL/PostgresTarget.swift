@@ -220,6 +220,14 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         try await transaction { try await run(dialect.cleanUp) }
     }
 
+    public func retire(schema: String, table: String, commandId: String) async throws -> Bool {
+        guard let key = try await primaryKey(schema: schema, table: table) else { return false }
+        let previous = PostgresDialect(schema: schema, table: table, key: key, commandId: commandId)
+        guard try await exists(PostgresDialect.identifierPath(schema, previous.beforeName)) else { return false }
+        try await transaction { try await run(previous.retire) }
+        return true
+    }
+
     /// Puts the old table back (within the retention): every row written since the swap included.
     public func rollback(schema: String, table: String, commandId: String, lockTimeoutMilliseconds: Int, attempts: Int) async throws -> Double {
         guard let key = try await primaryKey(schema: schema, table: table) else { throw TargetRejection("table \(schema).\(table) has no primary key") }

@@ -1,0 +1,255 @@
+import DriftlineExecutor
+import DriftlineExecutorService
+import DriftlineMetadata
+import DriftlinePlanning
+import DriftlineTargets
+import Foundation
+import Testing
+
+/// The built `driftline` executable (test bundles are built next to the package's executables).
+let driftline: URL = {
+    var directory = Bundle.main.bundleURL
+    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("driftline").path), directory.path != "/" {
+        directory.deleteLastPathComponent()
+    }
+    return directory.appendingPathComponent("driftline")
+}()
+
+/// A `driftline` child process with its output in files (read while it runs).
+final class Child {
+    let process = Process()
+    let out: URL, err: URL
+    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        out = FileManager.default.temporaryDirectory.appendingPathComponent("exec-out-\(UUID().uuidString)")
+        err = FileManager.default.temporaryDirectory.appendingPathComponent("exec-err-\(UUID().uuidString)")
+        try Data().write(to: out)
+        try Data().write(to: err)
+        process.executableURL = driftline
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        try process.run()
+    }
+    var output: String { (try? String(contentsOf: out, encoding: .utf8)) ?? "" }  // the file exists until deinit
+    var errors: String { (try? String(contentsOf: err, encoding: .utf8)) ?? "" }  // as above
+    func wait() -> Int32 { process.waitUntilExit(); return process.terminationStatus }
+    /// Waits until stderr contains `text` (or the process ended).
+    func waitFor(_ text: String, seconds: Double = 120) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if errors.contains(text) { return true }
+            if !process.isRunning { return errors.contains(text) }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return false
+    }
+    func kill() { Foundation.kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+    deinit {
+        try? FileManager.default.removeItem(at: out)  // temporary files
+        try? FileManager.default.removeItem(at: err)  // as above
+    }
+}
+
+@Suite(.serialized) struct ExecutorPostgresTests {
+    static let enabled = TargetDatabase.available
+
+    func writeCommand(_ command: RepartitionCommand) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("command-\(UUID().uuidString).json").path
+        try JSONEncoder().encode(command).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func metadataFile() -> String { FileManager.default.temporaryDirectory.appendingPathComponent("executor-\(UUID().uuidString).sqlite").path }
+
+    @Test(.enabled(if: enabled, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))
+    func rangeToHashThenHashToCompositeUnderALiveWriter() async throws {
+        let database = try await TargetDatabase.open("live")
+        do {
+            try await database.createEvents(rows: 300_000, layout: PartitionLayout(levels: [rangeByID([100_000, 200_000, 300_000])]))
+            let (writer, task) = try await database.startWriter(seed: 42)
+            let store = try await MetadataStores.open(metadataFile())
+            try await store.migrate()
+            let repository = MetadataRepository(store: store)
+            var settings = RepartitionWorkflow.Settings()
+            settings.batchRows = 20_000
+            let steps: [(String, PartitionLayout)] = [
+                ("to-hash", PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 8)])),
+                ("to-composite", PartitionLayout(levels: [rangeByID([150_000]), .hash(column: "id", type: .integer, modulus: 4)])),
+            ]
+            for (id, layout) in steps {
+                let target = try await PostgresTarget(url: database.url)
+                let statuses = StatusLog()
+                let runner = RepartitionRunner(command: command(id, layout), target: target, repository: repository, holder: "test", settings: settings) { statuses.append($0) }
+                let outcome = await runner.run()
+                await target.close()
+                #expect(outcome == .completed, "\(id): \(statuses.all.last.map { "\($0.state) \($0.error ?? "")" } ?? "no status")")
+                #expect(statuses.all.map(\.state).contains(.swapped))
+                // The new layout is live.
+                let leaves: Int64 = try await database.scalar("SELECT count(*)::int8 FROM pg_partition_tree('public.events') WHERE isleaf")
+                #expect(leaves == Int64(layout.leafCount), "\(id)")
+            }
+            writer.stop = true
+            await task.value
+            #expect(writer.failures.isEmpty, "writer errors: \(writer.failures.prefix(3))")
+            #expect(writer.operations > 100, "the writer ran only \(writer.operations) statements")
+            let (missing, extra, rows) = try await database.differences()
+            #expect(missing == 0 && extra == 0, "after two migrations under \(writer.operations) writes: \(missing) rows missing, \(extra) extra")
+            #expect(rows > 290_000)
+            let duplicates: Int64 = try await database.scalar("SELECT count(*)::int8 FROM (SELECT id FROM events GROUP BY id HAVING count(*) > 1) d")
+            #expect(duplicates == 0)
+            #expect(try await database.leftovers().isEmpty)
+            // History: both layouts recorded, the second current.
+            let history = try await repository.log(PartitionStrategyRecord.self, kind: MetadataKind.partitioning, source: "public.events")
+            #expect(history.map(\.commandID) == ["to-hash", "to-composite"])
+            await store.close()
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+
+    @Test(.enabled(if: enabled, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"),
+          arguments: ["copy:6", "replay", "verify", "swap"])
+    func killNineResumesFromTheLastCheckpoint(_ point: String) async throws {
+        let database = try await TargetDatabase.open("kill_\(point.filter(\.isLetter))")
+        do {
+            try await database.createEvents(rows: 300_000)
+            let (writer, task) = try await database.startWriter(seed: 7)
+            let path = try writeCommand(command("kill-\(point.filter(\.isLetter))", PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 4)])))
+            let metadata = metadataFile()
+            let arguments = ["execute", "--command", path, "--target", database.url, "--store", metadata, "--batch-rows", "20000", "--lease-seconds", "3"]
+            let first = try Child(arguments, environment: ["DRIFTLINE_FAULT_PAUSE_BEFORE": point])
+            #expect(first.waitFor("paused before \(point)"), "never reached \(point): \(first.errors)")
+            first.kill()
+            let second = try Child(arguments)
+            let status = second.wait()
+            writer.stop = true
+            await task.value
+            #expect(status == 0, "restart failed: \(second.output) \(second.errors)")
+            // Resumed, not restarted: the checkpoint's phase and rows carried over.
+            let phase = point.hasPrefix("copy") ? "copying" : point == "replay" ? "replaying" : point == "verify" ? "verifying" : "swapping"
+            #expect(second.output.contains("resuming from \(phase) after"), "\(second.output)")
+            if point.hasPrefix("copy") {
+                #expect(second.output.contains("after 100000 rows"), "five batches of 20000 were checkpointed before the kill: \(second.output)")
+            }
+            #expect(second.output.contains(" swapped "))
+            let (missing, extra, _) = try await database.differences()
+            #expect(missing == 0 && extra == 0, "killed before \(point): \(missing) rows missing, \(extra) extra after resuming")
+            #expect(try await database.leftovers().isEmpty)
+            #expect(writer.failures.isEmpty, "writer errors: \(writer.failures.prefix(3))")
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+
+    @Test(.enabled(if: enabled, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))
+    func twoExecutorsOneCommandOneDoesTheWork() async throws {
+        let database = try await TargetDatabase.open("twice")
+        do {
+            try await database.createEvents(rows: 300_000)
+            let path = try writeCommand(command("twice", PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 4)])))
+            let metadata = metadataFile()
+            let arguments = ["execute", "--command", path, "--target", database.url, "--store", metadata, "--batch-rows", "20000"]
+            let one = try Child(arguments + ["--holder", "one"]), two = try Child(arguments + ["--holder", "two"])
+            #expect(one.wait() == 0, "\(one.output) \(one.errors)")
+            #expect(two.wait() == 0, "\(two.output) \(two.errors)")
+            // Exactly one of them swapped.
+            #expect([one.output, two.output].filter { $0.contains(" swapped ") }.count == 1, "\(one.output)\n---\n\(two.output)")
+            let (missing, extra, _) = try await database.differences()
+            #expect(missing == 0 && extra == 0)
+            let again = try Child(arguments)
+            #expect(again.wait() == 0 && !again.output.contains(" swapped "), "a third run of the same command does nothing: \(again.output)")
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+
+    @Test(.enabled(if: enabled, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))
+    func rollbackAfterTheSwapKeepsWritesMadeSince() async throws {
+        let database = try await TargetDatabase.open("rollback")
+        do {
+            try await database.createEvents(rows: 300_000)
+            let path = try writeCommand(command("roll", PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 8)])))
+            let metadata = metadataFile()
+            let execute = try Child(["execute", "--command", path, "--target", database.url, "--store", metadata])
+            #expect(execute.wait() == 0, "\(execute.output) \(execute.errors)")
+            #expect(try await database.scalar("SELECT relkind::text FROM pg_class WHERE relname = 'events'", as: String.self) == "p")
+            // Writes to the new layout, then back.
+            let (writer, task) = try await database.startWriter(seed: 99)
+            try await Task.sleep(for: .seconds(2))
+            let rollback = try Child(["rollback", "--table", "public.events", "--target", database.url, "--store", metadata])
+            let status = rollback.wait()
+            try await Task.sleep(for: .milliseconds(500))
+            writer.stop = true
+            await task.value
+            #expect(status == 0, "\(rollback.output) \(rollback.errors)")
+            #expect(try await database.scalar("SELECT relkind::text FROM pg_class WHERE relname = 'events'", as: String.self) == "r")
+            #expect(writer.operations > 50)
+            #expect(writer.failures.isEmpty, "writer errors: \(writer.failures.prefix(3))")
+            let (missing, extra, _) = try await database.differences()
+            #expect(missing == 0 && extra == 0, "after rollback with \(writer.operations) writes: \(missing) missing, \(extra) extra")
+            let left: Int64 = try await database.scalar("SELECT count(*)::int8 FROM pg_class WHERE relname LIKE 'driftline_back%' OR relname LIKE 'events_rolled_back%' OR relname LIKE 'events_h%'")
+            #expect(left == 0)
+            // New rows still get fresh ids from the sequence.
+            try await database.execute("INSERT INTO events (ts, user_id) VALUES (now(), 1)")
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+
+    @Test(.enabled(if: enabled, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))
+    func badCommandsAreRejectedAndChangeNothing() async throws {
+        let database = try await TargetDatabase.open("reject")
+        do {
+            try await database.createEvents(rows: 1000)
+            try await database.execute("CREATE TABLE nokey (id int, doc json)")
+            try await database.execute("ALTER TABLE events ADD COLUMN doc json")
+            let store = try await MetadataStores.open(metadataFile())
+            try await store.migrate()
+            let repository = MetadataRepository(store: store)
+            var missingTable = command("missing", PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 4)]))
+            missingTable.table = "public.nosuch"
+            var noKey = command("nokey", PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 4)]))
+            noKey.table = "public.nokey"
+            let cases: [(RepartitionCommand, String)] = [
+                (command("stale", PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 4)]), expectedVersion: 5), "stale command: it expects version 5"),
+                (missingTable, "table public.nosuch does not exist"),
+                (noKey, "has no primary key"),
+                (command("nocolumn", PartitionLayout(levels: [.hash(column: "nosuch", type: .integer, modulus: 4)])), "column \"nosuch\" named in partition key does not exist"),
+                (command("nohash", PartitionLayout(levels: [.hash(column: "doc", type: .other, modulus: 4)])), "has no default operator class for access method \"hash\""),
+            ]
+            for (command, reason) in cases {
+                let target = try await PostgresTarget(url: database.url)
+                let statuses = StatusLog()
+                let outcome = await RepartitionRunner(command: command, target: target, repository: repository, holder: "test") { statuses.append($0) }.run()
+                await target.close()
+                #expect(outcome == .rejected, "\(command.id)")
+                let error = statuses.all.last?.error ?? ""
+                #expect(error.contains(reason), "\(command.id): \(error)")
+                #expect(try await database.leftovers().isEmpty, "\(command.id) left something")
+            }
+            #expect(try await database.scalar("SELECT relkind::text FROM pg_class WHERE relname = 'events'", as: String.self) == "r")
+            #expect(try await repository.log(PartitionStrategyRecord.self, kind: MetadataKind.partitioning, source: "public.events").isEmpty)
+            await store.close()
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+}
+
+final class StatusLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var statuses: [RepartitionStatus] = []
+    func append(_ status: RepartitionStatus) { lock.withLock { statuses.append(status) } }
+    var all: [RepartitionStatus] { lock.withLock { statuses } }
+}
