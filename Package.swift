@@ -203,7 +203,8 @@ let package = Package(
         ),
         .testTarget(
             name: "DriftlineMetadataTests",
-            dependencies: ["DriftlineMetadata", .product(name: "PostgresNIO", package: "postgres-nio")]
+            // The concurrent-open test runs `driftline metadata migrate` in several processes.
+            dependencies: ["DriftlineMetadata", "DriftlineCLI", .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .testTarget(
             name: "DriftlineDetectorTests",

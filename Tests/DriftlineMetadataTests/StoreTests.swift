@@ -219,3 +219,37 @@ struct StoreTests {
         #expect(missing?.description.contains("does not exist") == true, "\(String(describing: missing))")
     }
 }
+
+/// Two processes opening (and migrating) a new SQLite file at the same moment both get in: the
+/// switch to WAL answers SQLITE_BUSY at once without the busy handler, so opening retries.
+@Suite struct SQLiteConcurrentOpenTests {
+    @Test func processesOpeningANewFileTogetherBothSucceed() throws {
+        let driftline = try #require(Self.executable(), "the driftline executable is built with the tests")
+        for round in 0..<24 {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("concurrent-open-\(UUID().uuidString).sqlite").path
+            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }  // temporary files
+            let processes = (0..<4).map { _ in
+                let process = Process()
+                process.executableURL = driftline
+                process.arguments = ["metadata", "migrate", "--store", path]
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                return process
+            }
+            for process in processes { try process.run() }
+            for process in processes {
+                process.waitUntilExit()
+                #expect(process.terminationStatus == 0, "round \(round): a process opening \(path) at the same time failed")
+            }
+        }
+    }
+
+    static func executable() -> URL? {
+        var directory = Bundle.main.bundleURL
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("driftline").path), directory.path != "/" {
+            directory.deleteLastPathComponent()
+        }
+        let url = directory.appendingPathComponent("driftline")
+        return FileManager.default.fileExists(atPath: url.path) ? url : nil
+    }
+}

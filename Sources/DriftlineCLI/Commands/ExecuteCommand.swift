@@ -72,13 +72,19 @@ struct ExecuteCommand: AsyncParsableCommand {
         let name = holder ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         let postgres: PostgresTarget
         do { postgres = try await PostgresTarget(url: target) } catch { throw ValidationError("\(error)") }
-        let outcome = try await MetadataStores.withStore(store) { metadata in
-            try await metadata.migrate()
-            let runner = RepartitionRunner(command: job, target: postgres, repository: MetadataRepository(store: metadata), holder: name, settings: settings,
-                                         leaseTTL: .seconds(leaseSeconds)) { status in
-                Self.show(status)
+        let outcome: RepartitionStatus.State
+        do {
+            outcome = try await MetadataStores.withStore(store) { metadata in
+                try await metadata.migrate()
+                let runner = RepartitionRunner(command: job, target: postgres, repository: MetadataRepository(store: metadata), holder: name, settings: settings,
+                                               leaseTTL: .seconds(leaseSeconds)) { status in
+                    Self.show(status)
+                }
+                return await runner.run()
             }
-            return await runner.run()
+        } catch {
+            await postgres.close()
+            throw error
         }
         await postgres.close()
         guard outcome == .completed else { throw ExitCode(outcome == .rejected ? 2 : 1) }
@@ -135,6 +141,9 @@ struct RollbackCommand: AsyncParsableCommand {
             } catch let rejection as TargetRejection {
                 await postgres.close()
                 throw ValidationError(rejection.reason)
+            } catch {
+                await postgres.close()
+                throw error
             }
             await postgres.close()
         }

@@ -16,10 +16,19 @@ public final class SQLiteMetadataStore: MetadataStore {
         var configuration = Configuration()
         // Other processes may hold the write lock briefly; wait for it rather than fail.
         configuration.busyMode = .timeout(10)
-        do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-        } catch {
-            throw .unavailable("cannot open SQLite database \(path): \(Self.reason(error))")
+        // Switching a new file to WAL fails at once with SQLITE_BUSY (no busy handler) while another
+        // process opens it too: two executors or detectors starting together. Retry for a few seconds.
+        var attempt = 0
+        while true {
+            do {
+                pool = try DatabasePool(path: path, configuration: configuration)
+                break
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && attempt < 50 {
+                attempt += 1
+                usleep(100_000)
+            } catch {
+                throw .unavailable("cannot open SQLite database \(path): \(Self.reason(error))")
+            }
         }
     }
 
