@@ -77,9 +77,12 @@ final class Child {
                 ("to-hash", PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 8)])),
                 ("to-composite", PartitionLayout(levels: [rangeByID([150_000]), .hash(column: "id", type: .integer, modulus: 4)])),
             ]
+            var emitted: [RepartitionStatus] = []
             for (id, layout) in steps {
                 let target = try await PostgresTarget(url: database.url)
                 let statuses = StatusLog()
+                try validate([try JSONEncoder().encode(command(id, layout))], schema: "repartition-command.v1.json")
+                defer { emitted += statuses.all }
                 let runner = RepartitionRunner(command: command(id, layout), target: target, repository: repository, holder: "test", settings: settings) { statuses.append($0) }
                 let outcome = await runner.run()
                 await target.close()
@@ -91,6 +94,9 @@ final class Child {
             }
             writer.stop = true
             await task.value
+            // Every status the runner emitted matches the status topic's schema; the copy reported progress.
+            try validate(try emitted.map { try JSONEncoder().encode($0) }, schema: "repartition-status.v1.json")
+            #expect(emitted.contains { $0.state == .copying && ($0.rate ?? 0) > 0 && $0.etaSeconds != nil })
             #expect(writer.failures.isEmpty, "writer errors: \(writer.failures.prefix(3))")
             #expect(writer.operations > 100, "the writer ran only \(writer.operations) statements")
             let (missing, extra, rows) = try await database.differences()

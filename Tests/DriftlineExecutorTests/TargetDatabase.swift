@@ -174,3 +174,25 @@ func rangeByID(_ bounds: [Double]) -> PartitionLevel {
     partitions.append(RangeBound(lower: lower, upper: nil))
     return .range(column: "id", type: .integer, partitions: partitions, interval: nil, hasDefault: false)
 }
+
+/// Validates JSON documents with schemas/validate.py; fails when CI=true and python's jsonschema is missing.
+func validate(_ documents: [Data], schema: String) throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("messages-\(UUID().uuidString).jsonl")
+    try Data(documents.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "\n").utf8).write(to: file)
+    defer { try? FileManager.default.removeItem(at: file) }  // a temporary file
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", root.appendingPathComponent("schemas/validate.py").path, root.appendingPathComponent("schemas/\(schema)").path, file.path]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    if text.contains("No module named") {
+        if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("python3 jsonschema is not installed") }
+        return
+    }
+    #expect(process.terminationStatus == 0, "messages do not match schemas/\(schema): \(text)")
+}
