@@ -15,7 +15,7 @@ public struct RepartitionRunner: Sendable {
     /// Receives every status (printed, or published to the status topic).
     public let publish: @Sendable (RepartitionStatus) async -> Void
     /// Fault injection for crash tests: before the named step (`copy:N` — the N-th batch —,
-    /// `replay`, `verify`, `swap`) the runner announces it on stderr and waits to be killed.
+    /// `replay`, `verify`, `swap`, `swapped` — the swap committed, its checkpoint not yet written) the runner announces it on stderr and waits to be killed.
     /// From `DRIFTLINE_FAULT_PAUSE_BEFORE`; empty in normal runs.
     public var pauseBefore: Set<String> = Set((ProcessInfo.processInfo.environment["DRIFTLINE_FAULT_PAUSE_BEFORE"] ?? "")
         .split(separator: ",").map(String.init))
@@ -29,8 +29,12 @@ public struct RepartitionRunner: Sendable {
 
     var leaseName: String { "repartition:\(command.table)" }
 
-    /// Runs the command to an end state.
-    public func run() async -> RepartitionStatus.State {
+    /// Asked between steps: true stops the job where it is (checkpoint kept, lease released) for
+    /// another executor, or this one restarted, to continue.
+    public var shouldStop: @Sendable () -> Bool = { false }
+
+    /// Runs the command to an end state; nil when stopped by `shouldStop` before one.
+    public func run() async -> RepartitionStatus.State? {
         var workflow = RepartitionWorkflow(command: command, settings: settings)
         var lease: Lease?
         var leaseTakenAt = Date.distantPast
@@ -49,6 +53,11 @@ public struct RepartitionRunner: Sendable {
         var batches = 0
         while !pending.isEmpty {
             let action = pending.removeFirst()
+            if shouldStop(), !action.isFinal {
+                // Between steps every change is committed and checkpointed: leave the rest to the next run.
+                if let held = lease { try? await repository.store.releaseLease(held) }  // expiry frees it anyway
+                return nil
+            }
             if !pauseBefore.isEmpty {
                 var step: String?
                 switch action {
@@ -56,6 +65,7 @@ public struct RepartitionRunner: Sendable {
                 case .replay: step = "replay"
                 case .verify: step = "verify"
                 case .swap: step = "swap"
+                case let .saveCheckpoint(checkpoint) where checkpoint.phase == .swapped: step = "swapped"
                 default: step = nil
                 }
                 if let step, pauseBefore.contains(step) {
@@ -162,6 +172,19 @@ public struct RepartitionRunner: Sendable {
     }
 
     struct Done: Codable { var completedAt: Date }
+}
+
+extension RepartitionWorkflow.Action {
+    /// Steps that end a job; a stop request does not interrupt them.
+    var isFinal: Bool {
+        switch self {
+        case .finish, .publish, .releaseLease, .markProcessed, .recordHistory, .cleanUp, .saveCheckpoint: true
+        default: false
+        }
+    }
+}
+
+extension RepartitionRunner {
 
     /// Stale commands, duplicates and the target's own checks.
     func validate() async throws -> RepartitionWorkflow.Validation {

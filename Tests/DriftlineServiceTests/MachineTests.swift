@@ -1,4 +1,5 @@
 @testable import DriftlineService
+import DriftlineServiceRuntime
 import Dispatch
 import DriftlineDetector
 import DriftlineKafka

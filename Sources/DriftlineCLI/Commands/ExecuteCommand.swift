@@ -80,7 +80,8 @@ struct ExecuteCommand: AsyncParsableCommand {
                                                leaseTTL: .seconds(leaseSeconds)) { status in
                     Self.show(status)
                 }
-                return await runner.run()
+                // Nothing asks this one-shot run to stop (a signal ends the process; running it again resumes).
+                return await runner.run() ?? .failed
             }
         } catch {
             await postgres.close()

@@ -74,7 +74,9 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         }
         guard !command.plan.ddl.isEmpty else { throw TargetRejection("the command's plan has no DDL (a keep decision): nothing to do") }
         dialect = PostgresDialect(schema: schema, table: table, key: key, commandId: command.id)
-        if try await exists(PostgresDialect.identifierPath(schema, dialect!.shadowName)) {
+        let shadowExists = try await exists(PostgresDialect.identifierPath(schema, dialect!.shadowName))
+        let swapped = try await alreadySwapped(dialect!)
+        if shadowExists || swapped {
             // Resuming: the shadow is ours from before the crash (the checkpoint's fingerprint matched).
         } else {
             // The new layout must be creatable: try it and roll back (a missing column, a type without
@@ -99,8 +101,17 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         return dialect
     }
 
+    /// The swap of this command committed (the old table exists under its kept name, the shadow is gone):
+    /// a crash between the swap and its checkpoint must not make a resumed run start over.
+    private func alreadySwapped(_ dialect: PostgresDialect) async throws(TargetError) -> Bool {
+        let before = try await exists(PostgresDialect.identifierPath(dialect.schema, dialect.beforeName))
+        let shadow = try await exists(PostgresDialect.identifierPath(dialect.schema, dialect.shadowName))
+        return before && !shadow
+    }
+
     public func prepare(_ command: RepartitionCommand) async throws -> (copiedThrough: [String]?, copiedRows: Int64) {
         let dialect = try require()
+        if try await alreadySwapped(dialect) { return (nil, 0) }
         let resuming = try await exists(PostgresDialect.identifierPath(dialect.schema, dialect.shadowName))
         try await transaction {
             if !resuming { try await run(command.plan.ddl) }
@@ -184,6 +195,7 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
 
     public func swap(lockTimeoutMilliseconds: Int) async throws -> Double? {
         let dialect = try require()
+        if try await alreadySwapped(dialect) { return 0 }
         let sourceSequences = try await sequences(PostgresDialect.identifierPath(dialect.schema, dialect.table))
         let shadowSequences = try await sequences(PostgresDialect.identifierPath(dialect.schema, dialect.shadowName))
         try await database.execute("BEGIN")
