@@ -132,7 +132,13 @@ let package = Package(
         // and leases in the metadata store.
         .target(
             name: "DriftlineExecutorService",
-            dependencies: ["DriftlineExecutor", "DriftlineMetadata", "DriftlinePlanning", "DriftlineTargets"]
+            dependencies: [
+                "DriftlineExecutor", "DriftlineMetadata", "DriftlinePlanning", "DriftlineTargets", "DriftlineConfiguration",
+                "DriftlineKafka", "DriftlineServiceRuntime", "DriftlineProfiling",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         // Target databases the planner reads and the executor changes (PostgreSQL's catalog and
         // pg_stat_statements), and the planner's inputs from the metadata store.
@@ -224,6 +230,8 @@ let package = Package(
             name: "DriftlineExecutorTests",
             dependencies: [
                 "DriftlineExecutor", "DriftlinePlanning", "DriftlineExecutorService", "DriftlineTargets", "DriftlineMetadata",
+                "DriftlineKafka", "DriftlineConfiguration",
+                .product(name: "Logging", package: "swift-log"),
                 // Crash tests run `driftline execute` as a child process and kill it.
                 "DriftlineCLI",
                 .product(name: "PostgresNIO", package: "postgres-nio"),

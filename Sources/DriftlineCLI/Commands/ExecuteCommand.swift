@@ -5,6 +5,7 @@ import DriftlineMetadata
 import DriftlinePlanning
 import DriftlineTargets
 import Foundation
+import Logging
 
 struct ExecuteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,9 +24,11 @@ struct ExecuteCommand: AsyncParsableCommand {
             """
     )
 
+    @Option(help: "Run as a service: consume commands from Kafka as executor.yaml says (see README, \"Executor\").") var config: String?
     @Option(help: "A repartition command (JSON).") var command: String?
     @Option(help: "A plan from `driftline plan --format json`.") var plan: String?
-    @Option(help: "The target database (postgres://user@host:port/db).") var target: String
+    @Option(help: "The target database (postgres://user@host:port/db).") var target: String?
+    @Option(help: "Log level with --config: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
     @Option(help: "Metadata store URL (checkpoints, leases, history).") var store: String = "driftline-metadata.sqlite"
     @Flag(help: "Print the DDL and the steps; change nothing.") var dryRun = false
     @Option(help: "Rows per copy batch.") var batchRows: Int = 10_000
@@ -35,7 +38,13 @@ struct ExecuteCommand: AsyncParsableCommand {
     @Option(help: "Seconds the table's lease lasts without renewal (a crashed executor's job waits this long for another).") var leaseSeconds: Int = 30
 
     func validate() throws {
-        guard (command == nil) != (plan == nil) else { throw ValidationError("give exactly one of --command FILE or --plan FILE") }
+        if config != nil {
+            guard command == nil, plan == nil, target == nil else { throw ValidationError("--config runs the service; --command, --plan and --target run one command without it") }
+            guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical") }
+            return
+        }
+        guard (command == nil) != (plan == nil) else { throw ValidationError("give exactly one of --command FILE or --plan FILE (or --config executor.yaml for the service)") }
+        guard target != nil else { throw ValidationError("--target is required with --command or --plan") }
         guard batchRows >= 1 else { throw ValidationError("--batch-rows must be at least 1") }
         guard throttle >= 0 else { throw ValidationError("--throttle must be 0 or more") }
         guard lockTimeoutMs >= 1 else { throw ValidationError("--lock-timeout-ms must be at least 1") }
@@ -58,6 +67,18 @@ struct ExecuteCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let config {
+            let configuration: ExecutorConfiguration
+            do { configuration = try ExecutorConfiguration.load(path: config) } catch { throw ValidationError("\(error)") }
+            var logger = Logger(label: "driftline.execute")
+            logger.logLevel = Logger.Level(rawValue: logLevel)!
+            let service = ExecutorService(configuration: configuration, logger: logger)
+            try await service.runWithHTTP()
+            let snapshot = service.health.snapshot
+            print("executor stopped: \(snapshot.commandsCompleted) completed, \(snapshot.commandsRejected) rejected, \(snapshot.commandsFailed) failed")
+            return
+        }
+        let target = self.target!
         let job = try loadCommand()
         if dryRun || job.dryRun {
             print("dry run of \(job.id) on \(job.table): \(job.plan.strategy.summary)")

@@ -124,7 +124,7 @@ public struct RepartitionWorkflow: Sendable {
             switch result {
             case .alreadyProcessed:
                 state = .done(.completed)
-                return [.finish(.completed)]
+                return [.publish(status(.completed, now: now, message: "already completed earlier (a duplicate command): nothing to do")), .finish(.completed)]
             case let .rejected(reason):
                 return finish(.rejected, now: now, error: reason)
             case let .ok(rows):
@@ -136,7 +136,7 @@ public struct RepartitionWorkflow: Sendable {
         case let (.leasing, .leaseAcquired(found, completedElsewhere)):
             if completedElsewhere {
                 state = .done(.completed)
-                return [.releaseLease, .finish(.completed)]
+                return [.releaseLease, .publish(status(.completed, now: now, message: "completed by another executor meanwhile: nothing to do")), .finish(.completed)]
             }
             if let found {
                 guard found.commandId == command.id, found.fingerprint == command.fingerprint else {
