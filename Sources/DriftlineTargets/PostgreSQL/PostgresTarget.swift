@@ -210,21 +210,27 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         let locked = DispatchTime.now()
         do {
             try await run(dialect.swap)
-            // Sequences: a serial default shared with the old table moves to the new one (so dropping
-            // the old table later does not drop it); an identity of its own continues where the old stopped.
-            for (column, sequence) in sourceSequences {
-                if let own = shadowSequences[column], own != sequence {
-                    try await database.execute("SELECT setval('\(own)', last_value, is_called) FROM \(sequence)")
-                } else {
-                    try await database.execute("ALTER SEQUENCE \(sequence) OWNED BY \(dialect.source).\(PartitionDDL.identifier(column))")
-                }
-            }
+            try await handOver(sourceSequences, to: shadowSequences, table: dialect.source)
             try await database.execute("COMMIT")
         } catch {
             try? await database.execute("ROLLBACK")  // the swap did not happen; the original is untouched
             throw error
         }
         return Double(DispatchTime.now().uptimeNanoseconds - locked.uptimeNanoseconds) / 1e6
+    }
+
+    /// After a rename inside the swap (or rollback) transaction, `table` is the table taking over.
+    /// A serial default it shares with the one leaving moves its ownership over (so dropping the old
+    /// table later does not drop the sequence); a sequence of its own (identity) continues where
+    /// the leaving one stopped.
+    private func handOver(_ leaving: [String: String], to arriving: [String: String], table: String) async throws(TargetError) {
+        for (column, sequence) in leaving {
+            if let own = arriving[column], own != sequence {
+                try await database.execute("SELECT setval('\(own)', last_value, is_called) FROM \(sequence)")
+            } else {
+                try await database.execute("ALTER SEQUENCE \(sequence) OWNED BY \(table).\(PartitionDDL.identifier(column))")
+            }
+        }
     }
 
     public func cleanUp() async throws {
@@ -267,13 +273,7 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
             let locked = DispatchTime.now()
             do {
                 try await run(dialect.rollback)
-                for (column, sequence) in newSequences {
-                    if let own = oldSequences[column], own != sequence {
-                        try await database.execute("SELECT setval('\(own)', last_value, is_called) FROM \(sequence)")
-                    } else {
-                        try await database.execute("ALTER SEQUENCE \(sequence) OWNED BY \(dialect.source).\(PartitionDDL.identifier(column))")
-                    }
-                }
+                try await handOver(newSequences, to: oldSequences, table: dialect.source)
                 try await database.execute("COMMIT")
             } catch {
                 try? await database.execute("ROLLBACK")  // nothing was rolled back; the new table stays
