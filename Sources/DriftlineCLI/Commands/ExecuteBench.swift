@@ -1,0 +1,209 @@
+import ArgumentParser
+import DriftlineExecutor
+import DriftlineExecutorService
+import DriftlineMetadata
+import DriftlinePlanning
+import DriftlineProfiling
+import DriftlineTargets
+import Foundation
+import PostgresNIO
+
+struct ExecuteBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "execute",
+        abstract: "The executor's copy vs a raw INSERT … SELECT into the same layout; the capture's cost to a writer; swap lock times.",
+        discussion: """
+            For each --rows size, in a database of its own on --pg (default durability): a table of that many \
+            rows (bigserial key, a time column over a year); (1) raw: INSERT INTO a monthly RANGE table SELECT * \
+            FROM it, the practical limit; (2) the executor re-partitioning it to the same layout, copy phase \
+            timed; (3) with --writer-seconds, a writer's transactions per second alone, with the executor's \
+            capture trigger installed, and while the executor copies; (4) --swaps small re-partitionings \
+            under the writer, each swap's lock time. Rows/s and ratios to raw; the database is dropped after.
+            """
+    )
+
+    @Option(help: "A PostgreSQL server (postgres://user@host:port/db) whose user may create databases.") var pg: String
+    @Option(help: "Table sizes, comma-separated.") var rows: String = "1000000,5000000"
+    @Option(help: "Seconds each writer measurement lasts (0: no writer measurements).") var writerSeconds: Double = 10
+    @Option(help: "Swaps to time under the writer (0: none).") var swaps: Int = 20
+    @Option(help: "Rows per copy batch.") var batchRows: Int = 50_000
+
+    func run() async throws {
+        let sizes = rows.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 10_000 }) else { throw ValidationError("--rows must list sizes of at least 10000") }
+        let database = "driftline_bench_execute_\(getpid())"
+        try await PostgresCatalog.withCatalog(pg) { try await $0.execute("CREATE DATABASE \(database)") }
+        guard var components = URLComponents(string: pg) else { throw ValidationError("--pg is not a URL") }
+        components.path = "/" + database
+        let url = components.string!
+        do {
+            for size in sizes { try await measure(size: size, url: url) }
+            if swaps > 0 { try await measureSwaps(url: url) }
+        } catch {
+            try? await PostgresCatalog.withCatalog(pg) { try await $0.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }  // already failing
+            throw error
+        }
+        try await PostgresCatalog.withCatalog(pg) { try await $0.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
+    }
+
+    static let monthly: PartitionLayout = {
+        var partitions: [RangeBound] = []
+        var lower: Scalar?
+        for month in 2...12 {
+            let bound = Double(RFC3339.daysSinceEpoch(year: 2026, month: month, day: 1)) * 86_400
+            partitions.append(RangeBound(lower: lower, upper: .number(bound)))
+            lower = .number(bound)
+        }
+        partitions.append(RangeBound(lower: lower, upper: nil))
+        return PartitionLayout(levels: [.range(column: "ts", type: .timestamp, partitions: partitions, interval: "1 month", hasDefault: false)])
+    }()
+
+    func createSource(_ catalog: PostgresCatalog, rows: Int) async throws {
+        try await catalog.execute("DROP TABLE IF EXISTS events CASCADE")
+        try await catalog.execute("DROP TABLE IF EXISTS events_raw CASCADE")
+        try await catalog.execute("CREATE TABLE events (id bigserial, ts timestamptz NOT NULL, user_id int, category text, amount numeric, note text, PRIMARY KEY (id, ts))")
+        try await catalog.execute("""
+            INSERT INTO events (ts, user_id, category, amount, note)
+            SELECT timestamptz '2026-01-01' + (g * interval '364 days' / \(rows)), (g::int8 * 7919) % 50000, (ARRAY['a','b','c'])[1 + g % 3], g % 1000, md5(g::text)
+            FROM generate_series(1, \(rows)) g
+            """)
+        try await catalog.execute("VACUUM ANALYZE events")
+    }
+
+    private func measure(size: Int, url: String) async throws {
+        print("— \(size) rows —")
+        try await PostgresCatalog.withCatalog(url) { catalog in
+            try await createSource(catalog, rows: size)
+            // (1) Raw copy into the same layout (indexes included, as the executor's shadow has them).
+            for statement in PartitionDDL.statements(for: Self.monthly, schema: "public", table: "events", into: ("public", "events_raw")) {
+                try await catalog.execute(statement)
+            }
+            let rawStart = DispatchTime.now()
+            try await catalog.execute("INSERT INTO events_raw SELECT * FROM events")
+            let raw = seconds(since: rawStart)
+            try await catalog.execute("DROP TABLE events_raw")
+            print(String(format: "raw INSERT … SELECT:   %8.0f rows/s (%.2f s)", Double(size) / raw, raw))
+
+            // (2) The executor, same layout.
+            let copy = try await runExecutor(url: url, id: "bench-\(size)")
+            print(String(format: "executor copy:          %8.0f rows/s (%.2f s), %.2f× raw; whole job %.2f s, lock held %.2f ms",
+                         Double(size) / copy.copySeconds, copy.copySeconds, raw / copy.copySeconds, copy.totalSeconds, copy.lockMilliseconds))
+        }
+        if writerSeconds > 0 { try await measureWriter(url: url, size: size) }
+    }
+
+    struct ExecutorRun { var copySeconds: Double; var totalSeconds: Double; var lockMilliseconds: Double }
+
+    /// Re-partitions `events` to the monthly layout with the runner in this process, timing its copy phase.
+    private func runExecutor(url: String, id: String) async throws -> ExecutorRun {
+        let plan = PartitionPlan(table: "public.events", decision: .repartition, reason: "bench", strategy: .init(Self.monthly),
+                                 ddl: PartitionDDL.statements(for: Self.monthly, schema: "public", table: "events"),
+                                 estimated: .init(perClass: [], totalCostNow: 0, totalCostNew: 0, improvement: 0, horizonDays: 30, unit: "buffer accesses"),
+                                 resources: .init(rows: 0, bytes: 0, tempBytes: 0, seconds: 0), assumptions: [], alternatives: [], notes: [])
+        let command = RepartitionCommand(id: id, table: "public.events", store: "postgres", expectedVersion: nil, plan: plan, createdAt: "")
+        let metadataPath = FileManager.default.temporaryDirectory.appendingPathComponent("bench-execute-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: metadataPath + suffix) } }  // temporary files
+        let target = try await PostgresTarget(url: url)
+        var settings = RepartitionWorkflow.Settings()
+        settings.batchRows = batchRows
+        let clock = BenchClock()
+        let start = DispatchTime.now()
+        let outcome = try await MetadataStores.withStore(metadataPath) { store in
+            try await store.migrate()
+            return await RepartitionRunner(command: command, target: target, repository: MetadataRepository(store: store), holder: "bench", settings: settings) { status in
+                clock.observe(status)
+            }.run()
+        }
+        await target.close()
+        guard outcome == .completed else { throw ValidationError("the executor did not complete: \(clock.lastError ?? "unknown")") }
+        return ExecutorRun(copySeconds: clock.copySeconds, totalSeconds: seconds(since: start), lockMilliseconds: clock.lockMilliseconds)
+    }
+
+    /// The writer: single-row updates by key, one per transaction, for `writerSeconds`.
+    private func writerTPS(url: String, maxID: Int, until stop: @Sendable () -> Bool = { false }) async throws -> (tps: Double, p99: Double) {
+        try await PostgresCatalog.withCatalog(url) { catalog in
+            var latencies: [Double] = []
+            let start = DispatchTime.now()
+            var state: UInt64 = 0x9E37_79B9
+            while seconds(since: start) < writerSeconds, !stop() {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                let operation = DispatchTime.now()
+                try await catalog.execute("UPDATE events SET amount = amount + 1 WHERE id = \(Int(state % UInt64(maxID)) + 1)")
+                latencies.append(seconds(since: operation) * 1000)
+            }
+            latencies.sort()
+            let p99 = latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))]
+            return (Double(latencies.count) / seconds(since: start), p99)
+        }
+    }
+
+    private func measureWriter(url: String, size: Int) async throws {
+        try await PostgresCatalog.withCatalog(url) { try await createSource($0, rows: size) }
+        let alone = try await writerTPS(url: url, maxID: size)
+        // The capture trigger alone (installed the way the executor does, nothing copying).
+        try await PostgresCatalog.withCatalog(url) { catalog in
+            let dialect = PostgresDialect(schema: "public", table: "events", key: [.init(name: "id", type: "bigint"), .init(name: "ts", type: "timestamp with time zone")], commandId: "bench")
+            for statement in dialect.prepareCapture { try await catalog.execute(statement) }
+        }
+        let captured = try await writerTPS(url: url, maxID: size)
+        try await PostgresCatalog.withCatalog(url) { catalog in
+            let dialect = PostgresDialect(schema: "public", table: "events", key: [.init(name: "id", type: "bigint"), .init(name: "ts", type: "timestamp with time zone")], commandId: "bench")
+            for statement in dialect.cleanUp { try await catalog.execute(statement) }
+        }
+        print(String(format: "writer alone:           %8.0f tx/s (p99 %.2f ms)", alone.tps, alone.p99))
+        print(String(format: "writer with capture:    %8.0f tx/s (p99 %.2f ms), %.0f%% of alone", captured.tps, captured.p99, captured.tps / alone.tps * 100))
+        // While the executor copies.
+        let done = AtomicFlag()
+        async let during = writerTPS(url: url, maxID: size, until: { done.isSet })
+        let copy = try await runExecutor(url: url, id: "bench-writer-\(size)")
+        done.set()
+        let busy = try await during
+        print(String(format: "during the copy:        %8.0f tx/s (p99 %.2f ms), %.0f%% of alone; the copy %8.0f rows/s",
+                     busy.tps, busy.p99, busy.tps / alone.tps * 100, Double(size) / copy.copySeconds))
+    }
+
+    /// Small tables swapped under a writer: the distribution of the time the swap holds its lock.
+    private func measureSwaps(url: String) async throws {
+        var held: [Double] = []
+        for round in 0..<swaps {
+            try await PostgresCatalog.withCatalog(url) { try await createSource($0, rows: 20_000) }
+            let done = AtomicFlag()
+            async let writer = writerTPS(url: url, maxID: 20_000, until: { done.isSet })
+            let run = try await runExecutor(url: url, id: "bench-swap-\(round)")
+            done.set()
+            _ = try await writer
+            held.append(run.lockMilliseconds)
+        }
+        held.sort()
+        func percentile(_ p: Double) -> Double { held[min(held.count - 1, Int(Double(held.count) * p))] }
+        print(String(format: "swap lock held over %d swaps under a writer: median %.2f ms, p99 %.2f ms, max %.2f ms",
+                     held.count, percentile(0.5), percentile(0.99), held.last ?? 0))
+    }
+}
+
+/// Copy-phase timing from the statuses the runner publishes.
+final class BenchClock: @unchecked Sendable {
+    // Touched only from the runner's task, one status at a time.
+    private var copyStart: DispatchTime?
+    private(set) var copySeconds = 0.0
+    private(set) var lockMilliseconds = 0.0
+    private(set) var lastError: String?
+
+    func observe(_ status: RepartitionStatus) {
+        switch status.state {
+        case .accepted: copyStart = DispatchTime.now()
+        case .replaying: if let copyStart { copySeconds = seconds(since: copyStart) }
+        case .swapped:
+            if let text = status.message?.split(separator: " ").first(where: { Double($0) != nil }) { lockMilliseconds = Double(text) ?? 0 }
+        case .failed, .rejected: lastError = status.error
+        default: break
+        }
+    }
+}
+
+final class AtomicFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}
