@@ -41,9 +41,9 @@ import Testing
         actions = workflow.event(.batchCopied(lastKey: ["25"], rows: 5), now: 5)
         #expect(actions.last == .copyBatch(after: ["25"], limit: 10))
         actions = workflow.event(.batchCopied(lastKey: nil, rows: 0), now: 5)
-        #expect(states(actions) == [.replaying] && actions.last == .replay(limit: workflow.settings.swapBacklog * 4))
+        #expect(states(actions) == [.replaying] && actions.last == .replay(limit: workflow.settings.replayBatch))
         // A big backlog is replayed again before verifying.
-        #expect(workflow.event(.replayed(rows: 100, pending: 100_000), now: 6) == [.replay(limit: workflow.settings.swapBacklog * 4)])
+        #expect(workflow.event(.replayed(rows: 100, pending: 100_000), now: 6) == [.replay(limit: workflow.settings.replayBatch)])
         actions = workflow.event(.replayed(rows: 100, pending: 3), now: 7)
         #expect(states(actions) == [.verifying] && actions.last == .verify)
         actions = workflow.event(.verified(mismatches: []), now: 8)
@@ -88,7 +88,7 @@ import Testing
         let next = workflow.event(.prepared(copiedThrough: ["9"], copiedRows: 9), now: 200)
         switch phase {
         case .copying: #expect(next == [.copyBatch(after: ["9"], limit: 10)])
-        case .replaying, .verifying: #expect(next == [.replay(limit: workflow.settings.swapBacklog * 4)])
+        case .replaying, .verifying: #expect(next == [.replay(limit: workflow.settings.replayBatch)])
         case .swapping: #expect(next == [.swap(lockTimeoutMilliseconds: 50)])
         case .swapped:
             #expect(next.contains(.recordHistory) && next.last == .finish(.completed))

@@ -113,17 +113,34 @@ public struct PostgresDialect: Sendable {
     /// transaction: take the oldest visible change rows (a row whose transaction has not committed is
     /// not visible and stays for the next round, so out-of-order commits are never skipped), then for
     /// each key the target gets `from`'s current row or loses the key. Idempotent.
-    func replay(from: String, into target: String, log: String, limit: Int?) -> [String] {
-        let picked = limit.map { "SELECT seq FROM \(log) ORDER BY seq LIMIT \($0)" } ?? "SELECT seq FROM \(log)"
-        return [
-            "CREATE TEMP TABLE IF NOT EXISTS driftline_replay_keys (\(keyDefinitions)) ON COMMIT DELETE ROWS",
-            "WITH done AS (DELETE FROM \(log) l WHERE l.seq IN (\(picked)) RETURNING \(keyList(Self.identifier("l")))) INSERT INTO driftline_replay_keys SELECT DISTINCT * FROM done",
-            "DELETE FROM \(target) t USING driftline_replay_keys k WHERE (\(keyList("t"))) = (\(keyList("k")))",
-            "INSERT INTO \(target) SELECT s.* FROM \(from) s JOIN driftline_replay_keys k ON (\(keyList("s"))) = (\(keyList("k")))",
-        ]
+    public struct Replay: Equatable, Sendable {
+        /// The keys of this round, into a temporary table.
+        public var collect: [String]
+        public var count: String
+        /// Statistics for the temporary table, so the planner reaches the target's rows by index.
+        public var analyze: String
+        public var apply: [String]
     }
 
-    public func replayIntoShadow(limit: Int?) -> [String] { replay(from: source, into: shadow, log: changes, limit: limit) }
+    func replay(from: String, into target: String, log: String, limit: Int?) -> Replay {
+        let picked = limit.map { "SELECT seq FROM \(log) ORDER BY seq LIMIT \($0)" } ?? "SELECT seq FROM \(log)"
+        return Replay(
+            collect: [
+                "CREATE TEMP TABLE IF NOT EXISTS driftline_replay_keys (\(keyDefinitions)) ON COMMIT DELETE ROWS",
+                "WITH done AS (DELETE FROM \(log) l WHERE l.seq IN (\(picked)) RETURNING \(keyList(Self.identifier("l")))) INSERT INTO driftline_replay_keys SELECT DISTINCT * FROM done",
+            ],
+            count: "SELECT count(*)::int8 FROM driftline_replay_keys",
+            analyze: "ANALYZE driftline_replay_keys",
+            apply: [
+                "DELETE FROM \(target) t USING driftline_replay_keys k WHERE (\(keyList("t"))) = (\(keyList("k")))",
+                "INSERT INTO \(target) SELECT s.* FROM \(from) s JOIN driftline_replay_keys k ON (\(keyList("s"))) = (\(keyList("k")))",
+            ])
+    }
+
+    public func replayIntoShadow(limit: Int?) -> Replay { replay(from: source, into: shadow, log: changes, limit: limit) }
+
+    /// Rollback's replay: writes to the new table since the swap, into the kept old one.
+    public var replayBack: Replay { replay(from: source, into: before, log: back, limit: nil) }
 
     public var pendingChanges: String { "SELECT count(*)::int8 FROM \(changes)" }
 
@@ -149,17 +166,42 @@ public struct PostgresDialect: Sendable {
 
     // MARK: Swap
 
-    /// Inside the swap transaction, after the lock: the last changes, the renames, capture turned
-    /// around (writes to the new table logged for a rollback), the forward capture removed.
+    /// Before the swap's lock: the backward capture's table and function (nothing writes to them yet).
+    public var swapPreparation: [String] {
+        Array(capture(into: back, function: backFunction, trigger: backTrigger, on: shadow).prefix(2))
+    }
+
+    /// Inside the swap transaction, after the lock and the last changes (`replayIntoShadow(limit: nil)`): the renames, capture turned
+    /// around (writes to the new table logged for a rollback), the forward capture removed. Kept to
+    /// catalog updates and the last few replayed keys, so the lock is held briefly.
     public var swap: [String] {
-        replayIntoShadow(limit: nil) + [
+        [
             "ALTER TABLE \(source) RENAME TO \(Self.identifier(beforeName))",
             "ALTER TABLE \(shadow) RENAME TO \(Self.identifier(table))",
             "DROP TRIGGER IF EXISTS \(Self.captureTrigger) ON \(before)",
             "DROP FUNCTION IF EXISTS \(captureFunction)()",
             "DROP TABLE IF EXISTS \(changes)",
-        ] + capture(into: back, function: backFunction, trigger: backTrigger, on: source)
+            capture(into: back, function: backFunction, trigger: backTrigger, on: source)[2],
+        ]
     }
+
+    /// The locked part as one statement (one round trip while writers wait): lock, the last changes,
+    /// `statements`, and the moment the lock was granted kept in `driftline.locked_at` for the caller
+    /// to measure how long it held it. A lock not granted within `lock_timeout` raises 55P03.
+    public func lockedBlock(lock relation: String, replay: Replay, then statements: [String]) -> String {
+        var body = ["LOCK TABLE \(relation) IN ACCESS EXCLUSIVE MODE;",
+                    "PERFORM set_config('driftline.locked_at', clock_timestamp()::text, true);"]
+        body += replay.collect.map { $0 + ";" }
+        body.append("IF EXISTS (SELECT 1 FROM driftline_replay_keys) THEN")
+        body.append("  \(replay.analyze);")
+        body += replay.apply.map { "  " + $0 + ";" }
+        body.append("END IF;")
+        body += statements.map { $0 + ";" }
+        return "DO $driftline_locked$\nBEGIN\n" + body.map { "  " + $0 }.joined(separator: "\n") + "\nEND\n$driftline_locked$"
+    }
+
+    /// Milliseconds since the lock was granted (inside the same transaction, after `lockedBlock`).
+    public static let heldMilliseconds = "SELECT (extract(epoch FROM clock_timestamp() - current_setting('driftline.locked_at')::timestamptz) * 1000)::float8"
 
     /// Drops what a failed job left (the original is untouched).
     public var cleanUp: [String] {
@@ -173,10 +215,10 @@ public struct PostgresDialect: Sendable {
 
     // MARK: Rollback
 
-    /// Puts the old table back with every row written since the swap: replay the captured writes
-    /// from the new table into the old one, swap the names back, drop the new table and the capture.
+    /// Puts the old table back with every row written since the swap: after `replayBack` (the
+    /// captured writes from the new table into the old one), swap the names back, drop the new table and the capture.
     public var rollback: [String] {
-        replay(from: source, into: before, log: back, limit: nil) + [
+        [
             "DROP TRIGGER IF EXISTS \(backTrigger) ON \(source)",
             "DROP FUNCTION IF EXISTS \(backFunction)()",
             "DROP TABLE IF EXISTS \(back)",

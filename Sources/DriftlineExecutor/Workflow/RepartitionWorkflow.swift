@@ -33,8 +33,11 @@ public struct RepartitionWorkflow: Sendable {
         public var batchRows = 10_000
         /// Rows per second at most during the copy (nil: as fast as the store goes).
         public var throttleRowsPerSecond: Double?
-        /// Replay until at most this many captured changes are pending before trying the swap.
-        public var swapBacklog = 5_000
+        /// Replay until at most this many captured changes are pending before verifying and swapping
+        /// (the swap replays once more just before its lock, and the last few under it).
+        public var swapBacklog = 1_000
+        /// Captured changes replayed per round (one transaction).
+        public var replayBatch = 20_000
         public var lockTimeoutMilliseconds = 50
         public var swapAttempts = 40
         /// First backoff between swap attempts; doubles, capped at `maximumBackoff`.
@@ -165,7 +168,7 @@ public struct RepartitionWorkflow: Sendable {
                 return [.copyBatch(after: checkpoint.lastKey, limit: settings.batchRows)]
             case .replaying, .verifying:
                 state = .replaying
-                return [.replay(limit: settings.swapBacklog * 4)]
+                return [.replay(limit: settings.replayBatch)]
             case .swapping:
                 return startSwap(now: now)
             case .swapped:
@@ -178,7 +181,7 @@ public struct RepartitionWorkflow: Sendable {
             guard let lastKey, rows > 0 else {
                 checkpoint.phase = .replaying
                 state = .replaying
-                return [.saveCheckpoint(checkpoint), .publish(status(.replaying, now: now)), .replay(limit: settings.swapBacklog * 4)]
+                return [.saveCheckpoint(checkpoint), .publish(status(.replaying, now: now)), .replay(limit: settings.replayBatch)]
             }
             checkpoint.lastKey = lastKey
             var actions: [Action] = [.saveCheckpoint(checkpoint), .publish(status(.copying, now: now))]
@@ -197,7 +200,7 @@ public struct RepartitionWorkflow: Sendable {
             return [.copyBatch(after: checkpoint.lastKey, limit: settings.batchRows)]
 
         case let (.replaying, .replayed(_, pending)):
-            if pending > Int64(settings.swapBacklog) { return [.replay(limit: settings.swapBacklog * 4)] }
+            if pending > Int64(settings.swapBacklog) { return [.replay(limit: settings.replayBatch)] }
             checkpoint.phase = .verifying
             state = .verifying
             return [.saveCheckpoint(checkpoint), .publish(status(.verifying, now: now)), .verify]

@@ -138,11 +138,21 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
     public func replay(limit: Int) async throws -> (rows: Int64, pending: Int64) {
         let dialect = try require()
         return try await transaction {
-            try await run(dialect.replayIntoShadow(limit: limit))
-            let replayed = try await scalar("SELECT count(*)::int8 FROM driftline_replay_keys")
+            let replayed = try await apply(dialect.replayIntoShadow(limit: limit))
             let pending = try await scalar(dialect.pendingChanges)
             return (replayed, pending)
         }
+    }
+
+    /// One replay round inside the caller's transaction; the keys it replayed.
+    private func apply(_ replay: PostgresDialect.Replay) async throws(TargetError) -> Int64 {
+        try await run(replay.collect)
+        let keys = try await scalar(replay.count)
+        if keys > 0 {
+            try await database.execute(replay.analyze)
+            try await run(replay.apply)
+        }
+        return keys
     }
 
     private func scalar(_ sql: String) async throws(TargetError) -> Int64 {
@@ -198,38 +208,52 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         if try await alreadySwapped(dialect) { return 0 }
         let sourceSequences = try await sequences(PostgresDialect.identifierPath(dialect.schema, dialect.table))
         let shadowSequences = try await sequences(PostgresDialect.identifierPath(dialect.schema, dialect.shadowName))
+        // Outside the lock: the backward capture's table and function, and one more replay round so
+        // the locked replay has only the last moments' changes.
+        try await run(dialect.swapPreparation)
+        _ = try await replay(limit: 100_000)
+        // One round trip under the lock: the last changes, the renames, the capture turned around,
+        // the sequences handed over.
+        let block = dialect.lockedBlock(lock: dialect.source, replay: dialect.replayIntoShadow(limit: nil),
+                                        then: dialect.swap + handOver(sourceSequences, to: shadowSequences, table: dialect.source))
+        return try await locked(block, timeoutMilliseconds: lockTimeoutMilliseconds)
+    }
+
+    /// Runs a `lockedBlock` in a transaction under `lock_timeout`: nil when the lock was not granted
+    /// (nothing changed), else the milliseconds it was held (until the commit returned).
+    private func locked(_ block: String, timeoutMilliseconds: Int) async throws(TargetError) -> Double? {
         try await database.execute("BEGIN")
         do {
-            try await database.execute("SET LOCAL lock_timeout = '\(lockTimeoutMilliseconds)ms'")
-            try await database.execute("LOCK TABLE \(dialect.source) IN ACCESS EXCLUSIVE MODE")
+            try await database.execute("SET LOCAL lock_timeout = '\(timeoutMilliseconds)ms'")
+            try await database.execute(block)
         } catch {
-            try? await database.execute("ROLLBACK")  // the lock was not granted: nothing to undo
+            try? await database.execute("ROLLBACK")  // not granted, or failed before anything committed
             if case let .query(reason) = error, reason.contains("lock timeout") { return nil }
             throw error
         }
-        let locked = DispatchTime.now()
-        do {
-            try await run(dialect.swap)
-            try await handOver(sourceSequences, to: shadowSequences, table: dialect.source)
+        do throws(TargetError) {
+            let found = try await database.rows(PostgresQuery(unsafeSQL: PostgresDialect.heldMilliseconds))
+            let held: Double
+            do { held = try found[0].decode(Double.self) } catch { throw TargetError.query("\(error)") }
+            let committing = DispatchTime.now()
             try await database.execute("COMMIT")
+            return held + Double(DispatchTime.now().uptimeNanoseconds - committing.uptimeNanoseconds) / 1e6
         } catch {
-            try? await database.execute("ROLLBACK")  // the swap did not happen; the original is untouched
+            try? await database.execute("ROLLBACK")  // the commit did not happen: the original is untouched
             throw error
         }
-        return Double(DispatchTime.now().uptimeNanoseconds - locked.uptimeNanoseconds) / 1e6
     }
 
     /// After a rename inside the swap (or rollback) transaction, `table` is the table taking over.
     /// A serial default it shares with the one leaving moves its ownership over (so dropping the old
     /// table later does not drop the sequence); a sequence of its own (identity) continues where
     /// the leaving one stopped.
-    private func handOver(_ leaving: [String: String], to arriving: [String: String], table: String) async throws(TargetError) {
-        for (column, sequence) in leaving {
+    private func handOver(_ leaving: [String: String], to arriving: [String: String], table: String) -> [String] {
+        leaving.sorted { $0.key < $1.key }.map { column, sequence in
             if let own = arriving[column], own != sequence {
-                try await database.execute("SELECT setval('\(own)', last_value, is_called) FROM \(sequence)")
-            } else {
-                try await database.execute("ALTER SEQUENCE \(sequence) OWNED BY \(table).\(PartitionDDL.identifier(column))")
+                return "PERFORM setval('\(own)', last_value, is_called) FROM \(sequence)"
             }
+            return "ALTER SEQUENCE \(sequence) OWNED BY \(table).\(PartitionDDL.identifier(column))"
         }
     }
 
@@ -256,30 +280,14 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         let newSequences = try await sequences(PostgresDialect.identifierPath(schema, table))
         let oldSequences = try await sequences(PostgresDialect.identifierPath(schema, dialect.beforeName))
         var backoff = 0.05
+        let block = dialect.lockedBlock(lock: dialect.source, replay: dialect.replayBack,
+                                        then: dialect.rollback + handOver(newSequences, to: oldSequences, table: dialect.source))
         for _ in 0..<attempts {
-            try await database.execute("BEGIN")
-            do {
-                try await database.execute("SET LOCAL lock_timeout = '\(lockTimeoutMilliseconds)ms'")
-                try await database.execute("LOCK TABLE \(dialect.source) IN ACCESS EXCLUSIVE MODE")
-            } catch {
-                try? await database.execute("ROLLBACK")  // not granted: nothing to undo
-                if case let .query(reason) = error, reason.contains("lock timeout") {
-                    try await Task.sleep(for: .seconds(backoff))
-                    backoff = min(2, backoff * 2)
-                    continue
-                }
-                throw error
+            guard let held = try await locked(block, timeoutMilliseconds: lockTimeoutMilliseconds) else {
+                try await Task.sleep(for: .seconds(backoff))
+                backoff = min(2, backoff * 2)
+                continue
             }
-            let locked = DispatchTime.now()
-            do {
-                try await run(dialect.rollback)
-                try await handOver(newSequences, to: oldSequences, table: dialect.source)
-                try await database.execute("COMMIT")
-            } catch {
-                try? await database.execute("ROLLBACK")  // nothing was rolled back; the new table stays
-                throw error
-            }
-            let held = Double(DispatchTime.now().uptimeNanoseconds - locked.uptimeNanoseconds) / 1e6
             try await database.execute(dialect.dropRolledBack)
             return held
         }

@@ -1,0 +1,57 @@
+import DriftlineExecutor
+import Testing
+
+/// The executor's SQL as values: what runs is asserted here exactly, without a database.
+@Suite struct PostgresDialectTests {
+    let dialect = PostgresDialect(schema: "public", table: "events",
+                                  key: [.init(name: "id", type: "bigint"), .init(name: "ts", type: "timestamp with time zone")], commandId: "cmd-42")
+
+    @Test func namesAreStableAndTaggedByCommand() {
+        #expect(dialect.shadow == "public.events_repartitioned")
+        #expect(dialect.changes == "public.driftline_changes_events")
+        #expect(dialect.before == "public.events_before_cmd42")
+        #expect(dialect.back == "public.driftline_back_cmd42_events")
+    }
+
+    @Test func copyIsKeyOrderedAndIdempotent() {
+        #expect(dialect.copyBatch(after: true, limit: 500) == """
+            WITH batch AS (SELECT * FROM public.events WHERE (id, ts) > ($1::bigint, $2::timestamp with time zone) ORDER BY id, ts LIMIT 500),
+                 copied AS (INSERT INTO public.events_repartitioned SELECT * FROM batch ON CONFLICT DO NOTHING)
+            SELECT count(*)::int8, (SELECT ARRAY[b.id::text, b.ts::text] FROM batch b ORDER BY b.id DESC, b.ts DESC LIMIT 1) FROM batch
+            """)
+        #expect(!dialect.copyBatch(after: false, limit: 500).contains("WHERE"))
+    }
+
+    @Test func replayTakesVisibleChangesByKey() {
+        let replay = dialect.replayIntoShadow(limit: 100)
+        #expect(replay.collect[1] == "WITH done AS (DELETE FROM public.driftline_changes_events l WHERE l.seq IN (SELECT seq FROM public.driftline_changes_events ORDER BY seq LIMIT 100) RETURNING l.id, l.ts) INSERT INTO driftline_replay_keys SELECT DISTINCT * FROM done")
+        #expect(replay.apply == [
+            "DELETE FROM public.events_repartitioned t USING driftline_replay_keys k WHERE (t.id, t.ts) = (k.id, k.ts)",
+            "INSERT INTO public.events_repartitioned SELECT s.* FROM public.events s JOIN driftline_replay_keys k ON (s.id, s.ts) = (k.id, k.ts)",
+        ])
+        #expect(!dialect.replayIntoShadow(limit: nil).collect[1].contains("LIMIT"))
+    }
+
+    @Test func theLockedSwapIsOneStatement() {
+        let block = dialect.lockedBlock(lock: dialect.source, replay: dialect.replayIntoShadow(limit: nil), then: dialect.swap)
+        let lines = block.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(lines.first == "DO $driftline_locked$" && lines.last == "$driftline_locked$")
+        #expect(lines[2] == "LOCK TABLE public.events IN ACCESS EXCLUSIVE MODE;")
+        #expect(lines.contains("ALTER TABLE public.events RENAME TO events_before_cmd42;"))
+        #expect(lines.contains("ALTER TABLE public.events_repartitioned RENAME TO events;"))
+        #expect(lines.contains("DROP TABLE IF EXISTS public.driftline_changes_events;"))
+        #expect(lines.contains { $0.hasPrefix("CREATE OR REPLACE TRIGGER driftline_back_capture_cmd42 AFTER INSERT OR UPDATE OR DELETE ON public.events") })
+        // The renames come after the last replay.
+        let replayLine = lines.firstIndex { $0.hasPrefix("DELETE FROM public.events_repartitioned") } ?? .max
+        let renameLine = lines.firstIndex { $0.hasPrefix("ALTER TABLE public.events RENAME") } ?? -1
+        #expect(replayLine < renameLine)
+    }
+
+    @Test func verificationLeavesOutPendingKeys() {
+        let sql = dialect.checksums(of: dialect.shadow, buckets: 64)
+        #expect(sql.contains("WHERE NOT EXISTS (SELECT 1 FROM public.driftline_changes_events c WHERE (c.id, c.ts) = (t.id, t.ts))"))
+        #expect(sql.contains("abs(hashtext((t.id, t.ts)::text)) % 64"))
+        let single = PostgresDialect(schema: "public", table: "events", key: [.init(name: "id", type: "bigint")], commandId: "x")
+        #expect(single.checksums(of: single.source, buckets: 8).contains("width_bucket(t.id, (SELECT min(id) FROM public.events), (SELECT max(id) + 1 FROM public.events), 8)"))
+    }
+}
