@@ -9,6 +9,7 @@ packages=(
   pkg-config       # SwiftPM finds librdkafka through it
   kcat             # an independent Kafka client: interop tests and the throughput baseline
   postgresql       # a real PostgreSQL server for the store tests
+  postgresql-15-partman  # pg_partman, the baseline `driftline bench execute` compares the executor with
   python3          # JSON Schema validation of emitted messages, allocation check
   chromium         # renders the HTML drift report in a test (headless)
 )

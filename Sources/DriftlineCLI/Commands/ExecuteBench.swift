@@ -72,6 +72,7 @@ struct ExecuteBench: AsyncParsableCommand {
 
     private func measure(size: Int, url: String) async throws {
         print("— \(size) rows —")
+        var rawSeconds = 0.0
         try await PostgresCatalog.withCatalog(url) { catalog in
             try await createSource(catalog, rows: size)
             // (1) Raw copy into the same layout (indexes included, as the executor's shadow has them).
@@ -83,13 +84,69 @@ struct ExecuteBench: AsyncParsableCommand {
             let raw = seconds(since: rawStart)
             try await catalog.execute("DROP TABLE events_raw")
             print(String(format: "raw INSERT … SELECT:   %8.0f rows/s (%.2f s)", Double(size) / raw, raw))
+            rawSeconds = raw
 
-            // (2) The executor, same layout.
-            let copy = try await runExecutor(url: url, id: "bench-\(size)")
-            print(String(format: "executor copy:          %8.0f rows/s (%.2f s), %.2f× raw; whole job %.2f s, lock held %.2f ms",
-                         Double(size) / copy.copySeconds, copy.copySeconds, raw / copy.copySeconds, copy.totalSeconds, copy.lockMilliseconds))
+            // (2) pg_partman 4.7, when installed: offline (rows moved from the source table) and online
+            // (the old table attached as the DEFAULT partition, then moved out).
+            if try await partmanAvailable(catalog) {
+                let offline = try await partmanOffline(catalog, rows: size)
+                print(String(format: "pg_partman offline:     %8.0f rows/s (%.2f s), %.2f× raw", Double(size) / offline, offline, raw / offline))
+                try await createSource(catalog, rows: size)
+                let online = try await partmanOnline(catalog)
+                print(String(format: "pg_partman online:      %8.0f rows/s (%.2f s), %.2f× raw", Double(size) / online, online, raw / online))
+                try await createSource(catalog, rows: size)
+            } else {
+                print("pg_partman: not installed (Debian postgresql-15-partman); skipped")
+            }
         }
+        // (3) The executor, same layout.
+        let copy = try await runExecutor(url: url, id: "bench-\(size)")
+        print(String(format: "executor copy:          %8.0f rows/s (%.2f s); whole job %.2f s, lock held %.2f ms",
+                     Double(size) / copy.copySeconds, copy.copySeconds, copy.totalSeconds, copy.lockMilliseconds))
+        print(String(format: "executor vs raw:        %.2f×", rawSeconds / copy.copySeconds))
         if writerSeconds > 0 { try await measureWriter(url: url, size: size) }
+    }
+
+    private func partmanAvailable(_ catalog: PostgresCatalog) async throws -> Bool {
+        let found = try await catalog.rows("SELECT count(*)::int8 FROM pg_available_extensions WHERE name = 'pg_partman'")
+        guard try found[0].decode(Int64.self) > 0 else { return false }
+        try await catalog.execute("CREATE SCHEMA IF NOT EXISTS partman")
+        try await catalog.execute("CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman")
+        return true
+    }
+
+    /// pg_partman's offline path: a new monthly parent, then `partition_data_proc` moving the rows
+    /// out of the source table (one month per batch).
+    private func partmanOffline(_ catalog: PostgresCatalog, rows: Int) async throws -> Double {
+        try await catalog.execute("DROP TABLE IF EXISTS events_pm CASCADE")
+        try await catalog.execute("CREATE TABLE events_pm (LIKE events INCLUDING ALL) PARTITION BY RANGE (ts)")
+        try await catalog.execute("SELECT partman.create_parent('public.events_pm', 'ts', 'native', 'monthly', p_start_partition := '2026-01-01', p_premake := 12, p_jobmon := false)")
+        let start = DispatchTime.now()
+        try await catalog.execute("CALL partman.partition_data_proc('public.events_pm', p_batch := 100, p_wait := 0, p_source_table := 'public.events', p_quiet := true)")
+        let elapsed = seconds(since: start)
+        try await catalog.execute("DROP TABLE events_pm CASCADE")
+        try await catalog.execute("DELETE FROM partman.part_config WHERE parent_table = 'public.events_pm'")
+        return elapsed
+    }
+
+    /// pg_partman's online path: the table becomes the DEFAULT partition of a new monthly parent, and
+    /// `partition_data_proc` moves its rows out into monthly children it creates as it goes (the
+    /// parent starts after the data: a child overlapping rows in the DEFAULT cannot be created).
+    private func partmanOnline(_ catalog: PostgresCatalog) async throws -> Double {
+        try await catalog.execute("DROP TABLE IF EXISTS events_online CASCADE")
+        try await catalog.execute("ALTER TABLE events RENAME TO events_source")
+        try await catalog.execute("CREATE TABLE events_online (LIKE events_source INCLUDING ALL) PARTITION BY RANGE (ts)")
+        try await catalog.execute("SELECT partman.create_parent('public.events_online', 'ts', 'native', 'monthly', p_start_partition := '2027-01-01', p_premake := 1, p_jobmon := false)")
+        // pg_partman made an empty DEFAULT of its own; the existing table takes its place.
+        try await catalog.execute("DROP TABLE events_online_default")
+        try await catalog.execute("ALTER TABLE events_source RENAME TO events_online_default")
+        try await catalog.execute("ALTER TABLE events_online ATTACH PARTITION events_online_default DEFAULT")
+        let start = DispatchTime.now()
+        try await catalog.execute("CALL partman.partition_data_proc('public.events_online', p_batch := 100, p_wait := 0, p_quiet := true)")
+        let elapsed = seconds(since: start)
+        try await catalog.execute("DROP TABLE events_online CASCADE")
+        try await catalog.execute("DELETE FROM partman.part_config WHERE parent_table = 'public.events_online'")
+        return elapsed
     }
 
     struct ExecutorRun { var copySeconds: Double; var totalSeconds: Double; var lockMilliseconds: Double }
