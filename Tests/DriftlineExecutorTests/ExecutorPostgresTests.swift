@@ -127,7 +127,7 @@ final class Child {
             let metadata = metadataFile()
             let arguments = ["execute", "--command", path, "--target", database.url, "--store", metadata, "--batch-rows", "20000", "--lease-seconds", "3"]
             let first = try Child(arguments, environment: ["DRIFTLINE_FAULT_PAUSE_BEFORE": point])
-            #expect(first.waitFor("paused before \(point)"), "never reached \(point): \(first.errors)")
+            #expect(first.waitFor("paused before \(point)"), "never reached \(point): \(first.output) \(first.errors.suffix(2000))")
             first.kill()
             let second = try Child(arguments)
             let status = second.wait()

@@ -85,6 +85,12 @@ public struct PostgresDialect: Sendable {
         ]
     }
 
+    /// A transaction-level advisory lock per table: executors validating or preparing the same
+    /// table take turns (their DDL would race on the same names).
+    public var tableLock: String { "SELECT pg_advisory_xact_lock(hashtext('driftline:' || \(Self.literal(schema + "." + table))))" }
+
+    static func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+
     /// Capture of writes to the original while it is copied.
     public var prepareCapture: [String] {
         capture(into: changes, function: captureFunction, trigger: Self.captureTrigger, on: source)
@@ -92,13 +98,13 @@ public struct PostgresDialect: Sendable {
 
     // MARK: Copy
 
-    /// One batch in key order after `after` (nil: from the start), idempotent (a batch repeated after
-    /// a crash inserts nothing twice). Returns the rows taken and the batch's last key as text[].
+    /// One batch in key order after `after` (nil: from the start). Returns the rows taken and the
+    /// batch's last key as text[]. A resumed copy starts after the largest key in the shadow, so no
+    /// batch is ever inserted twice; were one, the shadow's primary key would fail the job loudly.
     public func copyBatch(after: Bool, limit: Int) -> String {
         """
-        WITH batch AS (SELECT * FROM \(source) \(after ? "WHERE (\(keyList)) > \(keyParameters) " : "")ORDER BY \(orderByKey) LIMIT \(limit)),
-             copied AS (INSERT INTO \(shadow) SELECT * FROM batch ON CONFLICT DO NOTHING)
-        SELECT count(*)::int8, (SELECT \(keyText("b")) FROM batch b ORDER BY \(key.map { "b.\(Self.identifier($0.name)) DESC" }.joined(separator: ", ")) LIMIT 1) FROM batch
+        WITH copied AS (INSERT INTO \(shadow) SELECT * FROM \(source) \(after ? "WHERE (\(keyList)) > \(keyParameters) " : "")ORDER BY \(orderByKey) LIMIT \(limit) RETURNING \(keyList))
+        SELECT count(*)::int8, (SELECT \(keyText("c")) FROM copied c ORDER BY \(key.map { "c.\(Self.identifier($0.name)) DESC" }.joined(separator: ", ")) LIMIT 1) FROM copied
         """
     }
 

@@ -83,6 +83,9 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
             // a hash operator class, a unique key without the partition key fail here with PostgreSQL's reason).
             do {
                 try await transaction {
+                    // Executors validating the same table at once would race on the DDL's names.
+                    try await database.execute(dialect!.tableLock)
+                    if try await exists(PostgresDialect.identifierPath(schema, dialect!.shadowName)) { throw TargetError.query("dry run") }
                     try await run(command.plan.ddl)
                     throw TargetError.query("dry run")
                 }
@@ -114,8 +117,16 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         if try await alreadySwapped(dialect) { return (nil, 0) }
         let resuming = try await exists(PostgresDialect.identifierPath(dialect.schema, dialect.shadowName))
         try await transaction {
-            if !resuming { try await run(command.plan.ddl) }
+            try await database.execute(dialect.tableLock)
+            let created = try await exists(PostgresDialect.identifierPath(dialect.schema, dialect.shadowName))
+            if !resuming, !created { try await run(command.plan.ddl) }
             try await run(dialect.prepareCapture)
+            // Autovacuum on the shadow's partitions would hold the lock the swap needs to rename them
+            // (and it gives way only after deadlock_timeout, longer than the swap waits); it is turned
+            // back on after the swap.
+            for leaf in try await leaves(of: dialect.shadowName, schema: dialect.schema) {
+                try await database.execute("ALTER TABLE \(leaf) SET (autovacuum_enabled = off)")
+            }
         }
         let found = try await database.rows(PostgresQuery(unsafeSQL: dialect.copiedThrough))
         do {
@@ -216,7 +227,38 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         // the sequences handed over.
         let block = dialect.lockedBlock(lock: dialect.source, replay: dialect.replayIntoShadow(limit: nil),
                                         then: dialect.swap + handOver(sourceSequences, to: shadowSequences, table: dialect.source))
-        return try await locked(block, timeoutMilliseconds: lockTimeoutMilliseconds)
+        guard let held = try await locked(block, timeoutMilliseconds: lockTimeoutMilliseconds) else {
+            await cancelAutovacuum(on: dialect.source)
+            return nil
+        }
+        for leaf in try await leaves(of: dialect.table, schema: dialect.schema) {
+            try await database.execute("ALTER TABLE \(leaf) RESET (autovacuum_enabled)")
+        }
+        return held
+    }
+
+    /// Leaf partitions of a table (the table itself when it is not partitioned), qualified.
+    private func leaves(of table: String, schema: String) async throws(TargetError) -> [String] {
+        let found = try await database.rows("""
+            SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_partition_tree(to_regclass(\(PostgresDialect.identifierPath(schema, table)))) t
+            JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE t.isleaf
+            """)
+        var result: [String] = []
+        for row in found {
+            do { result.append(try row.decode(String.self)) } catch { throw .query("\(error)") }
+        }
+        return result
+    }
+
+    /// An autovacuum worker on the table makes every short lock wait time out (it yields only after
+    /// deadlock_timeout); cancel it, as PostgreSQL itself would for a waiting lock, when allowed.
+    private func cancelAutovacuum(on relations: String...) async {
+        for relation in relations {
+            _ = try? await database.rows("""
+                SELECT pg_cancel_backend(a.pid) FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
+                WHERE a.backend_type = 'autovacuum worker' AND l.relation = to_regclass(\(relation))
+                """)  // not permitted (no superuser) or already gone: the swap simply retries
+        }
     }
 
     /// Runs a `lockedBlock` in a transaction under `lock_timeout`: nil when the lock was not granted
