@@ -143,7 +143,6 @@ import Testing
     }
 
     @Test func aFailureAfterTheSwapNeverDropsTheLiveTable() {
-        var workflow = RepartitionWorkflow(command: Self.command)
         let saved = Checkpoint(commandId: "c1", fingerprint: Self.command.fingerprint, phase: .swapped, lastKey: nil, rowsCopied: 5, rowsTotal: 5, copyStartedAt: 1)
         var fresh = RepartitionWorkflow(command: Self.command)
         _ = fresh.event(.start(checkpoint: saved), now: 0)

@@ -68,10 +68,12 @@ struct PlanCommand: AsyncParsableCommand {
         if let queries {
             let summary: StatementFile.Summary
             // Progress (MiB read, time left) for logs big enough to take a while.
-            let size = ((try? FileManager.default.attributesOfItem(atPath: queries))?[.size] as? Int) ?? 0  // unreadable: read() says why
-            let reporter = size > 16 << 20 ? ProgressReporter(total: size >> 20, label: "reading \(queries), MiB") : nil
+            var reporter: ProgressReporter?
             do {
-                summary = try StatementFile.read(queries, into: &workload) { done, _ in reporter?.update(done >> 20) }
+                summary = try StatementFile.read(queries, into: &workload) { done, size in
+                    if reporter == nil, size > 16 << 20 { reporter = ProgressReporter(total: size >> 20, label: "reading \(queries), MiB") }
+                    reporter?.update(done >> 20)
+                }
             } catch { throw ValidationError("\(error)") }
             reporter?.finish()
             if summary.ignoredLines > 0 { notes.append("\(summary.ignoredLines) lines of \(queries) were neither statements nor log lines and were skipped") }

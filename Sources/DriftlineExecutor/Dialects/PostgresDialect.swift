@@ -55,7 +55,7 @@ public struct PostgresDialect: Sendable {
     var keyParameters: String { "(" + key.enumerated().map { "$\($0.offset + 1)::\($0.element.type)" }.joined(separator: ", ") + ")" }
     func keyText(_ alias: String) -> String { "ARRAY[" + key.map { "\(alias).\(Self.identifier($0.name))::text" }.joined(separator: ", ") + "]" }
     var orderByKey: String { key.map { Self.identifier($0.name) }.joined(separator: ", ") }
-    var orderByKeyDescending: String { key.map { "\(Self.identifier($0.name)) DESC" }.joined(separator: ", ") }
+    func orderByKeyDescending(_ alias: String) -> String { key.map { "\(alias).\(Self.identifier($0.name)) DESC" }.joined(separator: ", ") }
 
     // MARK: Capture
 
@@ -104,13 +104,13 @@ public struct PostgresDialect: Sendable {
     public func copyBatch(after: Bool, limit: Int) -> String {
         """
         WITH copied AS (INSERT INTO \(shadow) SELECT * FROM \(source) \(after ? "WHERE (\(keyList)) > \(keyParameters) " : "")ORDER BY \(orderByKey) LIMIT \(limit) RETURNING \(keyList))
-        SELECT count(*)::int8, (SELECT \(keyText("c")) FROM copied c ORDER BY \(key.map { "c.\(Self.identifier($0.name)) DESC" }.joined(separator: ", ")) LIMIT 1) FROM copied
+        SELECT count(*)::int8, (SELECT \(keyText("c")) FROM copied c ORDER BY \(orderByKeyDescending("c")) LIMIT 1) FROM copied
         """
     }
 
     /// The largest key already copied and how many rows the shadow holds (where a resumed copy continues).
     public var copiedThrough: String {
-        "SELECT (SELECT \(keyText("s")) FROM \(shadow) s ORDER BY \(key.map { "s.\(Self.identifier($0.name)) DESC" }.joined(separator: ", ")) LIMIT 1), (SELECT count(*)::int8 FROM \(shadow))"
+        "SELECT (SELECT \(keyText("s")) FROM \(shadow) s ORDER BY \(orderByKeyDescending("s")) LIMIT 1), (SELECT count(*)::int8 FROM \(shadow))"
     }
 
     // MARK: Replay

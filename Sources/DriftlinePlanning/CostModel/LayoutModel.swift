@@ -26,9 +26,8 @@ public struct LayoutModel: Sendable {
         var now: [Double] = []
         var added: [Double] = []
         let levelFractions = layout.levels.map { Self.fractions($0, estimate: estimates[$0.column], rows: statistics.rows) }
-        let levelGrowth = layout.levels.map { level in
-            Self.growthFractions(level, estimate: estimates[level.column], rows: statistics.rows, growth: growth)
-                ?? Self.fractions(level, estimate: estimates[level.column], rows: statistics.rows)
+        let levelGrowth = layout.levels.enumerated().map { index, level in
+            Self.growthFractions(level, estimate: estimates[level.column], rows: statistics.rows, growth: growth) ?? levelFractions[index]
         }
         if case let .partitioned(current, _, rows) = statistics.layout, current == layout, rows.count == leafPaths.count {
             now = rows

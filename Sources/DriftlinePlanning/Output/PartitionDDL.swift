@@ -65,13 +65,10 @@ public enum PartitionDDL {
     }
 
     static func literal(_ value: Scalar, _ type: ColumnType) -> String {
+        let text = value.text(as: type)
         switch value {
-        case let .number(number):
-            if type == .timestamp || type == .date { return "'\(PostgresTime.text(seconds: number, type: type))'" }
-            return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
-        case let .text(text):
-            if type == .integer, Int64(text) != nil { return text }
-            return "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+        case .number: return type == .timestamp || type == .date ? "'\(text)'" : text
+        case .text: return type == .integer && Int64(text) != nil ? text : "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
         }
     }
 

@@ -125,12 +125,5 @@ extension PartitionPlan.Strategy {
         self.init(kind: layout.kind, columns: layout.columns, parameters: levels.count == 1 ? levels[0].parameters : [:], levels: levels, summary: layout.summary)
     }
 
-    static func text(_ value: Scalar, _ type: ColumnType) -> String {
-        switch value {
-        case let .number(number):
-            if type == .timestamp || type == .date { return PostgresTime.text(seconds: number, type: type) }
-            return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
-        case let .text(text): return text
-        }
-    }
+    static func text(_ value: Scalar, _ type: ColumnType) -> String { value.text(as: type) }
 }

@@ -188,8 +188,7 @@ public enum Planner {
             assumptions.append("growth: none (no forecast, no time column filled in order)")
         }
         if let time { assumptions.append("time column: \(time.name); new rows arrive after its latest value") }
-        var shares = input.categoryForecast
-        for (column, forecast) in shares where statistics.column(column) == nil { shares[column] = nil; _ = forecast }
+        let shares = input.categoryForecast.filter { statistics.column($0.key) != nil }
         if !shares.isEmpty {
             assumptions.append("category forecast for " + shares.keys.sorted().map { column in
                 "\(column): " + shares[column]!.sorted { $0.key < $1.key }.map { "\($0.key) \(percent($0.value))" }.joined(separator: ", ")

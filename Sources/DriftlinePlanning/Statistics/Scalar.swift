@@ -33,6 +33,19 @@ public enum Scalar: Hashable, Sendable, Comparable {
     }
 }
 
+extension Scalar {
+    /// How plans and DDL write the value for a column of `type`: times as UTC text, whole numbers
+    /// without a fraction, text as is (unquoted).
+    public func text(as type: ColumnType) -> String {
+        switch self {
+        case let .number(number):
+            if type == .timestamp || type == .date { return PostgresTime.text(seconds: number, type: type) }
+            return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+        case let .text(text): return text
+        }
+    }
+}
+
 extension String {
     var trimmingSpaces: Substring {
         var slice = Substring(self)

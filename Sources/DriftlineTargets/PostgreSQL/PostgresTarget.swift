@@ -38,6 +38,18 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         }
     }
 
+    /// Runs `body` in a transaction that is always rolled back (a dry run); its error if it fails.
+    private func rolledBack(_ body: () async throws(TargetError) -> Void) async throws(TargetError) {
+        try await database.execute("BEGIN")
+        do {
+            try await body()
+        } catch {
+            try? await database.execute("ROLLBACK")  // the error that matters is the body's
+            throw error
+        }
+        try await database.execute("ROLLBACK")
+    }
+
     /// The table's primary key columns and types, or nil when it has none.
     func primaryKey(schema: String, table: String) async throws(TargetError) -> [PostgresDialect.KeyColumn]? {
         let found = try await database.rows("""
@@ -81,18 +93,18 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         } else {
             // The new layout must be creatable: try it and roll back (a missing column, a type without
             // a hash operator class, a unique key without the partition key fail here with PostgreSQL's reason).
+            let dialect = dialect!
             do {
-                try await transaction {
+                try await rolledBack { () async throws(TargetError) in
                     // Executors validating the same table at once would race on the DDL's names.
-                    try await database.execute(dialect!.tableLock)
-                    if try await exists(PostgresDialect.identifierPath(schema, dialect!.shadowName)) { throw TargetError.query("dry run") }
+                    try await database.execute(dialect.tableLock)
+                    // Another executor created the shadow while this one waited: its DDL evidently works.
+                    guard !(try await exists(PostgresDialect.identifierPath(schema, dialect.shadowName))) else { return }
                     try await run(command.plan.ddl)
-                    throw TargetError.query("dry run")
                 }
-            } catch let error as TargetError {
-                if case let .query(reason) = error, reason != "dry run" {
-                    throw TargetRejection("the new layout cannot be created: \(reason)")
-                }
+            } catch {
+                guard case let .query(reason) = error else { throw error }
+                throw TargetRejection("the new layout cannot be created: \(reason)")
             }
         }
         let count = try await database.rows(PostgresQuery(unsafeSQL: "SELECT count(*)::int8 FROM \(dialect!.source)"))
