@@ -63,7 +63,7 @@ private final class LockedData: @unchecked Sendable {
 }
 
 /// Runs the real `driftline` executable, as a user would.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct DevCommandTests {
     @Test func devServesDriftlineTopicsToKcatAndStopsOnInterrupt() throws {
         let port = Int.random(in: 20_000...32_000)  // below the ephemeral range (32768-60999)
@@ -136,7 +136,7 @@ struct DevCommandTests {
     }
 }
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct ProfileCommandTests {
     @Test func profilesAFileAndReportsMalformedLinesWithoutStopping() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("profile-\(UUID().uuidString).jsonl")
@@ -210,7 +210,7 @@ struct ProfileCommandTests {
     }
 }
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct ReportCommandTests {
     @Test func writesJSONAndHTMLReportsFromTwoFiles() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)")
@@ -241,7 +241,7 @@ struct ReportCommandTests {
     }
 }
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct MetadataCommandTests {
     @Test func migrateThenStatusOnASQLiteFile() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meta-cli-\(UUID().uuidString)")

@@ -8,7 +8,7 @@ import Testing
 
 /// What the code really emits, validated against schemas/ with a JSON Schema validator
 /// (python3-jsonschema, draft 2020-12), plus a tampered message to prove the validator bites.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct MessageContractTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

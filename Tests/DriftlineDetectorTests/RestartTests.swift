@@ -7,7 +7,7 @@ import Testing
 /// A crash between two batches, then a restart from what the last transaction committed (input
 /// commit positions, the profiles log and its commit position, the closed and released markers):
 /// the windows released after the restart are exactly those of an uninterrupted run, none twice.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct RestartTests {
     struct Record { var partition: Int32; var offset: Int64; var bytes: [UInt8] }
 
@@ -87,7 +87,7 @@ struct RestartTests {
 
 /// The scorer's state (reference, history, alert states) survives a restart through `snapshot()`:
 /// a scorer restored mid-stream emits exactly what an uninterrupted one does.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct ScorerSnapshotTests {
     static func windows() -> [WindowProfile] {
         var windowing = SourceWindowing(topic: "orders", eventTime: .field(path: "ts", unit: .milliseconds),

@@ -7,7 +7,7 @@ import Testing
 
 /// The same input through 1, 2 or 3 instances (each owning some partitions, partial profiles merged
 /// by the aggregator) must give the same window scores and the same alerts, each exactly once.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct ScaleOutTests {
     struct Record { var partition: Int32; var offset: Int64; var time: Int64; var bytes: [UInt8] }
 

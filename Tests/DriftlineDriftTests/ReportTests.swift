@@ -4,7 +4,7 @@ import DriftlineSampleData
 import Foundation
 import Testing
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct ReportTests {
     static func makeReport() -> DriftReport {
         let dataset = DriftDataset(records: 6_000, driftFraction: 0.5)

@@ -2,7 +2,7 @@ import DriftlineKafka
 import Foundation
 import Testing
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct ClusterTests {
     @Test func describeClusterListsBrokersTopicsAndReplicas() throws {
         let cluster = try EmbeddedKafkaCluster(brokers: 3)
@@ -93,7 +93,7 @@ struct ClusterTests {
     }
 }
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct FaultTests {
     /// A broker outage while producing: the idempotent producer retries, and after recovery every
     /// message is in the log exactly once, in order.

@@ -1,7 +1,7 @@
 import DriftlineKafka
 import Testing
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct ConfigurationTests {
     private let reachable = KafkaClientConfiguration(brokers: ["127.0.0.1:9"])
 

@@ -1,7 +1,7 @@
 import DriftlineKafka
 import Testing
 
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(10)))
 struct ConsumerGroupTests {
     /// Two members split the partitions; when one leaves, the other gets them all, and nothing a
     /// successful commit covered is consumed again. (Messages processed after the last successful

@@ -1,7 +1,7 @@
 import DriftlineKafka
 import Testing
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct RoundTripTests {
     @Test func messagesComeBackByteIdenticalInPartitionOrder() throws {
         let cluster = try makeCluster(topics: [("orders", 3)])

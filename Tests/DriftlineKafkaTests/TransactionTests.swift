@@ -8,7 +8,7 @@ import Testing
 /// and hold strictly against a real Kafka (`DRIFTLINE_TEST_KAFKA_BROKERS=host:port`).
 private let mockHasNoTransactionState = "librdkafka 2.0.2's mock cluster keeps no transaction state (markers, offsets, fencing)"
 
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(10)))
 struct TransactionTests {
     /// Consume–transform–produce: an aborted transaction leaves neither its messages nor its offsets
     /// visible to read_committed readers; a committed one makes both visible together.

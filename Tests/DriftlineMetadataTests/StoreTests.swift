@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// One suite, run against both drivers: they must behave the same.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(10)))
 struct StoreTests {
     @Test(arguments: Backend.testable)
     func compareAndSetUnderEightConcurrentWriters(backend: Backend) async throws {

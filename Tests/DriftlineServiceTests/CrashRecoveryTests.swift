@@ -16,7 +16,7 @@ let driftline: URL = {
 }()
 
 /// Real crashes: `driftline detect` as a child process, killed with SIGKILL and started again.
-@Suite(.serialized, .timeLimit(.minutes(4)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct CrashRecoveryTests {
     enum KillPoint: CustomStringConvertible {
         /// Windows closed and partials published, the reference not complete: nothing scored yet.

@@ -11,7 +11,7 @@ import Testing
 
 /// `driftline detect` in process against the embedded cluster: what it publishes must be exactly
 /// what the pure pipeline predicts for the same records — each alert and event once.
-@Suite(.serialized, .timeLimit(.minutes(4)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct DetectorServiceTests {
     @Test func publishesThePredictedAlertsAndEventsOnceWithHealthAndMetrics() async throws {
         let harness = try Harness()
@@ -257,7 +257,7 @@ struct DetectorServiceTests {
 }
 
 /// The detector on the production metadata store: PostgreSQL, the server `ops/test.sh` starts.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(10)))
 struct PostgresBackedDetectorTests {
     static let base = ProcessInfo.processInfo.environment["DRIFTLINE_TEST_POSTGRES_URL"]
 

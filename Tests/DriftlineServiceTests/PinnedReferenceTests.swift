@@ -6,7 +6,7 @@ import Testing
 
 /// A reference pinned with `driftline metadata pin-reference` is what every window is compared with:
 /// no warm-up windows, and the drift still raises the source alert.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(10)))
 struct PinnedReferenceTests {
     @Test func everyWindowIsScoredAgainstThePinnedReference() async throws {
         let harness = try Harness()
