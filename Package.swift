@@ -127,7 +127,7 @@ let package = Package(
         .target(name: "DriftlinePlanning", dependencies: ["DriftlineSQL", "DriftlineProfiling"]),
         // The executor's logic (pure): the re-partitioning workflow as a state machine, commands and
         // status, and per-store SQL dialects that emit statements as values.
-        .target(name: "DriftlineExecutor", dependencies: ["DriftlinePlanning", "DriftlineProfiling"]),
+        .target(name: "DriftlineExecutor", dependencies: ["DriftlinePlanning", "DriftlineProfiling", "DriftlineSQL"]),
         // The executor service: runs commands through the workflow against target stores, checkpoints
         // and leases in the metadata store.
         .target(
@@ -141,7 +141,7 @@ let package = Package(
             ]
         ),
         // Target databases the planner reads and the executor changes (PostgreSQL's catalog and
-        // pg_stat_statements), and the planner's inputs from the metadata store.
+        // pg_stat_statements; SQLite files), and the planner's inputs from the metadata store.
         .target(
             name: "DriftlineTargets",
             dependencies: [
@@ -153,6 +153,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         // Wire contracts of the topics Driftline writes (pure).
@@ -235,6 +236,7 @@ let package = Package(
                 // Crash tests run `driftline execute` as a child process and kill it.
                 "DriftlineCLI",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
@@ -244,6 +246,7 @@ let package = Package(
                 // `driftline plan` runs as a child process in the command tests.
                 "DriftlineCLI",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         // Runs the built `driftline` executable end to end.

@@ -7,7 +7,7 @@ import DriftlineExecutor
 /// ```yaml
 /// kafka: {brokers: [127.0.0.1:9092], groupId: driftline-executor}
 /// topics: {commands: driftline.repartition-commands, status: driftline.repartition-status}
-/// targets: {postgres: "postgres://app@db:5432/app"}
+/// targets: {postgres: "postgres://app@db:5432/app", sqlite: /var/lib/app/app.sqlite}
 /// metadata: {store: driftline-metadata.sqlite}
 /// http: {listen: 127.0.0.1:9465}
 /// copy: {batchRows: 10000, throttleRowsPerSecond: 0, lockTimeout: 50ms, swapAttempts: 40, lease: 30s}
@@ -45,10 +45,16 @@ public struct ExecutorConfiguration: Equatable, Sendable {
         guard let targets = try reader.mapping("targets") else {
             throw ConfigurationError(key: "targets", reason: "missing: give at least one target database, e.g. targets: {postgres: postgres://user@host:5432/db}")
         }
-        try targets.check(allowed: ["postgres"])
+        try targets.check(allowed: ["postgres", "sqlite"])
         if let value = try targets.string("postgres") {
             do { _ = try PostgresURL(value) } catch { throw ConfigurationError(key: targets.path("postgres"), reason: error.reason) }
             configuration.targets["postgres"] = value
+        }
+        if let value = try targets.string("sqlite") {
+            guard !value.hasPrefix("postgres://"), !value.hasPrefix("postgresql://") else {
+                throw ConfigurationError(key: targets.path("sqlite"), reason: "a SQLite target is a file path, not a PostgreSQL URL")
+            }
+            configuration.targets["sqlite"] = value
         }
         guard !configuration.targets.isEmpty else { throw ConfigurationError(key: "targets", reason: "no target database given") }
         if let metadata = try reader.mapping("metadata") {

@@ -168,8 +168,8 @@ public struct ExecutorService: Service {
         }
         health.update { $0.current = "\(command.id) on \(command.table)" }
         defer { health.update { $0.current = nil } }
-        let target: PostgresTarget
-        do { target = try await PostgresTarget(url: url) } catch {
+        let target: any TargetStore
+        do { target = try await TargetStores.open(url) } catch {
             // The database is unreachable: the command stays for the next attempt (not committed).
             logger.error("target unavailable", metadata: ["error": "\(error)"])
             try await Task.sleep(for: .seconds(5))

@@ -115,9 +115,12 @@ final class TargetDatabase: @unchecked Sendable {
     final class Writer: @unchecked Sendable {
         private let lock = NSLock()
         private var stopped = false
+        private var done = false
         private(set) var operations = 0
         private(set) var failures: [String] = []
         var stop: Bool { get { lock.withLock { stopped } } set { lock.withLock { stopped = newValue } } }
+        /// Set by a writer running on a thread of its own when it has stopped.
+        var finished: Bool { get { lock.withLock { done } } set { lock.withLock { done = newValue } } }
         func record(_ failure: String?) { lock.withLock { if let failure { failures.append(failure) } else { operations += 1 } } }
     }
 

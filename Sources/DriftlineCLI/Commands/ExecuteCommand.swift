@@ -27,7 +27,7 @@ struct ExecuteCommand: AsyncParsableCommand {
     @Option(help: "Run as a service: consume commands from Kafka as executor.yaml says (see README, \"Executor\").") var config: String?
     @Option(help: "A repartition command (JSON).") var command: String?
     @Option(help: "A plan from `driftline plan --format json`.") var plan: String?
-    @Option(help: "The target database (postgres://user@host:port/db).") var target: String?
+    @Option(help: "The target database: postgres://user@host:port/db, or a SQLite file (sqlite:PATH or PATH).") var target: String?
     @Option(help: "Log level with --config: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
     @Option(help: "Metadata store URL (checkpoints, leases, history).") var store: String = "driftline-metadata.sqlite"
     @Flag(help: "Print the DDL and the steps; change nothing.") var dryRun = false
@@ -58,8 +58,9 @@ struct ExecuteCommand: AsyncParsableCommand {
         do {
             if command != nil { return try decoder.decode(RepartitionCommand.self, from: data) }
             let plan = try decoder.decode(PartitionPlan.self, from: data)
-            let draft = RepartitionCommand(id: "", table: plan.table, store: "postgres", expectedVersion: nil, plan: plan, createdAt: "")
-            return RepartitionCommand(id: "plan-\(draft.fingerprint)", table: plan.table, store: "postgres", expectedVersion: nil, plan: plan,
+            let store = TargetStores.storeName(of: target ?? "")
+            let draft = RepartitionCommand(id: "", table: plan.table, store: store, expectedVersion: nil, plan: plan, createdAt: "")
+            return RepartitionCommand(id: "plan-\(draft.fingerprint)", table: plan.table, store: store, expectedVersion: nil, plan: plan,
                                       dryRun: false, createdAt: ISO8601DateFormatter().string(from: Date()))
         } catch {
             throw ValidationError("\(path) is not a \(command != nil ? "repartition command" : "plan from `driftline plan --format json`"): \(error)")
@@ -91,13 +92,13 @@ struct ExecuteCommand: AsyncParsableCommand {
         settings.throttleRowsPerSecond = throttle > 0 ? throttle : nil
         settings.lockTimeoutMilliseconds = lockTimeoutMs
         let name = holder ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
-        let postgres: PostgresTarget
-        do { postgres = try await PostgresTarget(url: target) } catch { throw ValidationError("\(error)") }
+        let database: any TargetStore
+        do { database = try await TargetStores.open(target) } catch { throw ValidationError("\(error)") }
         let outcome: RepartitionStatus.State
         do {
             outcome = try await MetadataStores.withStore(store) { metadata in
                 try await metadata.migrate()
-                let runner = RepartitionRunner(command: job, target: postgres, repository: MetadataRepository(store: metadata), holder: name, settings: settings,
+                let runner = RepartitionRunner(command: job, target: database, repository: MetadataRepository(store: metadata), holder: name, settings: settings,
                                                leaseTTL: .seconds(leaseSeconds)) { status in
                     Self.show(status)
                 }
@@ -105,10 +106,10 @@ struct ExecuteCommand: AsyncParsableCommand {
                 return await runner.run() ?? .failed
             }
         } catch {
-            await postgres.close()
+            await database.close()
             throw error
         }
-        await postgres.close()
+        await database.close()
         guard outcome == .completed else { throw ExitCode(outcome == .rejected ? 2 : 1) }
     }
 
@@ -138,7 +139,7 @@ struct RollbackCommand: AsyncParsableCommand {
         abstract: "Put back a table's layout from before its last re-partitioning, with every row written since.")
 
     @Option(help: "The table (schema.name).") var table: String
-    @Option(help: "The target database (postgres://user@host:port/db).") var target: String
+    @Option(help: "The target database: postgres://user@host:port/db, or a SQLite file (sqlite:PATH or PATH).") var target: String
     @Option(help: "Metadata store URL.") var store: String = "driftline-metadata.sqlite"
     @Option(help: "How long each attempt may wait for the table's lock, in milliseconds.") var lockTimeoutMs: Int = 50
 
@@ -152,22 +153,22 @@ struct RollbackCommand: AsyncParsableCommand {
                   let commandID = current.value.commandID else {
                 throw ValidationError("the metadata store \(store) has no re-partitioning of \(qualified) to roll back")
             }
-            let postgres: PostgresTarget
-            do { postgres = try await PostgresTarget(url: target) } catch { throw ValidationError("\(error)") }
+            let database: any TargetStore
+            do { database = try await TargetStores.open(target) } catch { throw ValidationError("\(error)") }
             do {
-                let held = try await postgres.rollback(schema: parts[0], table: parts[1], commandId: commandID, lockTimeoutMilliseconds: lockTimeoutMs, attempts: 40)
+                let held = try await database.rollback(schema: parts[0], table: parts[1], commandId: commandID, lockTimeoutMilliseconds: lockTimeoutMs, attempts: 40)
                 let record = PartitionStrategyRecord(kind: "rollback", columns: [], parameters: ["of": commandID], effectiveAt: Date(), commandID: nil)
                 _ = try await repository.append(record, kind: MetadataKind.partitioning, source: qualified, at: Date())
                 _ = try await repository.put(record, kind: MetadataKind.partitioningCurrent, source: qualified, expectedVersion: current.version)
                 print(String(format: "%@ rolled back to its layout before %@ (lock held %.1f ms)", qualified, commandID, held))
             } catch let rejection as TargetRejection {
-                await postgres.close()
+                await database.close()
                 throw ValidationError(rejection.reason)
             } catch {
-                await postgres.close()
+                await database.close()
                 throw error
             }
-            await postgres.close()
+            await database.close()
         }
     }
 }

@@ -18,6 +18,12 @@ public protocol TargetStore: Sendable {
     /// Drops what an earlier completed job kept for its rollback (its old table, the backward
     /// capture); a new job on the table replaces that rollback point. False when there was nothing.
     func retire(schema: String, table: String, commandId: String) async throws -> Bool
+    /// Puts back the layout from before `commandId`'s swap (within the retention), with every row
+    /// written since; returns the milliseconds the lock was held. `TargetRejection` when there is
+    /// nothing to roll back or the lock was not granted in `attempts` tries.
+    func rollback(schema: String, table: String, commandId: String, lockTimeoutMilliseconds: Int, attempts: Int) async throws -> Double
+    /// Closes the connection.
+    func close() async
 }
 
 /// A command the target refuses, with the reason (nothing was changed).

@@ -58,6 +58,11 @@ public enum CatalogText {
         let trees: [SQLNode]
         do { trees = try PostgresParser.parse(statement) } catch { throw BoundError(text: text, reason: "\(error)") }
         guard let spec = trees.first?["CreateStmt"]?["partbound"] else { throw BoundError(text: text, reason: "not a partition bound") }
+        return try bound(spec, in: statement, text: text)
+    }
+
+    /// The bound of a parsed `CREATE TABLE … PARTITION OF …` (`spec`: its `partbound`; `statement`: its text).
+    public static func bound(_ spec: SQLNode, in statement: String, text: String) throws(BoundError) -> Bound {
         if spec["is_default"]?.bool == true { return .default }
         let extractor = PredicateExtractor(source: statement)
         func value(_ node: SQLNode?) -> String? {

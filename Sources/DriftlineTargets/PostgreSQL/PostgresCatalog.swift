@@ -5,24 +5,6 @@ import Logging
 import NIOSSL
 import PostgresNIO
 
-public enum TargetError: Error, Equatable, CustomStringConvertible {
-    case invalidURL(String)
-    case unavailable(String)
-    case tableMissing(String)
-    case statementsUnavailable(String)
-    case query(String)
-
-    public var description: String {
-        switch self {
-        case let .invalidURL(reason): "invalid PostgreSQL URL: \(reason)"
-        case let .unavailable(reason): "PostgreSQL unavailable: \(reason)"
-        case let .tableMissing(table): "table \(table) does not exist (or is not a table) in this database"
-        case let .statementsUnavailable(reason): "cannot read pg_stat_statements: \(reason)"
-        case let .query(reason): "catalog query failed: \(reason)"
-        }
-    }
-}
-
 /// Reads what the planner needs from a live PostgreSQL: the table's size, `pg_stats`, indexes and
 /// unique keys, its current partitioning, and the workload from `pg_stat_statements`. One
 /// connection, opened for the reading and closed after.
