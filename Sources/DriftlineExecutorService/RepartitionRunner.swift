@@ -89,7 +89,9 @@ public struct RepartitionRunner: Sendable {
                     continue
                 }
             }
-            let event: RepartitionWorkflow.Event?
+            // A step can outlast the lease (verifying a large table): renew it meanwhile.
+            let keeper = action.isLong ? lease.map(keepAlive) : nil
+            var event: RepartitionWorkflow.Event?
             do {
                 switch action {
                 case .validate:
@@ -166,15 +168,51 @@ public struct RepartitionRunner: Sendable {
             } catch {
                 event = .failed("\(error)")
             }
+            if let keeper {
+                keeper.cancel()
+                if let renewed = await keeper.value {
+                    if renewed != lease { leaseTakenAt = Date() }
+                    lease = renewed
+                } else {
+                    lease = nil
+                    event = .failed("lost the lease on \(command.table) to another executor")
+                }
+            }
             if let event { pending = workflow.event(event, now: now()) + pending }
         }
         return .failed
     }
 
     struct Done: Codable { var completedAt: Date }
+
+    /// Renews `held` every third of its lifetime until cancelled; the lease as last renewed, or nil
+    /// when another executor took it (or the store stayed unreachable until it expired).
+    func keepAlive(_ held: Lease) -> Task<Lease?, Never> {
+        Task {
+            var current = held
+            while true {
+                do { try await Task.sleep(for: leaseTTL / 3) } catch { return current }  // cancelled: the step is over
+                do {
+                    guard let renewed = try await repository.store.acquireLease(leaseName, holder: holder, ttl: leaseTTL, now: Date()),
+                          renewed.token == held.token else { return nil }
+                    current = renewed
+                } catch {
+                    if Date() >= current.expiresAt { return nil }  // unreachable store: retried until the lease would lapse
+                }
+            }
+        }
+    }
 }
 
 extension RepartitionWorkflow.Action {
+    /// Steps that can take long on a large table, during which the lease is renewed in the background.
+    var isLong: Bool {
+        switch self {
+        case .validate, .prepare, .copyBatch, .replay, .verify, .swap: true
+        default: false
+        }
+    }
+
     /// Steps that end a job; a stop request does not interrupt them.
     var isFinal: Bool {
         switch self {

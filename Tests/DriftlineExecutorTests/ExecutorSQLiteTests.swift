@@ -70,7 +70,9 @@ final class SQLiteTargetFile: @unchecked Sendable {
             func next() -> UInt64 { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state }
             while !writer.stop {
                 do {
-                    try connection.write { db in
+                    // Read-then-write transactions take the write lock first, as SQLite applications
+                    // beside other writers must (a deferred one fails at once when another writer got in between).
+                    try connection.writeWithoutTransaction { db in try db.inTransaction(.immediate) {
                         let top = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 1) FROM mirror")!
                         let id = Int64(next() % UInt64(top)) + 1
                         switch next() % 4 {
@@ -86,7 +88,8 @@ final class SQLiteTargetFile: @unchecked Sendable {
                             try db.execute(sql: "UPDATE events SET amount = amount + 1, note = ? WHERE id = ?", arguments: [note, id])
                             try db.execute(sql: "UPDATE mirror SET amount = amount + 1, note = ? WHERE id = ?", arguments: [note, id])
                         }
-                    }
+                        return .commit
+                    } }
                     writer.record(nil)
                 } catch {
                     writer.record("\(error)")

@@ -138,14 +138,16 @@ struct RollbackCommand: AsyncParsableCommand {
         commandName: "rollback",
         abstract: "Put back a table's layout from before its last re-partitioning, with every row written since.")
 
-    @Option(help: "The table (schema.name).") var table: String
+    @Option(help: "The table (schema.name on PostgreSQL, name on SQLite).") var table: String
     @Option(help: "The target database: postgres://user@host:port/db, or a SQLite file (sqlite:PATH or PATH).") var target: String
     @Option(help: "Metadata store URL.") var store: String = "driftline-metadata.sqlite"
     @Option(help: "How long each attempt may wait for the table's lock, in milliseconds.") var lockTimeoutMs: Int = 50
 
     func run() async throws {
-        let qualified = table.contains(".") ? table : "public.\(table)"
-        let parts = qualified.split(separator: ".", maxSplits: 1).map(String.init)
+        // The name commands use: PostgreSQL's schema-qualified, SQLite's bare.
+        let sqlite = TargetStores.storeName(of: target) == "sqlite"
+        let qualified = sqlite ? (table.hasPrefix("main.") ? String(table.dropFirst(5)) : table) : table.contains(".") ? table : "public.\(table)"
+        let parts = sqlite ? ["main", qualified] : qualified.split(separator: ".", maxSplits: 1).map(String.init)
         try await MetadataStores.withStore(store) { metadata in
             try await metadata.migrate()
             let repository = MetadataRepository(store: metadata)
@@ -178,14 +180,20 @@ struct StatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "A table's re-partitioning job in progress and its partitioning history.")
 
-    @Option(help: "The table (schema.name).") var table: String
+    @Option(help: "The table as its commands name it (schema.name on PostgreSQL, name on SQLite).") var table: String
     @Option(help: "Metadata store URL.") var store: String = "driftline-metadata.sqlite"
 
     func run() async throws {
-        let qualified = table.contains(".") ? table : "public.\(table)"
         try await MetadataStores.withStore(store) { metadata in
             try await metadata.migrate()
             let repository = MetadataRepository(store: metadata)
+            // A bare name is a SQLite table, or a PostgreSQL one in public: whichever has a history or a job.
+            var qualified = table
+            if !table.contains("."),
+               try await repository.get(Checkpoint.self, kind: MetadataKind.repartitionJob, source: table) == nil,
+               try await repository.log(PartitionStrategyRecord.self, kind: MetadataKind.partitioning, source: table).isEmpty {
+                qualified = "public.\(table)"
+            }
             if let job = try await repository.get(Checkpoint.self, kind: MetadataKind.repartitionJob, source: qualified)?.value {
                 print("in progress: command \(job.commandId), \(job.phase.rawValue), \(job.rowsCopied)/\(job.rowsTotal) rows copied")
             } else {

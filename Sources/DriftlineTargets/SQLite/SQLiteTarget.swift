@@ -200,8 +200,10 @@ public final class SQLiteTarget: TargetStore, @unchecked Sendable {
                 }
                 return count
             }
-        } catch {
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR || error.resultCode == .SQLITE_CONSTRAINT {
             throw TargetRejection("the new layout cannot be created: \(Self.reason(error))")
+        } catch {
+            throw TargetError.sqlite(Self.reason(error))  // busy, I/O: not the command's fault
         }
         if orphans > 0 { throw TargetRejection("\(orphans) rows of \(table) fall in no partition of the new layout (it has no default partition)") }
         return try await read { db in try Int64.fetchOne(db, sql: "SELECT count(*) FROM \(found.source)") ?? 0 }
@@ -217,10 +219,19 @@ public final class SQLiteTarget: TargetStore, @unchecked Sendable {
     public func prepare(_ command: RepartitionCommand) async throws -> (copiedThrough: [String]?, copiedRows: Int64) {
         let dialect = try require()
         if try await alreadySwapped(dialect) { return (nil, 0) }
-        do {
-            // Readers (the verification's snapshot, applications) keep reading while batches are written.
-            _ = try await queue.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
-        } catch { throw TargetError.sqlite(Self.reason(error)) }
+        // Readers (the verification's snapshot, applications) keep reading while batches are written.
+        // Switching to WAL fails at once (no busy handler) while another connection is in a
+        // transaction: retry for a while.
+        for attempt in 1... {
+            do {
+                _ = try await queue.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+                break
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && attempt < 200 {
+                try await Task.sleep(for: .milliseconds(50))
+            } catch {
+                throw TargetError.sqlite("cannot switch \(path) to WAL: \(Self.reason(error))")
+            }
+        }
         return try await write { db in
             for statement in dialect.prepare { try db.execute(sql: statement) }
             let through = Self.keyTexts(try Row.fetchOne(db, sql: dialect.copiedThrough.key))
