@@ -1,4 +1,5 @@
 import DriftlineExecutor
+import DriftlinePlanning
 import Testing
 
 /// The executor's SQL as values: what runs is asserted here exactly, without a database.
@@ -52,5 +53,46 @@ import Testing
         #expect(sql.contains("abs(hashtext((t.id, t.ts)::text)) % 64"))
         let single = PostgresDialect(schema: "public", table: "events", key: [.init(name: "id", type: "bigint")], commandId: "x")
         #expect(single.checksums(of: single.source, buckets: 8).contains("width_bucket(t.id, (SELECT min(id) FROM public.events), (SELECT max(id) + 1 FROM public.events), 8)"))
+    }
+}
+
+/// The SQLite target's layout comes from the plan's PostgreSQL DDL, read by PostgreSQL's parser;
+/// its routing is plain SQL over the row.
+@Suite struct SQLiteDialectTests {
+    static let ddl = [
+        "CREATE TABLE main.events_repartitioned (LIKE main.events INCLUDING ALL) PARTITION BY RANGE (ts);",
+        "CREATE TABLE main.events_repartitioned_p_min PARTITION OF main.events_repartitioned FOR VALUES FROM (MINVALUE) TO ('2026-01-02 00:00:00+00') PARTITION BY HASH (user_id);",
+        "CREATE TABLE main.events_repartitioned_p_min_h0 PARTITION OF main.events_repartitioned_p_min FOR VALUES WITH (MODULUS 2, REMAINDER 0);",
+        "CREATE TABLE main.events_repartitioned_p_min_h1 PARTITION OF main.events_repartitioned_p_min FOR VALUES WITH (MODULUS 2, REMAINDER 1);",
+        "CREATE TABLE main.events_repartitioned_rest PARTITION OF main.events_repartitioned DEFAULT PARTITION BY LIST (category);",
+        "CREATE TABLE main.events_repartitioned_rest_a PARTITION OF main.events_repartitioned_rest FOR VALUES IN ('a', NULL);",
+        "CREATE TABLE main.events_repartitioned_rest_other PARTITION OF main.events_repartitioned_rest DEFAULT;",
+    ]
+
+    @Test func theTreeIsReadFromTheDDL() throws {
+        let tree = try PartitionTree(ddl: Self.ddl)
+        #expect(tree.parent == "events_repartitioned")
+        #expect(tree.leaves.map(\.name) == ["events_repartitioned_p_min_h0", "events_repartitioned_p_min_h1", "events_repartitioned_rest_a", "events_repartitioned_rest_other"])
+        #expect(tree.leaves[1].bounds == [.range(lower: nil, upper: "2026-01-02 00:00:00+00"), .hash(modulus: 2, remainder: 1)])
+        #expect(tree.leaves[2].bounds == [.default, .list(["a", nil])])
+        #expect(throws: PartitionTree.Invalid.self) { try PartitionTree(ddl: ["CREATE TABLE t (id int)"]) }
+        #expect(throws: PartitionTree.Invalid.self) { try PartitionTree(ddl: ["DROP TABLE events"]) }
+    }
+
+    @Test func routesArePlainSQLOverTheRow() throws {
+        let tree = try PartitionTree(ddl: Self.ddl)
+        let dialect = SQLiteDialect(table: "events", columns: [.init(name: "id", type: "INTEGER", defaultValue: nil), .init(name: "ts", type: "TEXT", defaultValue: nil),
+                                                               .init(name: "user_id", type: "INTEGER", defaultValue: nil), .init(name: "category", type: "TEXT", defaultValue: "'a'")],
+                                    key: ["id"], commandId: "cmd-42", tree: tree, tableSQL: "CREATE TABLE events (id INTEGER PRIMARY KEY, ts TEXT, user_id INTEGER, category TEXT DEFAULT 'a')", indexes: [])
+        #expect(dialect.problem == nil)
+        #expect(dialect.route(tree.leaves[1], "r") == "coalesce((julianday(r.\"ts\") < julianday('2026-01-02T00:00:00.000Z')), 0) AND coalesce((coalesce(((r.\"user_id\" % 2) + 2) % 2, 0) = 1), 0)")
+        // The default takes what no sibling at its level takes, NULLs included.
+        #expect(dialect.route(tree.leaves[3], "r") == "NOT coalesce((julianday(r.\"ts\") < julianday('2026-01-02T00:00:00.000Z')), 0) AND NOT coalesce((r.\"category\" IN ('a') OR r.\"category\" IS NULL), 0)")
+        #expect(dialect.beforeName == "events_before_cmd42" && dialect.backName == "driftline_back_cmd42_events")
+        #expect(dialect.allocatesKey)
+        let onText = SQLiteDialect(table: "events", columns: dialect.columns, key: ["id"], commandId: "x",
+                                   tree: try PartitionTree(ddl: PartitionDDL.statements(for: PartitionLayout(levels: [.hash(column: "category", type: .text, modulus: 4)]), schema: "main", table: "events")),
+                                   tableSQL: dialect.tableSQL, indexes: [.init(name: "u", unique: true, terms: ["\"user_id\""], created: true)])
+        #expect(onText.problem?.contains("needs an integer column") == true)
     }
 }

@@ -274,6 +274,28 @@ func rangeByDay(_ days: Int) -> PartitionLevel {
         try await file.queue.write { db in try db.execute(sql: "INSERT INTO events (ts, user_id) VALUES ('2026-02-01T00:00:00Z', 1)") }
     }
 
+    /// A step that outlasts the lease (here a verification made slow) keeps it: no other executor
+    /// can take the table meanwhile, and the job completes.
+    @Test func aStepLongerThanTheLeaseKeepsIt() async throws {
+        let file = try SQLiteTargetFile(rows: 5_000)
+        let store = try await MetadataStores.open(metadataFile())
+        try await store.migrate()
+        let repository = MetadataRepository(store: store)
+        let target = SlowVerification(try SQLiteTarget(path: file.path), delay: .seconds(7))
+        let statuses = StatusLog()
+        let runner = RepartitionRunner(command: sqliteCommand("slow", PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 2)])),
+                                       target: target, repository: repository, holder: "slow", leaseTTL: .seconds(3)) { statuses.append($0) }
+        let job = Task { await runner.run() }
+        while !statuses.all.contains(where: { $0.state == .verifying }) { try await Task.sleep(for: .milliseconds(20)) }
+        try await Task.sleep(for: .seconds(5))  // past the lease's lifetime, still verifying
+        let taken = try await store.acquireLease("repartition:events", holder: "other", ttl: .seconds(3), now: Date())
+        #expect(taken == nil, "another executor took the table's lease during a long step")
+        let outcome = await job.value
+        await target.close()
+        #expect(outcome == .completed, "\(statuses.all.last?.error ?? "")")
+        await store.close()
+    }
+
     @Test func badCommandsAreRejectedAndChangeNothing() async throws {
         let file = try SQLiteTargetFile(rows: 1_000)
         try await file.queue.write { db in
@@ -321,4 +343,26 @@ func rangeByDay(_ days: Int) -> PartitionLevel {
         #expect(again == .rejected && (statuses.last?.error ?? "").contains("roll it back"), "\(statuses.last?.error ?? "")")
         await store.close()
     }
+}
+
+/// A target whose verification waits `delay` first.
+final class SlowVerification: TargetStore, @unchecked Sendable {
+    let inner: any TargetStore
+    let delay: Duration
+    init(_ inner: any TargetStore, delay: Duration) { self.inner = inner; self.delay = delay }
+    func validate(_ command: RepartitionCommand) async throws -> Int64 { try await inner.validate(command) }
+    func prepare(_ command: RepartitionCommand) async throws -> (copiedThrough: [String]?, copiedRows: Int64) { try await inner.prepare(command) }
+    func copyBatch(after: [String]?, limit: Int) async throws -> (lastKey: [String]?, rows: Int64) { try await inner.copyBatch(after: after, limit: limit) }
+    func replay(limit: Int) async throws -> (rows: Int64, pending: Int64) { try await inner.replay(limit: limit) }
+    func verify() async throws -> [String] {
+        try await Task.sleep(for: delay)
+        return try await inner.verify()
+    }
+    func swap(lockTimeoutMilliseconds: Int) async throws -> Double? { try await inner.swap(lockTimeoutMilliseconds: lockTimeoutMilliseconds) }
+    func cleanUp() async throws { try await inner.cleanUp() }
+    func retire(schema: String, table: String, commandId: String) async throws -> Bool { try await inner.retire(schema: schema, table: table, commandId: commandId) }
+    func rollback(schema: String, table: String, commandId: String, lockTimeoutMilliseconds: Int, attempts: Int) async throws -> Double {
+        try await inner.rollback(schema: schema, table: table, commandId: commandId, lockTimeoutMilliseconds: lockTimeoutMilliseconds, attempts: attempts)
+    }
+    func close() async { await inner.close() }
 }

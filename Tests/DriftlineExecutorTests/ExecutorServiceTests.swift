@@ -30,6 +30,14 @@ import Testing
             """)
         #expect(parsed.workflow.batchRows == 500 && parsed.workflow.lockTimeoutMilliseconds == 20 && parsed.leaseSeconds == 10)
         #expect(parsed.workflow.throttleRowsPerSecond == 1000 && parsed.kafka.groupID == "ex")
+        let both = try ExecutorConfiguration.parse("targets: {postgres: 'postgres://u@h/db', sqlite: /var/lib/app.sqlite}")
+        #expect(both.targets == ["postgres": "postgres://u@h/db", "sqlite": "/var/lib/app.sqlite"])
+        do {
+            _ = try ExecutorConfiguration.parse("targets: {sqlite: 'postgres://u@h/db'}")
+            Issue.record("accepted a PostgreSQL URL as a SQLite file")
+        } catch {
+            #expect(error.key == "targets.sqlite")
+        }
     }
 
     @Test(.enabled(if: TargetDatabase.available, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))

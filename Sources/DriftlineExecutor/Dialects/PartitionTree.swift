@@ -14,9 +14,12 @@ public struct PartitionTree: Equatable, Sendable {
         public var name: String
         /// One bound per level, outermost first.
         public var bounds: [CatalogText.Bound]
+        /// The level of each bound: sub-partitions may partition differently from their cousins.
+        public var levels: [Level] = []
     }
 
     public var parent: String
+    /// Every partitioning in the tree, outermost first.
     public var levels: [Level]
     public var leaves: [Leaf]
 
@@ -81,9 +84,8 @@ public struct PartitionTree: Equatable, Sendable {
             }
             guard current == root else { throw Invalid(reason: "\(name) does not descend from \(root)") }
             let pathLevels = path.compactMap { nodes[$0]?.level }
-            if levels.isEmpty { levels = pathLevels }
-            guard pathLevels == levels else { throw Invalid(reason: "\(name) is not partitioned like its siblings") }
-            leaves.append(Leaf(name: name, bounds: bounds))
+            for level in pathLevels where !levels.contains(level) { levels.append(level) }
+            leaves.append(Leaf(name: name, bounds: bounds, levels: pathLevels))
         }
         guard !leaves.isEmpty else { throw Invalid(reason: "the plan's DDL creates no partitions") }
         self.levels = levels

@@ -92,7 +92,7 @@ public struct SQLiteDialect: Sendable {
 
     /// An integer primary key is the rowid: inserts that leave it out get the next one, which the
     /// view must allocate across all partitions (each table would count on its own).
-    var allocatesKey: Bool {
+    public var allocatesKey: Bool {
         key.count == 1 && columns.first(where: { $0.name == key[0] })?.type.uppercased() == "INTEGER"
     }
 
@@ -126,24 +126,24 @@ public struct SQLiteDialect: Sendable {
     public func route(_ leaf: PartitionTree.Leaf, _ alias: String) -> String {
         var conditions: [String] = []
         for (level, bound) in leaf.bounds.enumerated() {
-            let column = columns.first { $0.name == tree.levels[level].column }!
+            let column = columns.first { $0.name == leaf.levels[level].column }!
             let value = "\(alias).\(Self.identifier(column.name))"
             if bound == .default {
                 // The rest: no sibling (same bounds above this level) takes the row.
-                let siblings = tree.leaves.filter { Array($0.bounds.prefix(level)) == Array(leaf.bounds.prefix(level)) }
+                let siblings = tree.leaves.filter { $0.bounds.count > level && Array($0.bounds.prefix(level)) == Array(leaf.bounds.prefix(level)) }
                     .map { $0.bounds[level] }.filter { $0 != .default }
                 var seen: [CatalogText.Bound] = []
                 for sibling in siblings where !seen.contains(sibling) { seen.append(sibling) }
-                let any = seen.map { condition($0, column, value, level: tree.levels[level]) }.joined(separator: " OR ")
+                let any = seen.map { condition($0, column, value) }.joined(separator: " OR ")
                 conditions.append(seen.isEmpty ? "1" : "NOT coalesce(\(any), 0)")
             } else {
-                conditions.append("coalesce(\(condition(bound, column, value, level: tree.levels[level])), 0)")
+                conditions.append("coalesce(\(condition(bound, column, value)), 0)")
             }
         }
         return conditions.joined(separator: " AND ")
     }
 
-    func condition(_ bound: CatalogText.Bound, _ column: Column, _ value: String, level: PartitionTree.Level) -> String {
+    func condition(_ bound: CatalogText.Bound, _ column: Column, _ value: String) -> String {
         switch bound {
         case let .range(lower, upper):
             var parts: [String] = []
