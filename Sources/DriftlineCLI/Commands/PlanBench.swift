@@ -63,15 +63,9 @@ struct PlanBench: AsyncParsableCommand {
     }
 
     private func measure(_ body: () throws -> Void) throws -> (wall: Double, cpu: Double) {
-        let cpuStart = Self.cpuSeconds(), start = DispatchTime.now()
+        let cpuStart = processCPUSeconds(), start = DispatchTime.now()
         try body()
-        return (seconds(since: start), Self.cpuSeconds() - cpuStart)
-    }
-
-    static func cpuSeconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        return (seconds(since: start), processCPUSeconds() - cpuStart)
     }
 
     /// Statistics shaped like `PartitioningScenario`'s table, for planning without a server.

@@ -52,7 +52,8 @@ public struct PostgresDialect: Sendable {
     func keyList(_ alias: String) -> String { key.map { "\(alias).\(Self.identifier($0.name))" }.joined(separator: ", ") }
     var keyDefinitions: String { key.map { "\(Self.identifier($0.name)) \($0.type)" }.joined(separator: ", ") }
     /// `($1::bigint, $2::text)`: a key given as text parameters.
-    var keyParameters: String { "(" + key.enumerated().map { "$\($0.offset + 1)::\($0.element.type)" }.joined(separator: ", ") + ")" }
+    var keyParameters: String { keyParameters(from: 1) }
+    func keyParameters(from first: Int) -> String { "(" + key.enumerated().map { "$\($0.offset + first)::\($0.element.type)" }.joined(separator: ", ") + ")" }
     func keyText(_ alias: String) -> String { "ARRAY[" + key.map { "\(alias).\(Self.identifier($0.name))::text" }.joined(separator: ", ") + "]" }
     var orderByKey: String { key.map { Self.identifier($0.name) }.joined(separator: ", ") }
     func orderByKeyDescending(_ alias: String) -> String { key.map { "\(alias).\(Self.identifier($0.name)) DESC" }.joined(separator: ", ") }
@@ -98,14 +99,24 @@ public struct PostgresDialect: Sendable {
 
     // MARK: Copy
 
-    /// One batch in key order after `after` (nil: from the start). Returns the rows taken and the
-    /// batch's last key as text[]. A resumed copy starts after the largest key in the shadow, so no
-    /// batch is ever inserted twice; were one, the shadow's primary key would fail the job loudly.
-    public func copyBatch(after: Bool, limit: Int) -> String {
-        """
-        WITH copied AS (INSERT INTO \(shadow) SELECT * FROM \(source) \(after ? "WHERE (\(keyList)) > \(keyParameters) " : "")ORDER BY \(orderByKey) LIMIT \(limit) RETURNING \(keyList))
-        SELECT count(*)::int8, (SELECT \(keyText("c")) FROM copied c ORDER BY \(orderByKeyDescending("c")) LIMIT 1) FROM copied
-        """
+    /// The last key of the next batch: the `limit`-th key after `$1…` (from the start when not
+    /// `after`), or the last key of all when fewer are left; NULL when none are. An index-only walk.
+    public func batchEnd(after: Bool, limit: Int) -> String {
+        let range = after ? " WHERE (\(keyList)) > \(keyParameters)" : ""
+        return """
+            SELECT coalesce((SELECT \(keyText("s")) FROM \(source) s\(range) ORDER BY \(orderByKey) OFFSET \(limit - 1) LIMIT 1),
+                            (SELECT \(keyText("s")) FROM \(source) s\(range) ORDER BY \(orderByKeyDescending("s")) LIMIT 1))
+            """
+    }
+
+    /// Copies the rows with keys in (after, through] (parameters: after's key when `after`, then
+    /// through's) and counts them. The range is known before the insert, so PostgreSQL reads it in
+    /// heap order (a bitmap scan) instead of walking the index row by row and sorting what it returned.
+    /// A resumed copy starts after the largest key in the shadow, so no range is ever inserted
+    /// twice; were one, the shadow's primary key would fail the job loudly.
+    public func copyRange(after: Bool) -> String {
+        let lower = after ? "(\(keyList)) > \(keyParameters) AND " : ""
+        return "WITH copied AS (INSERT INTO \(shadow) SELECT * FROM \(source) WHERE \(lower)(\(keyList)) <= \(keyParameters(from: after ? key.count + 1 : 1)) RETURNING 1) SELECT count(*)::int8 FROM copied"
     }
 
     /// The largest key already copied and how many rows the shadow holds (where a resumed copy continues).
@@ -172,22 +183,30 @@ public struct PostgresDialect: Sendable {
 
     // MARK: Swap
 
-    /// Before the swap's lock: the backward capture's table and function (nothing writes to them yet).
+    /// Before the swap's lock: the backward capture, already on the shadow (the trigger goes with it
+    /// when it takes the table's name). Until the swap only the replay writes to the shadow; the keys
+    /// it logs meanwhile are harmless (a rollback copies their current rows back). Creating the
+    /// trigger on every partition inside the lock held it several milliseconds longer.
     public var swapPreparation: [String] {
-        Array(capture(into: back, function: backFunction, trigger: backTrigger, on: shadow).prefix(2))
+        capture(into: back, function: backFunction, trigger: backTrigger, on: shadow)
     }
 
-    /// Inside the swap transaction, after the lock and the last changes (`replayIntoShadow(limit: nil)`): the renames, capture turned
-    /// around (writes to the new table logged for a rollback), the forward capture removed. Kept to
-    /// catalog updates and the last few replayed keys, so the lock is held briefly.
+    /// Inside the swap transaction, after the lock and the last changes (`replayIntoShadow(limit: nil)`):
+    /// only the renames, so the lock is held briefly.
     public var swap: [String] {
         [
             "ALTER TABLE \(source) RENAME TO \(Self.identifier(beforeName))",
             "ALTER TABLE \(shadow) RENAME TO \(Self.identifier(table))",
+        ]
+    }
+
+    /// After the swap committed: the forward capture goes (writers reach the new table by name now,
+    /// so nothing fires it any more). Idempotent: a resumed job runs it again.
+    public var afterSwap: [String] {
+        [
             "DROP TRIGGER IF EXISTS \(Self.captureTrigger) ON \(before)",
             "DROP FUNCTION IF EXISTS \(captureFunction)()",
             "DROP TABLE IF EXISTS \(changes)",
-            capture(into: back, function: backFunction, trigger: backTrigger, on: source)[2],
         ]
     }
 
@@ -216,6 +235,9 @@ public struct PostgresDialect: Sendable {
             "DROP FUNCTION IF EXISTS \(captureFunction)()",
             "DROP TABLE IF EXISTS \(shadow) CASCADE",
             "DROP TABLE IF EXISTS \(changes)",
+            // The backward capture prepared for a swap that did not happen.
+            "DROP FUNCTION IF EXISTS \(backFunction)() CASCADE",
+            "DROP TABLE IF EXISTS \(back)",
         ]
     }
 

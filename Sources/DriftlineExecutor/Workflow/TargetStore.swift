@@ -32,3 +32,17 @@ public struct TargetRejection: Error, CustomStringConvertible {
     public init(_ reason: String) { self.reason = reason }
     public var description: String { reason }
 }
+
+/// Rows and a checksum per key range, of the original or of the new layout.
+public typealias KeyRangeChecksums = [Int64: (rows: Int64, checksum: Int64)]
+
+extension KeyRangeChecksums {
+    /// The key ranges where the new layout differs from the original, described (what `verify` returns).
+    public func mismatches(against original: KeyRangeChecksums) -> [String] {
+        Set(original.keys).union(keys).sorted().compactMap { bucket in
+            let a = original[bucket] ?? (0, 0), b = self[bucket] ?? (0, 0)
+            guard a != b else { return nil }
+            return "key range \(bucket): \(a.rows) rows (checksum \(a.checksum)) in the original, \(b.rows) (checksum \(b.checksum)) in the new layout"
+        }
+    }
+}

@@ -151,11 +151,13 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         let dialect = try require()
         var bindings = PostgresBindings()
         for value in after ?? [] { bindings.append(value) }
-        let found = try await database.rows(PostgresQuery(unsafeSQL: dialect.copyBatch(after: after != nil, limit: limit), binds: bindings))
-        do {
-            let (rows, key) = try found[0].decode((Int64, [String]?).self)
-            return (rows > 0 ? key : nil, rows)
-        } catch { throw TargetError.query("\(error)") }
+        let ends = try await database.rows(PostgresQuery(unsafeSQL: dialect.batchEnd(after: after != nil, limit: limit), binds: bindings))
+        let through: [String]?
+        do { through = try ends[0].decode([String]?.self) } catch { throw TargetError.query("\(error)") }
+        guard let through else { return (nil, 0) }
+        for value in through { bindings.append(value) }
+        let copied = try await database.rows(PostgresQuery(unsafeSQL: dialect.copyRange(after: after != nil), binds: bindings))
+        do { return (through, try copied[0].decode(Int64.self)) } catch { throw TargetError.query("\(error)") }
     }
 
     public func replay(limit: Int) async throws -> (rows: Int64, pending: Int64) {
@@ -188,18 +190,12 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         return try await transaction("BEGIN ISOLATION LEVEL REPEATABLE READ") {
             let source = try await checksums(dialect.checksums(of: dialect.source, buckets: 64))
             let shadow = try await checksums(dialect.checksums(of: dialect.shadow, buckets: 64))
-            var mismatches: [String] = []
-            for bucket in Set(source.keys).union(shadow.keys).sorted() {
-                let a = source[bucket] ?? (0, 0), b = shadow[bucket] ?? (0, 0)
-                guard a != b else { continue }
-                mismatches.append("key range \(bucket): \(a.0) rows (checksum \(a.1)) in the original, \(b.0) (checksum \(b.1)) in the new table")
-            }
-            return mismatches
+            return shadow.mismatches(against: source)
         }
     }
 
-    private func checksums(_ sql: String) async throws(TargetError) -> [Int64: (Int64, Int64)] {
-        var result: [Int64: (Int64, Int64)] = [:]
+    private func checksums(_ sql: String) async throws(TargetError) -> KeyRangeChecksums {
+        var result: KeyRangeChecksums = [:]
         for row in try await database.rows(PostgresQuery(unsafeSQL: sql)) {
             do {
                 let (bucket, count, sum) = try row.decode((Int64, Int64, Int64).self)
@@ -228,11 +224,14 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
 
     public func swap(lockTimeoutMilliseconds: Int) async throws -> Double? {
         let dialect = try require()
-        if try await alreadySwapped(dialect) { return 0 }
+        if try await alreadySwapped(dialect) {
+            try await transaction { try await run(dialect.afterSwap) }
+            return 0
+        }
         let sourceSequences = try await sequences(PostgresDialect.identifierPath(dialect.schema, dialect.table))
         let shadowSequences = try await sequences(PostgresDialect.identifierPath(dialect.schema, dialect.shadowName))
-        // Outside the lock: the backward capture's table and function, and one more replay round so
-        // the locked replay has only the last moments' changes.
+        // Outside the lock: the backward capture (on the shadow), and one more replay round so the
+        // locked replay has only the last moments' changes.
         try await run(dialect.swapPreparation)
         _ = try await replay(limit: 100_000)
         // One round trip under the lock: the last changes, the renames, the capture turned around,
@@ -243,6 +242,7 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
             await cancelAutovacuum(on: dialect.source)
             return nil
         }
+        try await transaction { try await run(dialect.afterSwap) }
         for leaf in try await leaves(of: dialect.table, schema: dialect.schema) {
             try await database.execute("ALTER TABLE \(leaf) RESET (autovacuum_enabled)")
         }

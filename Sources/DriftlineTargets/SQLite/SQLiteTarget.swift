@@ -274,19 +274,12 @@ public final class SQLiteTarget: TargetStore, @unchecked Sendable {
         let dialect = try require()
         // One read transaction: both sides from the same snapshot.
         return try await read { db in
-            func sums(_ relation: String) throws -> [Int64: (Int64, Int64)] {
-                var result: [Int64: (Int64, Int64)] = [:]
+            func sums(_ relation: String) throws -> KeyRangeChecksums {
+                var result: KeyRangeChecksums = [:]
                 for row in try Row.fetchAll(db, sql: dialect.checksums(of: relation)) { result[row[0]] = (row[1], row[2]) }
                 return result
             }
-            let source = try sums(dialect.source), shadow = try sums(dialect.shadowRows)
-            var mismatches: [String] = []
-            for bucket in Set(source.keys).union(shadow.keys).sorted() {
-                let a = source[bucket] ?? (0, 0), b = shadow[bucket] ?? (0, 0)
-                guard a != b else { continue }
-                mismatches.append("key range \(bucket): \(a.0) rows (checksum \(a.1)) in the original, \(b.0) (checksum \(b.1)) in the partitions")
-            }
-            return mismatches
+            return try sums(dialect.shadowRows).mismatches(against: try sums(dialect.source))
         }
     }
 
