@@ -213,27 +213,17 @@ public struct PostgresDialect: Sendable {
     /// The locked part as one statement (one round trip while writers wait): lock, the last changes,
     /// `statements`, and the moment the lock was granted kept in `driftline.locked_at` for the caller
     /// to measure how long it held it. A lock not granted within `lock_timeout` raises 55P03.
-    /// `fewKeys`: a round before the lock left only the last moments' changes to replay.
-    public func lockedBlock(lock relation: String, replay: Replay, fewKeys: Bool, then statements: [String]) -> String {
+    public func lockedBlock(lock relation: String, replay: Replay, then statements: [String]) -> String {
         var body = ["LOCK TABLE \(relation) IN ACCESS EXCLUSIVE MODE;",
                     "PERFORM set_config('driftline.locked_at', clock_timestamp()::text, true);"]
         body += replay.collect.map { $0 + ";" }
         body.append("IF EXISTS (SELECT 1 FROM driftline_replay_keys) THEN")
-        if fewKeys {
-            // The last changes are a few keys: look each up by index. (ANALYZE of the key table, as
-            // the rounds before the lock do, took longer under the lock than the replay itself.)
-            body += Self.indexLookups.map { "  " + $0 + ";" }
-        } else {
-            body.append("  \(replay.analyze);")
-        }
+        body.append("  \(replay.analyze);")
         body += replay.apply.map { "  " + $0 + ";" }
         body.append("END IF;")
         body += statements.map { $0 + ";" }
         return "DO $driftline_locked$\nBEGIN\n" + body.map { "  " + $0 }.joined(separator: "\n") + "\nEND\n$driftline_locked$"
     }
-
-    /// Plans of nested loops over index lookups, for this transaction only.
-    static let indexLookups = ["SET LOCAL enable_seqscan = off", "SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off"]
 
     /// Milliseconds since the lock was granted (inside the same transaction, after `lockedBlock`).
     public static let heldMilliseconds = "SELECT (extract(epoch FROM clock_timestamp() - current_setting('driftline.locked_at')::timestamptz) * 1000)::float8"

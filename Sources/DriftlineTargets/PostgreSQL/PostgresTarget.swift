@@ -68,20 +68,6 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         return key.isEmpty ? nil : key
     }
 
-    /// Whether another session has committed the relation, asked after taking the table's advisory
-    /// lock: `to_regclass` answers from the catalog cache, which an advisory lock does not refresh
-    /// (a second executor saw no shadow, then failed to create it: "already exists"); a scan of
-    /// `pg_class` reads with the statement's own snapshot.
-    private func committed(schema: String, name: String) async throws(TargetError) -> Bool {
-        var bindings = PostgresBindings()
-        bindings.append(schema)
-        bindings.append(name)
-        let found = try await database.rows(PostgresQuery(unsafeSQL: """
-            SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2)
-            """, binds: bindings))
-        do { return try found[0].decode(Bool.self) } catch { throw .query("\(error)") }
-    }
-
     private func exists(_ qualified: String) async throws(TargetError) -> Bool {
         let found = try await database.rows("SELECT to_regclass(\(qualified)) IS NOT NULL")
         do { return try found[0].decode(Bool.self) } catch { throw .query("\(error)") }
@@ -113,7 +99,7 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
                     // Executors validating the same table at once would race on the DDL's names.
                     try await database.execute(dialect.tableLock)
                     // Another executor created the shadow while this one waited: its DDL evidently works.
-                    guard !(try await committed(schema: schema, name: dialect.shadowName)) else { return }
+                    guard !(try await exists(PostgresDialect.identifierPath(schema, dialect.shadowName))) else { return }
                     try await run(command.plan.ddl)
                 }
             } catch {
@@ -144,7 +130,7 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         let resuming = try await exists(PostgresDialect.identifierPath(dialect.schema, dialect.shadowName))
         try await transaction {
             try await database.execute(dialect.tableLock)
-            let created = try await committed(schema: dialect.schema, name: dialect.shadowName)
+            let created = try await exists(PostgresDialect.identifierPath(dialect.schema, dialect.shadowName))
             if !resuming, !created { try await run(command.plan.ddl) }
             try await run(dialect.prepareCapture)
             // Autovacuum on the shadow's partitions would hold the lock the swap needs to rename them
@@ -247,12 +233,10 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         // Outside the lock: the backward capture (on the shadow), and one more replay round so the
         // locked replay has only the last moments' changes.
         try await run(dialect.swapPreparation)
-        // Rounds until a handful of changes is left (a busy writer refills it while a round runs).
-        var pending = try await replay(limit: 100_000).pending
-        for _ in 0..<10 where pending > 100 { pending = try await replay(limit: 100_000).pending }
+        _ = try await replay(limit: 100_000)
         // One round trip under the lock: the last changes, the renames, the capture turned around,
         // the sequences handed over.
-        let block = dialect.lockedBlock(lock: dialect.source, replay: dialect.replayIntoShadow(limit: nil), fewKeys: true,
+        let block = dialect.lockedBlock(lock: dialect.source, replay: dialect.replayIntoShadow(limit: nil),
                                         then: dialect.swap + handOver(sourceSequences, to: shadowSequences, table: dialect.source))
         guard let held = try await locked(block, timeoutMilliseconds: lockTimeoutMilliseconds) else {
             await cancelAutovacuum(on: dialect.source)
@@ -350,7 +334,7 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         let newSequences = try await sequences(PostgresDialect.identifierPath(schema, table))
         let oldSequences = try await sequences(PostgresDialect.identifierPath(schema, dialect.beforeName))
         var backoff = 0.05
-        let block = dialect.lockedBlock(lock: dialect.source, replay: dialect.replayBack, fewKeys: false,
+        let block = dialect.lockedBlock(lock: dialect.source, replay: dialect.replayBack,
                                         then: dialect.rollback + handOver(newSequences, to: oldSequences, table: dialect.source))
         for _ in 0..<attempts {
             guard let held = try await locked(block, timeoutMilliseconds: lockTimeoutMilliseconds) else {
