@@ -68,6 +68,20 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         return key.isEmpty ? nil : key
     }
 
+    /// Whether another session has committed the relation, asked after taking the table's advisory
+    /// lock: `to_regclass` answers from the catalog cache, which an advisory lock does not refresh
+    /// (a second executor saw no shadow, then failed to create it: "already exists"); a scan of
+    /// `pg_class` reads with the statement's own snapshot.
+    private func committed(schema: String, name: String) async throws(TargetError) -> Bool {
+        var bindings = PostgresBindings()
+        bindings.append(schema)
+        bindings.append(name)
+        let found = try await database.rows(PostgresQuery(unsafeSQL: """
+            SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2)
+            """, binds: bindings))
+        do { return try found[0].decode(Bool.self) } catch { throw .query("\(error)") }
+    }
+
     private func exists(_ qualified: String) async throws(TargetError) -> Bool {
         let found = try await database.rows("SELECT to_regclass(\(qualified)) IS NOT NULL")
         do { return try found[0].decode(Bool.self) } catch { throw .query("\(error)") }
@@ -99,7 +113,7 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
                     // Executors validating the same table at once would race on the DDL's names.
                     try await database.execute(dialect.tableLock)
                     // Another executor created the shadow while this one waited: its DDL evidently works.
-                    guard !(try await exists(PostgresDialect.identifierPath(schema, dialect.shadowName))) else { return }
+                    guard !(try await committed(schema: schema, name: dialect.shadowName)) else { return }
                     try await run(command.plan.ddl)
                 }
             } catch {
@@ -130,7 +144,7 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         let resuming = try await exists(PostgresDialect.identifierPath(dialect.schema, dialect.shadowName))
         try await transaction {
             try await database.execute(dialect.tableLock)
-            let created = try await exists(PostgresDialect.identifierPath(dialect.schema, dialect.shadowName))
+            let created = try await committed(schema: dialect.schema, name: dialect.shadowName)
             if !resuming, !created { try await run(command.plan.ddl) }
             try await run(dialect.prepareCapture)
             // Autovacuum on the shadow's partitions would hold the lock the swap needs to rename them
