@@ -34,10 +34,11 @@ import Testing
     }
 
     @Test func theLockedSwapIsOneStatement() {
-        let block = dialect.lockedBlock(lock: dialect.source, replay: dialect.replayIntoShadow(limit: nil), then: dialect.swap)
+        let block = dialect.lockedBlock(lock: dialect.source, replay: dialect.replayIntoShadow(limit: nil), fewKeys: true, then: dialect.swap)
         let lines = block.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         #expect(lines.first == "DO $driftline_locked$" && lines.last == "$driftline_locked$")
-        #expect(lines[2] == "LOCK TABLE public.events IN ACCESS EXCLUSIVE MODE;")
+        #expect(lines[3] == "LOCK TABLE public.events IN ACCESS EXCLUSIVE MODE;")
+        #expect(lines.contains("FOR changed IN SELECT * FROM driftline_replay_keys LOOP DELETE FROM public.events_repartitioned t WHERE (t.id, t.ts) = (changed.id, changed.ts); END LOOP;"))
         #expect(lines.contains("ALTER TABLE public.events RENAME TO events_before_cmd42;"))
         #expect(lines.contains("ALTER TABLE public.events_repartitioned RENAME TO events;"))
         // Only the renames under the lock: the backward capture is on the shadow before it, the
@@ -47,7 +48,7 @@ import Testing
         #expect(dialect.afterSwap == ["DROP TRIGGER IF EXISTS driftline_capture ON public.events_before_cmd42", "DROP FUNCTION IF EXISTS public.driftline_capture_events()",
                                       "DROP TABLE IF EXISTS public.driftline_changes_events"])
         // The renames come after the last replay.
-        let replayLine = lines.firstIndex { $0.hasPrefix("DELETE FROM public.events_repartitioned") } ?? .max
+        let replayLine = lines.firstIndex { $0.hasPrefix("FOR changed IN SELECT") } ?? .max
         let renameLine = lines.firstIndex { $0.hasPrefix("ALTER TABLE public.events RENAME") } ?? -1
         #expect(replayLine < renameLine)
     }

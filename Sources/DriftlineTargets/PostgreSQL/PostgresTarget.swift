@@ -247,10 +247,14 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         // Outside the lock: the backward capture (on the shadow), and one more replay round so the
         // locked replay has only the last moments' changes.
         try await run(dialect.swapPreparation)
-        _ = try await replay(limit: 100_000)
+        // Rounds until a handful of changes is left: a busy writer refills the log while a round runs,
+        // and each key left for the locked round costs it a lookup in every partition (71 keys held
+        // the lock 8 ms of its 13 under a 1,000 tx/s writer).
+        var pending = try await replay(limit: 100_000).pending
+        for _ in 0..<20 where pending > 10 { pending = try await replay(limit: 100_000).pending }
         // One round trip under the lock: the last changes, the renames, the capture turned around,
         // the sequences handed over.
-        let block = dialect.lockedBlock(lock: dialect.source, replay: dialect.replayIntoShadow(limit: nil),
+        let block = dialect.lockedBlock(lock: dialect.source, replay: dialect.replayIntoShadow(limit: nil), fewKeys: true,
                                         then: dialect.swap + handOver(sourceSequences, to: shadowSequences, table: dialect.source))
         guard let held = try await locked(block, timeoutMilliseconds: lockTimeoutMilliseconds) else {
             await cancelAutovacuum(on: dialect.source)
@@ -348,7 +352,7 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         let newSequences = try await sequences(PostgresDialect.identifierPath(schema, table))
         let oldSequences = try await sequences(PostgresDialect.identifierPath(schema, dialect.beforeName))
         var backoff = 0.05
-        let block = dialect.lockedBlock(lock: dialect.source, replay: dialect.replayBack,
+        let block = dialect.lockedBlock(lock: dialect.source, replay: dialect.replayBack, fewKeys: false,
                                         then: dialect.rollback + handOver(newSequences, to: oldSequences, table: dialect.source))
         for _ in 0..<attempts {
             guard let held = try await locked(block, timeoutMilliseconds: lockTimeoutMilliseconds) else {
