@@ -79,6 +79,9 @@ struct ExecuteBench: AsyncParsableCommand {
             for statement in PartitionDDL.statements(for: Self.monthly, schema: "public", table: "events", into: ("public", "events_raw")) {
                 try await catalog.execute(statement)
             }
+            // Every timed copy starts from a checkpoint: one that falls inside a run (5M rows write
+            // more WAL than max_wal_size) slowed whichever copy it hit by a quarter.
+            try await catalog.execute("CHECKPOINT")
             let rawStart = DispatchTime.now()
             try await catalog.execute("INSERT INTO events_raw SELECT * FROM events")
             let raw = seconds(since: rawStart)
@@ -100,6 +103,7 @@ struct ExecuteBench: AsyncParsableCommand {
             }
         }
         // (3) The executor, same layout.
+        try await PostgresCatalog.withCatalog(url) { try await $0.execute("CHECKPOINT") }
         let cpuBefore = processCPUSeconds()
         let copy = try await runExecutor(url: url, id: "bench-\(size)")
         print(String(format: "executor copy:          %8.0f rows/s (%.2f s); whole job %.2f s (the executor's own CPU %.2f s), lock held %.2f ms",
@@ -122,6 +126,7 @@ struct ExecuteBench: AsyncParsableCommand {
         try await catalog.execute("DROP TABLE IF EXISTS events_pm CASCADE")
         try await catalog.execute("CREATE TABLE events_pm (LIKE events INCLUDING ALL) PARTITION BY RANGE (ts)")
         try await catalog.execute("SELECT partman.create_parent('public.events_pm', 'ts', 'native', 'monthly', p_start_partition := '2026-01-01', p_premake := 12, p_jobmon := false)")
+        try await catalog.execute("CHECKPOINT")
         let start = DispatchTime.now()
         try await catalog.execute("CALL partman.partition_data_proc('public.events_pm', p_batch := 100, p_wait := 0, p_source_table := 'public.events', p_quiet := true)")
         let elapsed = seconds(since: start)
@@ -142,6 +147,7 @@ struct ExecuteBench: AsyncParsableCommand {
         try await catalog.execute("DROP TABLE events_online_default")
         try await catalog.execute("ALTER TABLE events_source RENAME TO events_online_default")
         try await catalog.execute("ALTER TABLE events_online ATTACH PARTITION events_online_default DEFAULT")
+        try await catalog.execute("CHECKPOINT")
         let start = DispatchTime.now()
         try await catalog.execute("CALL partman.partition_data_proc('public.events_online', p_batch := 100, p_wait := 0, p_quiet := true)")
         let elapsed = seconds(since: start)
@@ -197,12 +203,15 @@ struct ExecuteBench: AsyncParsableCommand {
 
     private func measureWriter(url: String, size: Int) async throws {
         try await PostgresCatalog.withCatalog(url) { try await createSource($0, rows: size) }
+        // Each measurement starts from a checkpoint too (one inside a 10 s window cost it a fifth).
+        try await PostgresCatalog.withCatalog(url) { try await $0.execute("CHECKPOINT") }
         let alone = try await writerTPS(url: url, maxID: size)
         // The capture trigger alone (installed the way the executor does, nothing copying).
         try await PostgresCatalog.withCatalog(url) { catalog in
             let dialect = PostgresDialect(schema: "public", table: "events", key: [.init(name: "id", type: "bigint"), .init(name: "ts", type: "timestamp with time zone")], commandId: "bench")
             for statement in dialect.prepareCapture { try await catalog.execute(statement) }
         }
+        try await PostgresCatalog.withCatalog(url) { try await $0.execute("CHECKPOINT") }
         let captured = try await writerTPS(url: url, maxID: size)
         try await PostgresCatalog.withCatalog(url) { catalog in
             let dialect = PostgresDialect(schema: "public", table: "events", key: [.init(name: "id", type: "bigint"), .init(name: "ts", type: "timestamp with time zone")], commandId: "bench")
@@ -211,6 +220,7 @@ struct ExecuteBench: AsyncParsableCommand {
         print(String(format: "writer alone:           %8.0f tx/s (p99 %.2f ms)", alone.tps, alone.p99))
         print(String(format: "writer with capture:    %8.0f tx/s (p99 %.2f ms), %.0f%% of alone", captured.tps, captured.p99, captured.tps / alone.tps * 100))
         // While the executor copies.
+        try await PostgresCatalog.withCatalog(url) { try await $0.execute("CHECKPOINT") }
         let done = AtomicFlag()
         async let during = writerTPS(url: url, maxID: size, until: { done.isSet })
         let copy = try await runExecutor(url: url, id: "bench-writer-\(size)")

@@ -331,7 +331,9 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
 
     public func cleanUp() async throws {
         guard let dialect else { return }
-        try await transaction { try await run(dialect.cleanUp) }
+        // A job that failed after its swap committed keeps the new layout and its rollback point.
+        let statements = try await alreadySwapped(dialect) ? dialect.afterSwap : dialect.cleanUp
+        try await transaction { try await run(statements) }
     }
 
     public func retire(schema: String, table: String, commandId: String) async throws -> Bool {

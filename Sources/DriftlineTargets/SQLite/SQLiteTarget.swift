@@ -77,7 +77,13 @@ public final class SQLiteTarget: TargetStore, @unchecked Sendable {
     }
 
     private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do { return try await queue.read(body) } catch { throw TargetError.sqlite(Self.reason(error)) }
+        do {
+            return try await queue.read(body)
+        } catch let rejection as TargetRejection {
+            throw rejection
+        } catch {
+            throw TargetError.sqlite(Self.reason(error))
+        }
     }
 
     private func require() throws -> SQLiteDialect {
@@ -156,7 +162,7 @@ public final class SQLiteTarget: TargetStore, @unchecked Sendable {
         let tree: PartitionTree
         do { tree = try PartitionTree(ddl: command.plan.ddl) } catch { throw TargetRejection("\(error)") }
         let path = self.path
-        let found: SQLiteDialect = try await write { db in
+        let found: SQLiteDialect = try await read { db in
             let before = SQLiteDialect.beforeName(table: table, commandId: command.id)
             let resuming = try Self.kind(db, before) == "table"
             // After a swap the original lives on as the kept table: describe the job from it.
