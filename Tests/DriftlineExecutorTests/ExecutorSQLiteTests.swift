@@ -249,6 +249,21 @@ func rangeByDay(_ days: Int) -> PartitionLevel {
         #expect(writer.failures.isEmpty, "writer errors: \(writer.failures.prefix(3))")
     }
 
+    @Test func twoExecutorsOneCommandOneDoesTheWork() async throws {
+        let file = try SQLiteTargetFile(rows: 50_000)
+        let path = try writeCommand(sqliteCommand("twice", PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 4)])))
+        let metadata = metadataFile()
+        let arguments = ["execute", "--command", path, "--target", file.path, "--store", metadata, "--batch-rows", "10000"]
+        let one = try Child(arguments + ["--holder", "one"]), two = try Child(arguments + ["--holder", "two"])
+        #expect(one.wait() == 0, "\(one.output) \(one.errors)")
+        #expect(two.wait() == 0, "\(two.output) \(two.errors)")
+        #expect([one.output, two.output].filter { $0.contains(" swapped ") }.count == 1, "\(one.output)\n---\n\(two.output)")
+        let (missing, extra, _, duplicates) = try file.differences()
+        #expect(missing == 0 && extra == 0 && duplicates == 0)
+        let again = try Child(arguments)
+        #expect(again.wait() == 0 && !again.output.contains(" swapped "), "a third run of the same command does nothing: \(again.output)")
+    }
+
     @Test func rollbackAfterTheSwapKeepsWritesMadeSince() async throws {
         let file = try SQLiteTargetFile(rows: 50_000)
         let path = try writeCommand(sqliteCommand("roll", PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 8)])))
