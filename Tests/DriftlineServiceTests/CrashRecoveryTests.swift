@@ -42,9 +42,9 @@ struct CrashRecoveryTests {
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
         switch point {
         case .duringReference:
-            try await Harness.wait(seconds: 90, "partials of the first windows") { try published(harness, DriftlineTopics.defaults.profiles) > 0 }
+            try await Harness.wait(seconds: 240, "partials of the first windows") { try published(harness, DriftlineTopics.defaults.profiles) > 0 }
         case .afterFirstEvent:
-            try await Harness.wait(seconds: 90, "the first drift event") { try published(harness, DriftlineTopics.defaults.driftEvents) > 0 }
+            try await Harness.wait(seconds: 240, "the first drift event") { try published(harness, DriftlineTopics.defaults.driftEvents) > 0 }
         }
         kill(first.processIdentifier, SIGKILL)
         first.waitUntilExit()

@@ -23,7 +23,7 @@ struct DetectorServiceTests {
         configuration.prediction.everyWindows = 4
         let service = DetectorService(configuration: configuration, logger: Harness.logger)
         let running = Task { try await service.runWithHTTP() }
-        try await Harness.wait(seconds: 90, "\(expected.released) windows scored") { service.status.snapshot.windowsScored >= expected.released }
+        try await Harness.wait(seconds: 240, "\(expected.released) windows scored") { service.status.snapshot.windowsScored >= expected.released }
 
         try await Harness.wait(seconds: 30, "a schema prediction stored") { service.status.snapshot.predictionsStored >= 1 }
 
@@ -104,7 +104,7 @@ struct DetectorServiceTests {
         configuration.prediction.everyWindows = 1_000  // only a schema change refreshes the prediction here
         let service = DetectorService(configuration: configuration, logger: Harness.logger)
         let running = Task { try await service.runWithHTTP() }
-        try await Harness.wait(seconds: 90, "\(expected.released) windows scored") { service.status.snapshot.windowsScored >= expected.released }
+        try await Harness.wait(seconds: 240, "\(expected.released) windows scored") { service.status.snapshot.windowsScored >= expected.released }
         let port = try #require(service.status.snapshot.httpPort)
         let metrics = try await get(port, "/metrics").body
         service.status.requestStop()
@@ -191,7 +191,7 @@ struct DetectorServiceTests {
         let expected = try harness.expected()
         let service = DetectorService(configuration: harness.configuration(), logger: Harness.logger)
         let running = Task { try await service.run() }
-        try await Harness.wait(seconds: 90, "\(expected.released) windows scored") { service.status.snapshot.windowsScored >= expected.released }
+        try await Harness.wait(seconds: 240, "\(expected.released) windows scored") { service.status.snapshot.windowsScored >= expected.released }
         service.status.requestStop()
         try await running.value
         #expect(try harness.ids(DriftlineTopics.defaults.alerts).sorted() == expected.alerts.map(\.id).sorted())

@@ -28,7 +28,7 @@ struct PinnedReferenceTests {
         let released = try harness.expected().released
         let service = DetectorService(configuration: configuration, logger: Harness.logger)
         let running = Task { try await service.run() }
-        try await Harness.wait(seconds: 90, "\(released) windows scored") { service.status.snapshot.windowsScored >= released }
+        try await Harness.wait(seconds: 240, "\(released) windows scored") { service.status.snapshot.windowsScored >= released }
         service.status.requestStop()
         try await running.value
 
