@@ -54,14 +54,6 @@ final class Child {
 @Suite(.serialized) struct ExecutorPostgresTests {
     static let enabled = TargetDatabase.available
 
-    func writeCommand(_ command: RepartitionCommand) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("command-\(UUID().uuidString).json").path
-        try JSONEncoder().encode(command).write(to: URL(fileURLWithPath: path))
-        return path
-    }
-
-    func metadataFile() -> String { FileManager.default.temporaryDirectory.appendingPathComponent("executor-\(UUID().uuidString).sqlite").path }
-
     @Test(.enabled(if: enabled, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))
     func rangeToHashThenHashToCompositeUnderALiveWriter() async throws {
         let database = try await TargetDatabase.open("live")
@@ -254,6 +246,16 @@ final class Child {
         await database.close()
     }
 }
+
+/// A command written to a temporary file, for `driftline execute --command`.
+func writeCommand(_ command: RepartitionCommand) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("command-\(UUID().uuidString).json").path
+    try JSONEncoder().encode(command).write(to: URL(fileURLWithPath: path))
+    return path
+}
+
+/// A fresh metadata store file.
+func metadataFile() -> String { FileManager.default.temporaryDirectory.appendingPathComponent("executor-\(UUID().uuidString).sqlite").path }
 
 final class StatusLog: @unchecked Sendable {
     private let lock = NSLock()

@@ -134,14 +134,6 @@ func rangeByDay(_ days: Int) -> PartitionLevel {
 }
 
 @Suite(.serialized) struct ExecutorSQLiteTests {
-    func metadataFile() -> String { FileManager.default.temporaryDirectory.appendingPathComponent("executor-\(UUID().uuidString).sqlite").path }
-
-    func writeCommand(_ command: RepartitionCommand) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("command-\(UUID().uuidString).json").path
-        try JSONEncoder().encode(command).write(to: URL(fileURLWithPath: path))
-        return path
-    }
-
     func run(_ command: RepartitionCommand, on file: SQLiteTargetFile, repository: MetadataRepository) async throws -> (RepartitionStatus.State?, [RepartitionStatus]) {
         let target = try SQLiteTarget(path: file.path)
         let statuses = StatusLog()

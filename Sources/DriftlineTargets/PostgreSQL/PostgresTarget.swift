@@ -165,13 +165,17 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         let dialect = try require()
         var bindings = PostgresBindings()
         for value in after ?? [] { bindings.append(value) }
-        let ends = try await database.rows(PostgresQuery(unsafeSQL: dialect.batchEnd(after: after != nil, limit: limit), binds: bindings))
-        let through: [String]?
-        do { through = try ends[0].decode([String]?.self) } catch { throw TargetError.query("\(error)") }
-        guard let through else { return (nil, 0) }
-        for value in through { bindings.append(value) }
-        let copied = try await database.rows(PostgresQuery(unsafeSQL: dialect.copyRange(after: after != nil), binds: bindings))
-        do { return (through, try copied[0].decode(Int64.self)) } catch { throw TargetError.query("\(error)") }
+        // One snapshot for the end key and the insert: a batch is exactly `limit` rows (changes made
+        // after the snapshot are captured and replayed).
+        return try await transaction("BEGIN ISOLATION LEVEL REPEATABLE READ") {
+            let ends = try await database.rows(PostgresQuery(unsafeSQL: dialect.batchEnd(after: after != nil, limit: limit), binds: bindings))
+            let through: [String]?
+            do { through = try ends[0].decode([String]?.self) } catch { throw TargetError.query("\(error)") }
+            guard let through else { return (nil, 0) }
+            for value in through { bindings.append(value) }
+            let copied = try await database.rows(PostgresQuery(unsafeSQL: dialect.copyRange(after: after != nil), binds: bindings))
+            do { return (through, try copied[0].decode(Int64.self)) } catch { throw TargetError.query("\(error)") }
+        }
     }
 
     public func replay(limit: Int) async throws -> (rows: Int64, pending: Int64) {

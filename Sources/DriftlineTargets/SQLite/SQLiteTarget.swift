@@ -189,7 +189,11 @@ public final class SQLiteTarget: TargetStore, @unchecked Sendable {
             return dialect
         }
         dialect = found
-        if try await alreadySwapped(found) { return try await read { db in try Int64.fetchOne(db, sql: "SELECT count(*) FROM \(found.source)") ?? 0 } }
+        if !(try await alreadySwapped(found)) { try await tryLayout(found, tree: tree) }
+        return try await read { db in try Int64.fetchOne(db, sql: "SELECT count(*) FROM \(found.source)") ?? 0 }
+    }
+
+    private func tryLayout(_ found: SQLiteDialect, tree: PartitionTree) async throws {
         // The whole layout must be creatable (partitions, indexes, capture, view, triggers): build it
         // in a transaction that is rolled back, and count rows no partition would take.
         let orphans: Int64
@@ -211,8 +215,7 @@ public final class SQLiteTarget: TargetStore, @unchecked Sendable {
         } catch {
             throw TargetError.sqlite(Self.reason(error))  // busy, I/O: not the command's fault
         }
-        if orphans > 0 { throw TargetRejection("\(orphans) rows of \(table) fall in no partition of the new layout (it has no default partition)") }
-        return try await read { db in try Int64.fetchOne(db, sql: "SELECT count(*) FROM \(found.source)") ?? 0 }
+        if orphans > 0 { throw TargetRejection("\(orphans) rows of \(found.table) fall in no partition of the new layout (it has no default partition)") }
     }
 
     /// This command's swap committed: the name is the view and the original is kept under its name.
