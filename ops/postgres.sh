@@ -23,12 +23,18 @@ start_test_postgres() {
   "${as_user[@]}" "$bin/initdb" -D "$dir/data" -U postgres -A trust --no-sync --no-locale -E UTF8 >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; return 1; }
   "${as_user[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $durability -c max_connections=200 -c shared_preload_libraries=pg_stat_statements" start >/dev/null \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $durability -c max_connections=200 -c log_lock_waits=on -c shared_preload_libraries=pg_stat_statements" start >/dev/null \
     || { cat "$dir/server.log" >&2; return 1; }
   export DRIFTLINE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
   DRIFTLINE_TEST_POSTGRES_DIR="$dir"
   DRIFTLINE_TEST_POSTGRES_STOP=("${as_user[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop)
   echo "postgres: test server at $DRIFTLINE_TEST_POSTGRES_URL"
+}
+
+# After a failed run: the server's account of deadlocks and crashes (the log goes with the server).
+show_test_postgres_problems() {
+  [ -f "${DRIFTLINE_TEST_POSTGRES_DIR:-}/server.log" ] || return 0
+  grep -A8 -E "deadlock detected|PANIC|server process .* was terminated" "$DRIFTLINE_TEST_POSTGRES_DIR/server.log" | tail -n 80 >&2 || true
 }
 
 stop_test_postgres() {

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 bash ops/install-deps.sh
 source ops/postgres.sh
-trap stop_test_postgres EXIT
+trap 'status=$?; [ $status -eq 0 ] || show_test_postgres_problems; stop_test_postgres' EXIT
 start_test_postgres
 
 start=$(date +%s)

@@ -8,6 +8,9 @@ public enum TargetError: Error, Equatable, CustomStringConvertible {
     case tableMissing(String)
     case statementsUnavailable(String)
     case query(String)
+    /// PostgreSQL did not grant a lock: `lock_timeout` ran out (55P03) or it chose this transaction
+    /// to break a deadlock (40P01). Nothing the transaction did is kept; trying again is safe.
+    case lockNotGranted(String)
     /// The SQLite target's file could not be opened or a statement on it failed.
     case sqlite(String)
 
@@ -18,6 +21,7 @@ public enum TargetError: Error, Equatable, CustomStringConvertible {
         case let .tableMissing(table): "table \(table) does not exist (or is not a table) in this database"
         case let .statementsUnavailable(reason): "cannot read pg_stat_statements: \(reason)"
         case let .query(reason): "PostgreSQL query failed: \(reason)"
+        case let .lockNotGranted(reason): "PostgreSQL did not grant a lock: \(reason)"
         case let .sqlite(reason): "SQLite: \(reason)"
         }
     }

@@ -4,6 +4,7 @@ import DriftlineMetadata
 import DriftlinePlanning
 import DriftlineTargets
 import Foundation
+import PostgresNIO
 import Testing
 
 /// The built `driftline` executable (test bundles are built next to the package's executables).
@@ -198,6 +199,60 @@ final class Child {
             #expect(left == 0)
             // New rows still get fresh ids from the sequence.
             try await database.execute("INSERT INTO events (ts, user_id) VALUES (now(), 1)")
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+
+    /// The capture trigger needs a lock that conflicts with writers. Waiting for it unbounded behind a
+    /// long writer transaction would queue every other writer behind the executor; it must wait in
+    /// short attempts and get through once the long transaction ends.
+    @Test(.enabled(if: enabled, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))
+    func aLongWriterTransactionDoesNotStallOtherWriters() async throws {
+        let database = try await TargetDatabase.open("longtx")
+        do {
+            try await database.createEvents(rows: 20_000, layout: PartitionLayout(levels: [rangeByID([10_000, 20_000])]))
+            let long = try await database.connect(id: 30)
+            let probe = try await database.connect(id: 31)
+            _ = try await long.query("BEGIN", logger: TargetDatabase.logger).collect()
+            _ = try await long.query("UPDATE events SET amount = amount WHERE id = 1", logger: TargetDatabase.logger).collect()
+            // A writer statement that waits over 2 s for a lock fails: with the executor queued
+            // unbounded ahead of it, it would wait the whole 4 s the long transaction stays open.
+            _ = try await probe.query("SET lock_timeout = '2s'", logger: TargetDatabase.logger).collect()
+            let store = try await MetadataStores.open(metadataFile())
+            try await store.migrate()
+            let target = try await PostgresTarget(url: database.url)
+            let statuses = StatusLog()
+            let layout = PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 4)])
+            let run = Task { await RepartitionRunner(command: command("longtx", layout), target: target, repository: MetadataRepository(store: store), holder: "test") { statuses.append($0) }.run() }
+            var probeFailures: [String] = []
+            var probes = 0
+            let openUntil = Date().addingTimeInterval(4)
+            while Date() < openUntil {
+                do {
+                    _ = try await probe.query("INSERT INTO events (ts, user_id, category, amount, note) VALUES (now(), 1, 'p', 1, 'probe')", logger: TargetDatabase.logger).collect()
+                    probes += 1
+                } catch let error as PSQLError {
+                    probeFailures.append(error.serverInfo?[.message] ?? String(reflecting: error))
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            // Still preparing: the capture cannot be in place while the long transaction holds its lock.
+            #expect(!statuses.all.contains { $0.state == .copying || $0.state == .swapped }, "\(statuses.all.map(\.state))")
+            _ = try await long.query("COMMIT", logger: TargetDatabase.logger).collect()
+            let outcome = await run.value
+            await target.close()
+            #expect(probeFailures.isEmpty, "other writers stalled behind the executor: \(probeFailures.prefix(3))")
+            #expect(probes > 20)
+            #expect(outcome == .completed, "\(statuses.all.last.map { "\($0.state) \($0.error ?? "")" } ?? "no status")")
+            let (missing, extra, _) = try await database.differences()
+            // The probe rows went to `events` only, so they are the extra rows, and the copy kept them.
+            #expect(missing == 0 && extra == Int64(probes))
+            try await long.close()
+            try await probe.close()
+            await store.close()
         } catch {
             await database.close()
             throw error

@@ -56,6 +56,11 @@ final class TargetDatabase: @unchecked Sendable {
         var description: String { "\(reason) in: \(sql.prefix(200))" }
     }
 
+    /// Another session on this database (a writer of the test's own).
+    func connect(id: Int) async throws -> PostgresConnection {
+        try await PostgresConnection.connect(configuration: configuration(name), id: id, logger: Self.logger)
+    }
+
     func execute(_ sql: String) async throws {
         do {
             _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger).collect()

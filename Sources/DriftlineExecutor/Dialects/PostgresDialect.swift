@@ -90,7 +90,7 @@ public struct PostgresDialect: Sendable {
     /// table take turns (their DDL would race on the same names).
     public var tableLock: String { "SELECT pg_advisory_xact_lock(hashtext('driftline:' || \(Self.literal(schema + "." + table))))" }
 
-    static func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+    public static func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
 
     /// Capture of writes to the original while it is copied.
     public var prepareCapture: [String] {
@@ -239,11 +239,17 @@ public struct PostgresDialect: Sendable {
     /// Milliseconds since the lock was granted (inside the same transaction, after `lockedBlock`).
     public static let heldMilliseconds = "SELECT (extract(epoch FROM clock_timestamp() - current_setting('driftline.locked_at')::timestamptz) * 1000)::float8"
 
-    /// Drops what a failed job left (the original is untouched).
-    public var cleanUp: [String] {
+    /// A failed job's capture on the original (run under the original's lock).
+    public var dropCapture: [String] {
         [
             "DROP TRIGGER IF EXISTS \(Self.captureTrigger) ON \(source)",
             "DROP FUNCTION IF EXISTS \(captureFunction)()",
+        ]
+    }
+
+    /// Drops the rest of what a failed job left, after `dropCapture` (the original is untouched).
+    public var cleanUp: [String] {
+        [
             "DROP TABLE IF EXISTS \(shadow) CASCADE",
             "DROP TABLE IF EXISTS \(changes)",
             // The backward capture prepared for a swap that did not happen.
@@ -268,11 +274,18 @@ public struct PostgresDialect: Sendable {
 
     public var dropRolledBack: String { "DROP TABLE IF EXISTS \(qualified(Self.cut("\(table)_rolled_back"))) CASCADE" }
 
-    /// After the retention: the old table and the backward capture go.
-    public var retire: [String] {
+    /// After the retention: the backward capture goes (run under the table's lock: its trigger is
+    /// on the live table), then `retireTables`.
+    public var retireCapture: [String] {
         [
             "DROP TRIGGER IF EXISTS \(backTrigger) ON \(source)",
             "DROP FUNCTION IF EXISTS \(backFunction)()",
+        ]
+    }
+
+    /// The backward log and the old table, once nothing writes them.
+    public var retireTables: [String] {
+        [
             "DROP TABLE IF EXISTS \(back)",
             "DROP TABLE IF EXISTS \(before) CASCADE",
         ]

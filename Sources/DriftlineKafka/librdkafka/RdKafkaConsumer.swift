@@ -29,6 +29,7 @@ final class RdKafkaConsumer {
     let state: ConsumerCallbackState
     private var batch: [UnsafeMutablePointer<rd_kafka_message_t>?] = []
     private(set) var isClosed = false
+    private var isSubscribed = false
 
     init(configuration: KafkaConsumerConfiguration) throws(KafkaConfigurationError) {
         let state = ConsumerCallbackState(commitOnRevoke: configuration.commitOnRevoke)
@@ -96,6 +97,7 @@ final class RdKafkaConsumer {
     func subscribe(_ topics: [String]) throws(KafkaError) {
         let list = RdKafkaTopicPartitionList(subscription: topics)
         try KafkaError.check(rd_kafka_subscribe(client.handle, list.pointer), "subscribe to \(topics)")
+        isSubscribed = true
     }
 
     /// Waits up to `timeout` for the first message, then takes up to `maxMessages` already queued.
@@ -209,7 +211,32 @@ final class RdKafkaConsumer {
     func close() throws(KafkaError) {
         guard !isClosed else { return }
         isClosed = true
+        if isSubscribed { leaveGroupBeforeClose() }
         try KafkaError.check(rd_kafka_consumer_close(client.handle), "consumer close")
+    }
+
+    /// librdkafka 2.0.2 aborts in `rd_kafka_cgrp_terminated` (`!rd_kafka_assignment_in_progress`)
+    /// when the consumer closes while a rebalance is being served (seen in CI; upstream #4792). So
+    /// the group is left first: unsubscribe, then serve the queue until the final revocation (with
+    /// its commit) has run and nothing is assigned, bounded at 10 s; close only then. Messages
+    /// fetched meanwhile are dropped unprocessed (their offsets were never stored).
+    private func leaveGroupBeforeClose() {
+        guard rd_kafka_unsubscribe(client.handle) == RD_KAFKA_RESP_ERR_NO_ERROR else { return }  // close still leaves the group
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if let message = rd_kafka_consume_queue(queue, 50) { rd_kafka_message_destroy(message) }
+            var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+            guard rd_kafka_assignment(client.handle, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else { return }
+            let assigned = assignment.pointee.cnt
+            rd_kafka_topic_partition_list_destroy(assignment)
+            if assigned == 0 {
+                // The partitions' fetchers stop asynchronously after the unassign: one more serve.
+                if let message = rd_kafka_consume_queue(queue, 100) { rd_kafka_message_destroy(message) }
+                break
+            }
+        }
+        // The revocation was served above; what it reported has no reader any more.
+        _ = state.drain()
     }
 }
 

@@ -65,6 +65,15 @@ public final class PostgresCatalog: Sendable {
         return catalog
     }
 
+    /// A failed statement as a target error: lock waits that ended (lock_not_available, deadlock_detected)
+    /// apart, since the caller may try them again.
+    static func targetError(_ error: any Error) -> TargetError {
+        if let error = error as? PSQLError, let state = error.serverInfo?[.sqlState], state == "55P03" || state == "40P01" {
+            return .lockNotGranted(reason(error))
+        }
+        return .query(reason(error))
+    }
+
     static func reason(_ error: any Error) -> String {
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] { return message }
@@ -81,11 +90,11 @@ public final class PostgresCatalog: Sendable {
     }()
 
     public func execute(_ sql: String) async throws(TargetError) {
-        do { _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger).collect() } catch { throw .query(Self.reason(error)) }
+        do { _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger).collect() } catch { throw Self.targetError(error) }
     }
 
     public func rows(_ query: PostgresQuery) async throws(TargetError) -> [PostgresRow] {
-        do { return try await connection.query(query, logger: Self.logger).collect() } catch { throw .query(Self.reason(error)) }
+        do { return try await connection.query(query, logger: Self.logger).collect() } catch { throw Self.targetError(error) }
     }
 
     // MARK: Statistics

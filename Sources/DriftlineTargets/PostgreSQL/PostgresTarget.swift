@@ -11,6 +11,10 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
     private let database: PostgresCatalog
     private var dialect: PostgresDialect?
     private let url: String
+    /// The bounded lock wait of the DDL on the live table (capture trigger created or dropped): each
+    /// attempt stalls writers at most this long.
+    let ddlLockTimeoutMilliseconds = 100
+    let ddlLockAttempts = 60
 
     public init(url: String) async throws(TargetError) {
         self.url = url
@@ -146,7 +150,6 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
             try await database.execute(dialect.tableLock)
             let created = try await committed(schema: dialect.schema, name: dialect.shadowName)
             if !resuming, !created { try await run(command.plan.ddl) }
-            try await run(dialect.prepareCapture)
             // Autovacuum on the shadow's partitions would hold the lock the swap needs to rename them
             // (and it gives way only after deadlock_timeout, longer than the swap waits); it is turned
             // back on after the swap.
@@ -154,6 +157,10 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
                 try await database.execute("ALTER TABLE \(leaf) SET (autovacuum_enabled = off)")
             }
         }
+        // The capture only after the shadow committed: its trigger on the original is the one step
+        // writers wait for, so it has a transaction (and a bounded lock wait) of its own. Copying
+        // starts only after it, so no write goes unlogged; a crash in between redoes it here.
+        try await underTableLock(dialect, mode: "SHARE ROW EXCLUSIVE", [dialect.tableLock] + dialect.prepareCapture)
         let found = try await database.rows(PostgresQuery(unsafeSQL: dialect.copiedThrough))
         do {
             let (key, rows) = try found[0].decode(([String]?, Int64).self)
@@ -290,7 +297,7 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         for relation in relations {
             _ = try? await database.rows("""
                 SELECT pg_cancel_backend(a.pid) FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
-                WHERE a.backend_type = 'autovacuum worker' AND l.relation = to_regclass(\(relation))
+                WHERE a.backend_type = 'autovacuum worker' AND l.relation IN (SELECT relid FROM pg_partition_tree(to_regclass(\(PostgresDialect.literal(relation)))))
                 """)  // not permitted (no superuser) or already gone: the swap simply retries
         }
     }
@@ -304,7 +311,7 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
             try await database.execute(block)
         } catch {
             try? await database.execute("ROLLBACK")  // not granted, or failed before anything committed
-            if case let .query(reason) = error, reason.contains("lock timeout") { return nil }
+            if case .lockNotGranted = error { return nil }
             throw error
         }
         do throws(TargetError) {
@@ -317,6 +324,33 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         } catch {
             try? await database.execute("ROLLBACK")  // the commit did not happen: the original is untouched
             throw error
+        }
+    }
+
+    /// Runs `body` in a transaction that first locks the original table (with its partitions) in
+    /// `mode` under a short `lock_timeout`, trying again with backoff while the lock is not granted.
+    /// DDL on a table writers use waits for their transactions, and every later writer queues behind
+    /// it while it waits; and DROP TRIGGER on a partitioned table locks the partitions before the
+    /// parent, the reverse of a writer's order (a deadlock seen in CI). LOCK TABLE takes the parent
+    /// first, then the partitions, and gives up quickly.
+    private func underTableLock(_ dialect: PostgresDialect, mode: String, _ statements: [String]) async throws {
+        var backoff = 0.02
+        for attempt in 1...ddlLockAttempts {
+            do {
+                try await transaction {
+                    try await database.execute("SET LOCAL lock_timeout = '\(ddlLockTimeoutMilliseconds)ms'")
+                    try await database.execute("LOCK TABLE \(dialect.source) IN \(mode) MODE")
+                    try await run(statements)
+                }
+                return
+            } catch TargetError.lockNotGranted {
+                guard attempt < ddlLockAttempts else {
+                    throw TargetError.lockNotGranted("could not lock \(dialect.schema).\(dialect.table) in \(mode) mode within \(ddlLockTimeoutMilliseconds) ms in \(attempt) attempts (a long transaction on it?)")
+                }
+                await cancelAutovacuum(on: dialect.source)
+                try await Task.sleep(for: .seconds(backoff))
+                backoff = min(2, backoff * 2)
+            }
         }
     }
 
@@ -336,15 +370,22 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
     public func cleanUp() async throws {
         guard let dialect else { return }
         // A job that failed after its swap committed keeps the new layout and its rollback point.
-        let statements = try await alreadySwapped(dialect) ? dialect.afterSwap : dialect.cleanUp
-        try await transaction { try await run(statements) }
+        if try await alreadySwapped(dialect) {
+            try await transaction { try await run(dialect.afterSwap) }
+            return
+        }
+        // The capture trigger is on the live original: dropped under a bounded lock, as it was created.
+        try await underTableLock(dialect, mode: "ACCESS EXCLUSIVE", dialect.dropCapture)
+        try await transaction { try await run(dialect.cleanUp) }
     }
 
     public func retire(schema: String, table: String, commandId: String) async throws -> Bool {
         guard let key = try await primaryKey(schema: schema, table: table) else { return false }
         let previous = PostgresDialect(schema: schema, table: table, key: key, commandId: commandId)
         guard try await exists(PostgresDialect.identifierPath(schema, previous.beforeName)) else { return false }
-        try await transaction { try await run(previous.retire) }
+        // The backward capture's trigger is on the live table; its tables go after, without that lock.
+        try await underTableLock(previous, mode: "ACCESS EXCLUSIVE", previous.retireCapture)
+        try await transaction { try await run(previous.retireTables) }
         return true
     }
 
