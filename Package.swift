@@ -104,6 +104,10 @@ let package = Package(
             name: "DriftlineService",
             dependencies: [
                 "DriftlineConfiguration",
+                // The closed loop: plans (planner, catalog reader) and repartition commands.
+                "DriftlinePlanning",
+                "DriftlineTargets",
+                "DriftlineExecutor",
                 "DriftlineServiceRuntime",
                 "DriftlineDetector",
                 "DriftlineForecast",
@@ -224,6 +228,8 @@ let package = Package(
                 "DriftlineProfiling", "DriftlineSampleData",
                 // Fault tests run the `driftline` executable as a child process.
                 "DriftlineCLI",
+                // The closed loop's test runs the executor service beside the detector.
+                "DriftlineExecutor", "DriftlineExecutorService",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

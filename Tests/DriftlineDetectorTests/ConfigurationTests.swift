@@ -46,6 +46,23 @@ import Testing
         #expect(configuration.prediction == .init(everyWindows: 6, horizon: 48, historyWindows: 500))
     }
 
+    @Test func tablesAndPlanningParse() throws {
+        let configuration = try DetectorConfiguration.parse("""
+            sources: [{topic: orders}]
+            planning: {every: 6, driftForecastThreshold: 0.7, schemaChangeThreshold: off, dryRun: true}
+            tables:
+              - {table: orders, target: 'postgres://app@db:5432/app', source: orders, queries: {log: /var/log/pg.log}, horizon: 7d, margin: 0.1}
+              - {table: shop.items, target: 'postgres://app@db:5432/app', source: orders, queries: {pgStatStatements: true}}
+            topics: {repartitionCommands: cmds, repartitionStatus: stat}
+            """)
+        #expect(configuration.planning.everyWindows == 6 && configuration.planning.driftForecastThreshold == 0.7)
+        #expect(configuration.planning.schemaChangeThreshold == nil && configuration.planning.dryRun)
+        #expect(configuration.tables.map(\.name) == ["public.orders", "shop.items"])
+        #expect(configuration.tables[0].queries == .log(path: "/var/log/pg.log") && configuration.tables[1].queries == .pgStatStatements)
+        #expect(configuration.tables[0].horizonDays == 7 && configuration.tables[0].margin == 0.1 && configuration.tables[1].horizonDays == 30)
+        #expect(configuration.topics.repartitionCommands == "cmds" && configuration.topics.repartitionStatus == "stat")
+    }
+
     @Test func defaultsNeedOnlyASource() throws {
         let configuration = try DetectorConfiguration.parse("sources: [{topic: orders}]")
         #expect(configuration.sources[0].eventTime == .kafka)
@@ -81,6 +98,16 @@ import Testing
         ("sources: [{topic: a}]\nprediction: {horizon: 0}", "prediction.horizon", "must be in 1...10000"),
         ("sources: [{topic: a}]\nworkers: 0", "workers", "must be in 1...64"),
         ("sources: [{topic: \"^orders(\"}]", "sources[0].topic", "not a valid regular expression"),
+        ("sources: [{topic: a}]\nplanning: {every: -1}", "planning.every", "must not be negative"),
+        ("sources: [{topic: a}]\nplanning: {driftForecastThreshold: 2}", "planning.driftForecastThreshold", "must be in 0...1, or off"),
+        ("sources: [{topic: a}]\nplanning: {dryRun: maybe}", "planning.dryRun", "expected true or false"),
+        ("sources: [{topic: a}]\ntables: [{table: t, target: 'postgres://u@h/db', source: b, queries: {log: q.log}}]", "tables[0].source", "not one of the sources"),
+        ("sources: [{topic: a}]\ntables: [{table: t, target: app.sqlite, source: a, queries: {log: q.log}}]", "tables[0].target", "plans PostgreSQL tables"),
+        ("sources: [{topic: a}]\ntables: [{table: t, target: 'postgres://u@h/db', source: a}]", "tables[0].queries", "required"),
+        ("sources: [{topic: a}]\ntables: [{table: t, target: 'postgres://u@h/db', source: a, queries: {topic: sql}}]", "tables[0].queries.topic", "unknown key"),
+        ("sources: [{topic: a}]\ntables: [{table: t, target: 'postgres://u@h/db', source: a, queries: {log: q.log, pgStatStatements: true}}]", "tables[0].queries", "exactly one"),
+        ("sources: [{topic: a}]\ntables: [{table: t, target: 'postgres://u@h/db', source: a, queries: {log: q}, horizon: soon}]", "tables[0].horizon", "not a duration"),
+        ("sources: [{topic: a}]\ntables: [{table: t, target: 'postgres://u@h/db', source: a, queries: {log: q}}, {table: public.t, target: 'postgres://u@h/db', source: a, queries: {log: q}}]", "tables[1].table", "listed twice"),
         ("- just\n- a list", "(file)", "must be a mapping"),
         ("sources: [{topic: a", "(file)", "not valid YAML"),
     ])

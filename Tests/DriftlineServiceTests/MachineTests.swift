@@ -324,3 +324,47 @@ import Testing
         #expect(side.closeReadyWindows(now: 0).isEmpty)
     }
 }
+
+@Suite struct PlanningScheduleTests {
+    @Test func plansEveryNWindowsAndOnceWhenAForecastCrosses() {
+        var schedule = PlanningSchedule(everyWindows: 3, driftThreshold: 0.6, schemaThreshold: 0.5)
+        #expect(schedule.windowsScored(1, driftForecast: 0.2, schemaChange: nil) == nil)
+        #expect(schedule.windowsScored(1, driftForecast: 0.3, schemaChange: nil) == nil)
+        #expect(schedule.windowsScored(1, driftForecast: 0.3, schemaChange: nil) == .schedule)
+        // Crossing plans at once; staying above does not plan again before the count does.
+        #expect(schedule.windowsScored(1, driftForecast: 0.7, schemaChange: nil) == .driftForecast(0.7))
+        #expect(schedule.windowsScored(1, driftForecast: 0.8, schemaChange: nil) == nil)
+        #expect(schedule.windowsScored(1, driftForecast: 0.9, schemaChange: nil) == nil)
+        #expect(schedule.windowsScored(1, driftForecast: 0.9, schemaChange: nil) == .schedule)
+        // Falling below re-arms the trigger.
+        #expect(schedule.windowsScored(1, driftForecast: 0.1, schemaChange: nil) == nil)
+        #expect(schedule.windowsScored(1, driftForecast: 0.65, schemaChange: nil) == .driftForecast(0.65))
+        #expect(schedule.windowsScored(1, driftForecast: 0.65, schemaChange: ("payload.coupon", 0.8)) == .schemaChange(path: "payload.coupon", confidence: 0.8))
+        #expect(schedule.windowsScored(1, driftForecast: 0.65, schemaChange: ("payload.coupon", 0.9)) == nil)
+    }
+
+    @Test func thresholdsOffAndCountOff() {
+        var off = PlanningSchedule(everyWindows: 0, driftThreshold: nil, schemaThreshold: nil)
+        for _ in 0..<50 { #expect(off.windowsScored(1, driftForecast: 1, schemaChange: ("x", 1)) == nil) }
+        var countOnly = PlanningSchedule(everyWindows: 2, driftThreshold: nil, schemaThreshold: nil)
+        #expect(countOnly.windowsScored(5, driftForecast: 1, schemaChange: nil) == .schedule)
+    }
+
+    @Test func theTrendForecastFollowsTheLine() throws {
+        #expect(PlanningSchedule.trendForecast([0.1, 0.2, 0.3], ahead: 1) == nil)
+        let rising = try #require(PlanningSchedule.trendForecast([0.1, 0.15, 0.2, 0.25, 0.3, 0.35], ahead: 4))
+        #expect(abs(rising - 0.55) < 1e-9)
+        #expect(PlanningSchedule.trendForecast([0.5, 0.6, 0.7, 0.8, 0.9, 1.0], ahead: 10) == 1)
+        #expect(PlanningSchedule.trendForecast([0.5, 0.4, 0.3, 0.2, 0.1, 0.0], ahead: 10) == 0)
+    }
+
+    /// States stored before the closed loop (no `commands`) still load.
+    @Test func anOlderStoredStateLoads() throws {
+        let old = #"{"releasedThrough":5,"scorer":"","outbox":[],"outputMarks":{}}"#
+        let state = try JSONDecoder().decode(AggregatorState.self, from: Data(old.utf8))
+        #expect(state.releasedThrough == 5 && state.commands.isEmpty)
+        var sent = state
+        sent.commands["public.events"] = SentCommand(id: "c1", statusMarks: [0: 3], ended: nil)
+        #expect(try JSONDecoder().decode(AggregatorState.self, from: JSONEncoder().encode(sent)) == sent)
+    }
+}

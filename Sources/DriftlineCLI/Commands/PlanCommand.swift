@@ -63,60 +63,26 @@ struct PlanCommand: AsyncParsableCommand {
         configuration.minimumPartitionBytes = minimumPartitionMib * 1_048_576
         if let period { configuration.periodDays = try days(period, option: "--period") }
 
-        var workload = Workload()
-        var notes: [String] = []
-        if let queries {
-            let summary: StatementFile.Summary
-            // Progress (MiB read, time left) for logs big enough to take a while.
-            var reporter: ProgressReporter?
-            do {
-                summary = try StatementFile.read(queries, into: &workload) { done, size in
-                    if reporter == nil, size > 16 << 20 { reporter = ProgressReporter(total: size >> 20, label: "reading \(queries), MiB") }
-                    reporter?.update(done >> 20)
-                }
-            } catch { throw ValidationError("\(error)") }
-            reporter?.finish()
-            if summary.ignoredLines > 0 { notes.append("\(summary.ignoredLines) lines of \(queries) were neither statements nor log lines and were skipped") }
-        }
-        var statistics: TableStatistics?
-        var statisticsSource = ""
-        if let pg {
-            do {
-                try await PostgresCatalog.withCatalog(pg) { catalog in
-                    let (found, catalogNotes) = try await catalog.statistics(table)
-                    statistics = found
-                    notes += catalogNotes
-                    statisticsSource = "PostgreSQL catalog of \(catalog.description)"
-                    if queries == nil {
-                        let (statements, periodDays) = try await catalog.statementStatistics()
-                        for statement in statements { workload.add(statement) }
-                        if configuration.periodDays == nil { configuration.periodDays = periodDays }
-                        notes.append("statements: \(statements.count) entries of pg_stat_statements")
-                    }
-                }
-            } catch let error as TargetError {
-                throw ValidationError("\(error)")
+        // Progress (MiB read, time left) for logs big enough to take a while.
+        var reporter: ProgressReporter?
+        let input: PlanningInput
+        let sources = PlanningInputs.Sources(statementsFile: queries, postgres: pg, metadataSource: source)
+        func gather(_ repository: MetadataRepository?) async throws -> PlanningInput {
+            try await PlanningInputs.read(table: table, from: sources, metadata: repository, configuration: configuration) { done, size in
+                if reporter == nil, size > 16 << 20 { reporter = ProgressReporter(total: size >> 20, label: "reading \(queries ?? ""), MiB") }
+                reporter?.update(done >> 20)
             }
         }
-        var input = PlanningInput(statistics: statistics ?? TableStatistics(table: table, rows: 0, pages: 0, totalBytes: 0, columns: []),
-                                  workload: workload, configuration: configuration, statisticsSource: statisticsSource, notes: notes)
-        if let metadata, let source {
-            let forecasts = try await MetadataStores.withStore(metadata) { store in
-                try await MetadataPlanningInputs.read(MetadataRepository(store: store), source: source, table: table,
-                                                      catalog: statistics, horizonDays: configuration.horizonDays)
+        do {
+            if let metadata {
+                input = try await MetadataStores.withStore(metadata) { store in try await gather(MetadataRepository(store: store)) }
+            } else {
+                input = try await gather(nil)
             }
-            input.growthRowsPerDay = forecasts.growthRowsPerDay
-            input.growthSource = "the metadata store's forecast for \(source)"
-            input.categoryForecast = forecasts.categoryForecast
-            input.notes += forecasts.notes
-            if statistics == nil {
-                guard let fromMetadata = forecasts.statistics else {
-                    throw ValidationError("the metadata store \(metadata) has no statistics for \(source) (run `driftline detect` on it first)")
-                }
-                input.statistics = fromMetadata
-                input.statisticsSource = "the detector's per-field statistics for \(source) in the metadata store"
-            }
+        } catch let error as PlanningInputs.Failure {
+            throw ValidationError(error.description)
         }
+        reporter?.finish()
         let plan: PartitionPlan
         do { plan = try Planner.plan(input) } catch { throw ValidationError("\(error)") }
         switch format {

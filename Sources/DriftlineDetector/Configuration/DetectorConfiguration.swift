@@ -91,6 +91,9 @@ public struct DetectorConfiguration: Equatable, Sendable {
     /// Malformed records sent to the dead-letter topic per source and window (all are counted).
     public var deadLettersPerWindow = 100
     public var prediction = Prediction()
+    public var planning = Planning()
+    /// Tables the closed loop plans for (none: the detector only detects).
+    public var tables: [Table] = []
     /// Profiling threads per instance (partitions are split among them); default: the cores, up to 8.
     public var workers = min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 8)
 
@@ -106,7 +109,7 @@ public struct DetectorConfiguration: Equatable, Sendable {
     public static func parse(_ yaml: String) throws(Error) -> DetectorConfiguration {
         let reader = try ConfigReader.document(yaml)
         var configuration = DetectorConfiguration()
-        try reader.check(allowed: ["kafka", "sources", "windows", "reference", "topics", "metadata", "http", "deadLetters", "workers", "prediction"])
+        try reader.check(allowed: ["kafka", "sources", "windows", "reference", "topics", "metadata", "http", "deadLetters", "workers", "prediction", "planning", "tables"])
 
         if let kafka = try reader.mapping("kafka") { try configuration.kafka.read(kafka) }
 
@@ -219,12 +222,14 @@ public struct DetectorConfiguration: Equatable, Sendable {
         }
 
         if let topicsSection = try reader.mapping("topics") {
-            try topicsSection.check(allowed: ["profiles", "driftEvents", "alerts", "deadLetter"])
+            try topicsSection.check(allowed: ["profiles", "driftEvents", "alerts", "deadLetter", "repartitionCommands", "repartitionStatus"])
             if let value = try topicsSection.string("profiles") { configuration.topics.profiles = value }
             if let value = try topicsSection.string("driftEvents") { configuration.topics.driftEvents = value }
             if let value = try topicsSection.string("alerts") { configuration.topics.alerts = value }
             if let value = try topicsSection.string("deadLetter") { configuration.topics.deadLetter = value }
-            let outputs = [configuration.topics.profiles, configuration.topics.driftEvents, configuration.topics.alerts, configuration.topics.deadLetter]
+            if let value = try topicsSection.string("repartitionCommands") { configuration.topics.repartitionCommands = value }
+            if let value = try topicsSection.string("repartitionStatus") { configuration.topics.repartitionStatus = value }
+            let outputs = configuration.topics.all
             if let clash = topics.first(where: outputs.contains) {
                 throw Error(key: "topics", reason: "output topic '\(clash)' is also a watched source")
             }
@@ -263,6 +268,8 @@ public struct DetectorConfiguration: Equatable, Sendable {
             try http.check(allowed: ["listen"])
             if let value = try http.hostPort("listen") { configuration.httpListen = value }
         }
+        if let planning = try reader.mapping("planning") { configuration.planning = try readPlanning(planning) }
+        if let tables = try reader.sequence("tables") { configuration.tables = try readTables(tables, sources: configuration.sources) }
         return configuration
     }
 }

@@ -13,6 +13,9 @@ public enum MetadataKind {
     public static let partitioning = "partitioning"
     /// Record per table: the strategy in effect; its version is what a repartition command expects.
     public static let partitioningCurrent = "partitioning_current"
+    /// Log per table: each planning run of the closed loop: the decision (repartition, keep, and why)
+    /// and the command it sent, if any.
+    public static let planDecision = "plan_decision"
     /// Record per table: the executor's checkpoint of the job in progress (absent: none).
     public static let repartitionJob = "repartition_job"
     /// Record per table, named by command id: the command completed (what the executor dedupes by).
@@ -95,6 +98,24 @@ public struct PartitionStrategyRecord: Codable, Equatable, Sendable {
     public init(kind: String, columns: [String], parameters: [String: String], effectiveAt: Date, commandID: String?, measuredEffect: [String: Double]? = nil) {
         self.kind = kind; self.columns = columns; self.parameters = parameters; self.effectiveAt = effectiveAt
         self.commandID = commandID; self.measuredEffect = measuredEffect
+    }
+}
+
+/// One planning run of the closed loop for a table (log `plan_decision`).
+public struct PlanDecisionRecord: Codable, Equatable, Sendable {
+    /// `repartition` (a command was sent), `keep`, `in_flight` (a command is still running), `failed`.
+    public var decision: String
+    public var reason: String
+    /// What started the run: `schedule`, `drift_forecast`, `schema_change`.
+    public var trigger: String
+    /// The proposed layout's summary, and the fraction of the cost it saves over the horizon.
+    public var strategy: String?
+    public var improvement: Double?
+    public var commandID: String?
+    public var plannedAt: Date
+    public init(decision: String, reason: String, trigger: String, strategy: String?, improvement: Double?, commandID: String?, plannedAt: Date) {
+        self.decision = decision; self.reason = reason; self.trigger = trigger; self.strategy = strategy
+        self.improvement = improvement; self.commandID = commandID; self.plannedAt = plannedAt
     }
 }
 

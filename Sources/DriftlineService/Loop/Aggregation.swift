@@ -3,6 +3,7 @@ import DriftlineDrift
 import DriftlineMessages
 import DriftlineMetadata
 import DriftlineProfiling
+import DriftlineServiceRuntime
 import Foundation
 import Logging
 
@@ -18,17 +19,20 @@ final class Aggregation {
     let configuration: DetectorConfiguration
     let repository: MetadataRepository
     let holder: String
-    private let outputs: OutputTopicReader
+    let outputs: OutputTopicReader
     private let publisher: OutputPublisher
     private let status: ServiceStatus
-    private let metrics: DetectorMetrics
-    private let logger: Logger
+    let metrics: DetectorMetrics
+    let logger: Logger
     /// The source sides (a source's configuration, its average record size).
     private let sources: SourceDirectory
-    private(set) var aggregators: [String: AggregatorRuntime] = [:]
+    var aggregators: [String: AggregatorRuntime] = [:]
     /// Aggregators dropped by a revocation, whose leases still need releasing.
     private var released: [Lease] = []
     private var lastLeaseRenewal = ContinuousClock.now
+    /// Table → its planning run in progress (closed loop).
+    var planningRuns: [String: PlanningRun] = [:]
+    let planningExecutor = BlockingWorkExecutor(label: "driftline.detector.planning")
 
     init(configuration: DetectorConfiguration, repository: MetadataRepository, holder: String, outputs: OutputTopicReader, publisher: OutputPublisher,
          status: ServiceStatus, metrics: DetectorMetrics, logger: Logger, sources: SourceDirectory) {
@@ -114,13 +118,17 @@ final class Aggregation {
             aggregator: PartialAggregator(partitionCount: Int(partial.partitionCount), timeout: configuration.windows.partialTimeoutMilliseconds),
             scorer: try await freshScorer(source),
             prediction: PredictionSchedule(everyWindows: configuration.prediction.everyWindows),
-            profilesPartition: profilesPartition)
+            profilesPartition: profilesPartition,
+            planning: Dictionary(uniqueKeysWithValues: configuration.tables.filter { $0.source == partial.source }.map {
+                ($0.name, PlanningSchedule(everyWindows: configuration.planning.everyWindows, driftThreshold: configuration.planning.driftForecastThreshold,
+                                           schemaThreshold: configuration.planning.schemaChangeThreshold))
+            }))
         try await perform(aggregators[partial.source]!.delivery.partialArrived(now: .now), source: partial.source)
         return aggregators[partial.source]?.delivery.isIdle == true
     }
 
     /// Runs the delivery machine's actions for `source` until it has nothing more to do.
-    private func perform(_ first: AggregatorDelivery.Action, source: String) async throws {
+    func perform(_ first: AggregatorDelivery.Action, source: String) async throws {
         var action = first
         func next(_ event: (inout AggregatorDelivery) -> AggregatorDelivery.Action) -> AggregatorDelivery.Action {
             guard aggregators[source] != nil else { return .none }
@@ -142,6 +150,7 @@ final class Aggregation {
                     runtime.aggregator = PartialAggregator(partitionCount: runtime.aggregator.partitionCount, timeout: runtime.aggregator.timeout,
                                                            releasedThrough: state.releasedThrough)
                     runtime.scorer = try WindowScorer(source: watched, reference: configuration.reference, schema: try schema(watched), restoring: state.scorer)
+                    runtime.commands = state.commands
                     aggregators[source] = runtime
                     logger.info("aggregator resumed", metadata: ["source": "\(source)", "releasedThrough": "\(state.releasedThrough)"])
                 }
@@ -227,6 +236,7 @@ final class Aggregation {
                 metrics.alert(source, state: alert.state, severity: alert.severity)
             }
             if let score = result.score {
+                runtime.recentScores = Array((runtime.recentScores + [score.score]).suffix(24))
                 metrics.score(source, field: nil, value: score.score)
                 for field in score.fields { metrics.score(source, field: field.path, value: field.score) }
             }
@@ -239,7 +249,8 @@ final class Aggregation {
             runtime.pendingOffsets.removeValue(forKey: window.start)
         }
         let marks = try outputs.ends(of: Array(Set(outbox.map(\.topic))))
-        let state = AggregatorState(releasedThrough: runtime.aggregator.releasedThrough, scorer: try runtime.scorer.snapshot(), outbox: outbox, outputMarks: marks)
+        let state = AggregatorState(releasedThrough: runtime.aggregator.releasedThrough, scorer: try runtime.scorer.snapshot(), outbox: outbox, outputMarks: marks,
+                                    commands: runtime.commands)
         aggregators[source] = runtime
         try await perform(aggregators[source]!.delivery.windowsScored(state), source: source)
         guard aggregators[source]?.delivery.isIdle == true else { return false }
@@ -255,6 +266,7 @@ final class Aggregation {
         if case let .refresh(latest) = aggregators[source]!.prediction.windowsScored(scoredWindows.map(\.start)) {
             await refreshPrediction(source: source, latestWindow: latest)
         }
+        try await schedulePlanning(source: source, windows: scoredWindows.count)
         return true
     }
 
@@ -265,6 +277,11 @@ final class Aggregation {
         let since = Date(timeIntervalSince1970: Double(latestWindow - history) / 1000)
         do {
             let result = try await SchemaPredictionRefresh.refresh(repository, source: source, horizon: configuration.prediction.horizon, since: since)
+            if let change = result.changes.max(by: { $0.confidence < $1.confidence }) {
+                aggregators[source]?.schemaChange = (change.path, change.confidence)
+            } else {
+                aggregators[source]?.schemaChange = nil
+            }
             status.update { $0.predictionsStored += 1 }
             metrics.predictionRefreshed(source, succeeded: true)
             logger.info("schema prediction refreshed", metadata: [

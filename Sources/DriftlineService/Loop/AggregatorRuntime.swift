@@ -18,6 +18,14 @@ struct AggregatorRuntime {
     /// Records in partials of windows this source had already scored (a new consumer group, or a
     /// reset offset, re-reads them): counted, and logged the first time.
     var skippedRecords: Int64 = 0
+    /// The closed loop, per table this source feeds: when to plan it.
+    var planning: [String: PlanningSchedule] = [:]
+    /// The last source scores, oldest first (the drift forecast's input).
+    var recentScores: [Double] = []
+    /// The most confident change of the last schema prediction.
+    var schemaChange: (path: String, confidence: Double)?
+    /// Table → the last command sent for it (stored with the state).
+    var commands: [String: SentCommand] = [:]
 }
 
 /// A window scored in this batch, kept until its metadata is written.

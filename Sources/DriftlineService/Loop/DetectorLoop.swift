@@ -185,6 +185,7 @@ final class DetectorLoop {
         let partials = batchPartials
         batchPartials.removeAll()
         let progressed = try await aggregation.add(partials, now: now)
+        try await aggregation.collectPlans()
         try commitProgress()
         try await aggregation.renewLeases()
         reportBatchMetrics()

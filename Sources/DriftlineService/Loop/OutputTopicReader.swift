@@ -29,6 +29,11 @@ struct OutputTopicReader {
 
     /// The `id` of every JSON message from `marks` to each partition's current end.
     func ids(from marks: [String: [Int32: Int64]], timeout: Duration = .seconds(30)) throws -> Set<String> {
+        Set(try objects(from: marks, timeout: timeout).compactMap { $0["id"] as? String })
+    }
+
+    /// Every JSON object message from `marks` to each partition's current end (others are skipped).
+    func objects(from marks: [String: [Int32: Int64]], timeout: Duration = .seconds(30)) throws -> [[String: Any]] {
         var ends: [TopicPartition: Int64] = [:]
         var starts: [TopicPartitionOffset] = []
         for (topic, partitions) in marks {
@@ -45,25 +50,24 @@ struct OutputTopicReader {
             client: client, groupID: "driftline-outbox-check-\(UUID().uuidString)", isolationLevel: .readCommitted, commitOnRevoke: false))
         defer { try? consumer.close() }
         try consumer.assign(starts)
-        var ids = Set<String>()
+        var objects: [[String: Any]] = []
         var remaining = ends
         let deadline = ContinuousClock.now + timeout
         while !remaining.isEmpty {
             guard ContinuousClock.now < deadline else {
-                throw DetectorServiceError.kafka("timed out reading \(remaining.keys.map(\.description).sorted()) to check the outbox")
+                throw DetectorServiceError.kafka("timed out reading \(remaining.keys.map(\.description).sorted()) from the marks taken before producing")
             }
             for event in consumer.poll(maxMessages: 1_000, timeout: .milliseconds(200)) {
                 guard case let .message(message) = event else { continue }
-                if let value = message.value,
-                   let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
-                   let id = object["id"] as? String {
-                    ids.insert(id)
+                // Not a JSON object (someone else's message on the topic): not ours, skipped.
+                if let value = message.value, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] {
+                    objects.append(object)
                 }
                 if let end = remaining[message.topicPartition], message.offset + 1 >= end {
                     remaining.removeValue(forKey: message.topicPartition)
                 }
             }
         }
-        return ids
+        return objects
     }
 }

@@ -58,4 +58,14 @@ final class DetectorMetrics {
     private func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter { handles.counter(label, dimensions) }
     private func gauge(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Gauge { handles.gauge(label, dimensions) }
     private func timer(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer { handles.timer(label, dimensions) }
+
+    /// A planning run of the closed loop ended: `repartition` (a command was sent), `keep`, `in_flight`, `failed`.
+    func planned(_ table: String, decision: String, improvement: Double?) {
+        counter("driftline_planner_runs_total", [("table", table), ("decision", decision)]).increment()
+        if let improvement { gauge("driftline_planner_predicted_improvement", [("table", table)]).record(improvement) }
+    }
+
+    func commandSent(_ table: String) {
+        counter("driftline_repartition_commands_total", [("table", table)]).increment()
+    }
 }

@@ -15,6 +15,31 @@ struct AggregatorState: Codable, Equatable {
     var outbox: [OutboxMessage]
     /// Topic → partition → high watermark, taken before the outbox was produced.
     var outputMarks: [String: [Int32: Int64]]
+    /// Table → the last repartition command the closed loop sent for it. Stored with the outbox
+    /// that carries it, so a restart knows it was sent and does not send it again.
+    var commands: [String: SentCommand] = [:]
+
+    init(releasedThrough: Int64, scorer: Data, outbox: [OutboxMessage], outputMarks: [String: [Int32: Int64]], commands: [String: SentCommand] = [:]) {
+        self.releasedThrough = releasedThrough; self.scorer = scorer; self.outbox = outbox; self.outputMarks = outputMarks; self.commands = commands
+    }
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        releasedThrough = try container.decode(Int64.self, forKey: .releasedThrough)
+        scorer = try container.decode(Data.self, forKey: .scorer)
+        outbox = try container.decode([OutboxMessage].self, forKey: .outbox)
+        outputMarks = try container.decode([String: [Int32: Int64]].self, forKey: .outputMarks)
+        // States stored before the closed loop have none.
+        commands = try container.decodeIfPresent([String: SentCommand].self, forKey: .commands) ?? [:]
+    }
+}
+
+/// A repartition command the closed loop sent: its id, and the status topic's ends before it was
+/// sent (its statuses are all after them). `ended` once the status topic showed a final state.
+struct SentCommand: Codable, Equatable {
+    var id: String
+    var statusMarks: [Int32: Int64]
+    var ended: String?
 }
 
 struct OutboxMessage: Codable, Equatable {

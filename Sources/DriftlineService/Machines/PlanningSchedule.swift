@@ -1,0 +1,72 @@
+/// When the aggregator plans one table: every `everyWindows` scored windows of its source, and at
+/// once when the source's drift forecast or its schema prediction crosses a threshold (the seed's
+/// "anticipate" step). The thresholds are edge-triggered: a forecast that stays above plans once,
+/// and again only after it fell below. Pure; the shell decides whether a command is in flight.
+struct PlanningSchedule: Equatable {
+    enum Trigger: Equatable {
+        case schedule
+        /// The forecast source score, `ahead` windows on.
+        case driftForecast(Double)
+        /// The field and confidence of the predicted schema change.
+        case schemaChange(path: String, confidence: Double)
+
+        var name: String {
+            switch self {
+            case .schedule: "schedule"
+            case .driftForecast: "drift_forecast"
+            case .schemaChange: "schema_change"
+            }
+        }
+    }
+
+    let everyWindows: Int
+    let driftThreshold: Double?
+    let schemaThreshold: Double?
+    private(set) var windowsSincePlan = 0
+    private(set) var driftAbove = false
+    private(set) var schemaAbove = false
+
+    init(everyWindows: Int, driftThreshold: Double?, schemaThreshold: Double?) {
+        self.everyWindows = everyWindows
+        self.driftThreshold = driftThreshold
+        self.schemaThreshold = schemaThreshold
+    }
+
+    /// `count` windows were scored; `driftForecast` is the source score forecast ahead (nil: too
+    /// little history), `schemaChange` the most confident predicted change.
+    mutating func windowsScored(_ count: Int, driftForecast: Double?, schemaChange: (path: String, confidence: Double)?) -> Trigger? {
+        windowsSincePlan += count
+        var trigger: Trigger?
+        if let threshold = driftThreshold, let forecast = driftForecast {
+            let above = forecast >= threshold
+            if above, !driftAbove { trigger = .driftForecast(forecast) }
+            driftAbove = above
+        }
+        if let threshold = schemaThreshold {
+            let above = (schemaChange?.confidence ?? 0) >= threshold
+            if above, !schemaAbove, trigger == nil, let change = schemaChange { trigger = .schemaChange(path: change.path, confidence: change.confidence) }
+            schemaAbove = above
+        }
+        if trigger == nil, everyWindows > 0, windowsSincePlan >= everyWindows { trigger = .schedule }
+        if trigger != nil { windowsSincePlan = 0 }
+        return trigger
+    }
+
+    /// The source score `ahead` windows on, from a least-squares line through `scores` (oldest
+    /// first), clamped to 0...1; nil with fewer than 6 scores. A line, not a fitted model: the
+    /// trigger needs the direction and rough size of a trend over the last few windows, cheaply.
+    static func trendForecast(_ scores: [Double], ahead: Int) -> Double? {
+        guard scores.count >= 6 else { return nil }
+        let n = Double(scores.count)
+        let meanX = (n - 1) / 2
+        let meanY = scores.reduce(0, +) / n
+        var sxy = 0.0, sxx = 0.0
+        for (index, score) in scores.enumerated() {
+            let dx = Double(index) - meanX
+            sxy += dx * (score - meanY)
+            sxx += dx * dx
+        }
+        let slope = sxx > 0 ? sxy / sxx : 0
+        return min(1, max(0, meanY + slope * (n - 1 - meanX + Double(ahead))))
+    }
+}

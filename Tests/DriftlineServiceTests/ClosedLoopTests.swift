@@ -1,0 +1,167 @@
+import DriftlineConfiguration
+import DriftlineDetector
+import DriftlineExecutor
+import DriftlineExecutorService
+import DriftlineKafka
+import DriftlineMessages
+import DriftlineMetadata
+import DriftlineSampleData
+import DriftlineService
+import Foundation
+import Logging
+import Testing
+
+/// The closed loop end to end: the detector plans a real PostgreSQL table from its query log, its
+/// catalog and the source's forecasts, sends one repartition command through its outbox, and the
+/// executor service carries it out.
+@Suite(.serialized, .timeLimit(.minutes(10)))
+struct ClosedLoopTests {
+    static let base = ProcessInfo.processInfo.environment["DRIFTLINE_TEST_POSTGRES_URL"]
+    static let enabled = base != nil || ProcessInfo.processInfo.environment["CI"] == "true"
+
+    /// A database with `public.events` (200k rows over 60 days, primary key (id, ts)); its URL.
+    static func database() throws -> String {
+        let base = try #require(Self.base, "DRIFTLINE_TEST_POSTGRES_URL is not set: ops/test.sh starts PostgreSQL")
+        let name = "driftline_loop_\(UInt32.random(in: 0...UInt32.max))"
+        try PostgresBackedDetectorTests.psql(base, "CREATE DATABASE \(name)")
+        var url = try #require(URLComponents(string: base))
+        url.path = "/\(name)"
+        let target = try #require(url.string)
+        for statement in PartitioningScenario.createTable(schema: "public", rows: 200_000) {
+            try PostgresBackedDetectorTests.psql(target, statement)
+        }
+        try PostgresBackedDetectorTests.psql(target, "ALTER TABLE public.events ADD PRIMARY KEY (id, ts)")
+        return target
+    }
+
+    /// A server log of `count` statements: half-day reports over the table's 60 days (a range layout
+    /// by time pays off), or only a few rare lookups (nothing does).
+    static func queryLog(_ directory: URL, timeRanges: Bool, count: Int) throws -> String {
+        let statements = (0..<count).map { index -> String in
+            guard timeRanges else { return "SELECT * FROM events WHERE user_id = \(index % 7) AND id = \(index)" }
+            let day = 1 + index % 59
+            let date = day <= 31 ? String(format: "2026-01-%02d", day) : String(format: "2026-02-%02d", day - 31)
+            return "SELECT count(*), sum(amount) FROM events WHERE ts >= '\(date) 00:00:00+00' AND ts < '\(date) 12:00:00+00'"
+        }
+        let path = directory.appendingPathComponent("postgresql.log").path
+        try PartitioningScenario.serverLog(statements).write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func configuration(_ harness: Harness, target: String, log: String) -> DetectorConfiguration {
+        var configuration = harness.configuration()
+        configuration.prediction.everyWindows = 4
+        configuration.planning.everyWindows = 2
+        // The window count alone decides when to plan, so the test knows how many runs to expect.
+        configuration.planning.driftForecastThreshold = nil
+        configuration.planning.schemaChangeThreshold = nil
+        configuration.tables = [DetectorConfiguration.Table(name: "public.events", target: target, source: Harness.source, queries: .log(path: log))]
+        return configuration
+    }
+
+    static func decisions(_ harness: Harness) async throws -> [PlanDecisionRecord] {
+        let store = try await MetadataStores.open(harness.storePath)
+        try await store.migrate()  // the detector may not have created the store yet
+        let records = try await MetadataRepository(store: store).log(PlanDecisionRecord.self, kind: MetadataKind.planDecision, source: "public.events")
+        await store.close()
+        return records
+    }
+
+    /// `Harness.wait` with an async condition (the metadata store is read with `await`); 240 s bounds a hang.
+    static func wait(_ what: String, _ condition: () async throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(240)
+        while try await !condition() {
+            guard Date() < deadline else { Issue.record("timed out after 240 s waiting for \(what)"); return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    static func executor(_ harness: Harness, target: String) -> ExecutorService {
+        var configuration = ExecutorConfiguration()
+        configuration.kafka.brokers = [harness.cluster.bootstrapServers]
+        configuration.kafka.groupID = "executor"
+        configuration.targets["postgres"] = target
+        configuration.metadataStore = harness.storePath
+        configuration.httpListen = HostPort(host: "127.0.0.1", port: 0)
+        return ExecutorService(configuration: configuration, logger: Harness.logger)
+    }
+
+    @Test(.enabled(if: enabled, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))
+    func aRangeLayoutThatPaysOffIsSentOnceAndCarriedOut() async throws {
+        let target = try Self.database()
+        let harness = try Harness()
+        let log = try Self.queryLog(harness.directory, timeRanges: true, count: 2_000)
+        let configuration = Self.configuration(harness, target: target, log: log)
+        let commandsTopic = DriftlineTopics.defaults.repartitionCommands
+
+        // 1. The detector plans after its first scored windows and sends the command.
+        try harness.produce(0..<8_000)
+        let first = DetectorService(configuration: configuration, logger: Harness.logger)
+        let running = Task { try await first.run() }
+        try await Harness.wait(seconds: 240, "a repartition decision") { try harness.readAll(commandsTopic).count >= 1 }
+        first.status.requestStop()
+        try await running.value
+        let sent = try harness.readAll(commandsTopic)
+        try #require(sent.count == 1, "one command: \(sent.count)")
+        let command = try JSONDecoder().decode(RepartitionCommand.self, from: Data(sent[0].value ?? []))
+        #expect(command.table == "public.events" && command.store == "postgres" && !command.dryRun)
+        #expect(command.plan.strategy.kind == "range" && command.plan.strategy.columns == ["ts"], "\(command.plan.strategy.summary)")
+        #expect(sent[0].key.map { String(decoding: $0, as: UTF8.self) } == "public.events")
+        if let result = try validateAgainstSchema("repartition-command.v1.json", sent.compactMap(\.value)) {
+            #expect(result.status == 0, "\(result.output)")
+        }
+        let decided = try await Self.decisions(harness)
+        #expect(decided.last?.decision == "repartition" && decided.last?.commandID == command.id, "\(decided.map(\.decision))")
+
+        // 2. Restarted while the command is in flight (no executor yet): it is not sent again.
+        try harness.produce(8_000..<16_000)
+        let second = DetectorService(configuration: configuration, logger: Harness.logger)
+        let restarted = Task { try await second.run() }
+        try await Self.wait("a planning run after the restart") { try await Self.decisions(harness).count > decided.count }
+        #expect(try await Self.decisions(harness).dropFirst(decided.count).allSatisfy { $0.decision == "in_flight" && $0.commandID == command.id })
+
+        // 3. The executor carries it out; the detector sees it end and keeps the new layout.
+        let executor = Self.executor(harness, target: target)
+        let executing = Task { try await executor.run() }
+        try await Harness.wait(seconds: 240, "the command completed") { executor.health.snapshot.commandsCompleted >= 1 }
+        let beforeMore = try await Self.decisions(harness).count
+        try harness.produce(16_000..<24_000)
+        try await Self.wait("a planning run after the executor finished") {
+            try await Self.decisions(harness).dropFirst(beforeMore).contains { $0.decision != "in_flight" }
+        }
+        second.status.requestStop()
+        try await restarted.value
+        executor.health.update { $0.stopRequested = true }
+        try await executing.value
+
+        #expect(try harness.readAll(commandsTopic).count == 1, "the command went out once")
+        let after = try await Self.decisions(harness).dropFirst(beforeMore).filter { $0.decision != "in_flight" }
+        #expect(after.allSatisfy { $0.decision == "keep" }, "\(after.map { "\($0.decision): \($0.reason)" })")
+        let statuses = try harness.readAll(DriftlineTopics.defaults.repartitionStatus).compactMap { $0.value.map { Data($0) } }
+            .map { try JSONDecoder().decode(RepartitionStatus.self, from: $0) }.filter { $0.commandId == command.id }
+        #expect(statuses.last?.state == .completed, "\(statuses.map(\.state))")
+        let leaves = try PostgresBackedDetectorTests.psql(target, "SELECT count(*) FROM pg_partition_tree('public.events') WHERE isleaf")
+        #expect((Int(leaves) ?? 0) > 1, "the table is partitioned: \(leaves) leaves")
+        let store = try await MetadataStores.open(harness.storePath)
+        let history = try await MetadataRepository(store: store).log(PartitionStrategyRecord.self, kind: MetadataKind.partitioning, source: "public.events")
+        await store.close()
+        #expect(history.map(\.commandID) == [command.id] && history.first?.kind == "range")
+    }
+
+    @Test(.enabled(if: enabled, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))
+    func nothingIsSentWhenNoLayoutPaysOff() async throws {
+        let target = try Self.database()
+        let harness = try Harness()
+        let log = try Self.queryLog(harness.directory, timeRanges: false, count: 20)
+        try harness.produce()
+        let service = DetectorService(configuration: Self.configuration(harness, target: target, log: log), logger: Harness.logger)
+        let running = Task { try await service.run() }
+        try await Self.wait("a planning run") { try await Self.decisions(harness).count >= 1 }
+        service.status.requestStop()
+        try await running.value
+        let decided = try await Self.decisions(harness)
+        #expect(decided.allSatisfy { $0.decision == "keep" && !$0.reason.isEmpty }, "\(decided.map { "\($0.decision): \($0.reason)" })")
+        #expect(try harness.readAll(DriftlineTopics.defaults.repartitionCommands).isEmpty)
+    }
+}
+
