@@ -160,12 +160,6 @@ public struct ExecutorService: Service {
             try await publish(status, producer: producer)
             return .rejected
         }
-        if command.dryRun {
-            let status = RepartitionStatus(commandId: command.id, table: command.table, state: .completed,
-                                           message: "dry run: " + command.plan.ddl.joined(separator: " "), emittedAt: Self.now())
-            try await publish(status, producer: producer)
-            return .completed
-        }
         health.update { $0.current = "\(command.id) on \(command.table)" }
         defer { health.update { $0.current = nil } }
         let target: any TargetStore
@@ -175,9 +169,18 @@ public struct ExecutorService: Service {
             try await Task.sleep(for: .seconds(5))
             return nil
         }
+        let progress = JobMetrics(metrics: metrics)
         var runner = RepartitionRunner(command: command, target: target, repository: repository, holder: configuration.kafka.clientID + "-\(getpid())",
                                        settings: configuration.workflow, leaseTTL: .seconds(configuration.leaseSeconds)) { status in
+            progress.record(status)
             do { try await publish(status, producer: producer) } catch { logger.error("status not delivered", metadata: ["error": "\(error)"]) }
+        }
+        if command.dryRun {
+            // Checked against the target, changed nothing.
+            let status = await runner.dryRun()
+            await target.close()
+            try await publish(status, producer: producer)
+            return status.state
         }
         let stop = health
         runner.shouldStop = { stop.snapshot.stopRequested }
@@ -202,4 +205,31 @@ public struct ExecutorService: Service {
     }
 
     static func now() -> String { RFC3339.string(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded())) }
+}
+
+/// The executor's per-table job metrics, from the statuses a job emits: copy progress (back to 0
+/// when the job ends, so a finished job never looks stuck), rows copied, the last swap's lock time.
+final class JobMetrics: @unchecked Sendable {
+    // Statuses of one job arrive in order from one task; the lock covers the hand-off between tasks.
+    private let lock = NSLock()
+    private let metrics: MetricHandles
+    private var copied: [String: Int64] = [:]
+
+    init(metrics: MetricHandles) { self.metrics = metrics }
+
+    func record(_ status: RepartitionStatus) {
+        lock.withLock {
+            let table = [("table", status.table)]
+            let ended: Set<RepartitionStatus.State> = [.completed, .failed, .rejected, .rolledBack]
+            let ratio = ended.contains(status.state) || status.rowsTotal == 0 ? 0 : min(1, Double(status.rowsDone) / Double(status.rowsTotal))
+            metrics.gauge("driftline_executor_copy_progress_ratio", table).record(ratio)
+            let before = copied[status.commandId] ?? 0
+            if status.rowsDone > before {
+                metrics.counter("driftline_executor_copied_rows_total", table).increment(by: status.rowsDone - before)
+                copied[status.commandId] = status.rowsDone
+            }
+            if let held = status.lockMilliseconds { metrics.gauge("driftline_executor_swap_lock_seconds", table).record(held / 1000) }
+            if ended.contains(status.state) { copied.removeValue(forKey: status.commandId) }
+        }
+    }
 }

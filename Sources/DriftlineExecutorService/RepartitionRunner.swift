@@ -1,6 +1,7 @@
 import DriftlineExecutor
 import DriftlineMetadata
 import DriftlinePlanning
+import DriftlineProfiling
 import Foundation
 
 /// The thin shell around `RepartitionWorkflow`: performs each action against the target store and
@@ -223,6 +224,27 @@ extension RepartitionWorkflow.Action {
 }
 
 extension RepartitionRunner {
+    /// A dry run: the checks a real run starts with (duplicate, stale version, the target's own:
+    /// the table, its key, the new layout created and rolled back), and nothing changed.
+    public func dryRun() async -> RepartitionStatus {
+        let emitted = RFC3339.string(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+        do {
+            switch try await validate() {
+            case .alreadyProcessed:
+                return RepartitionStatus(commandId: command.id, table: command.table, state: .completed, message: "dry run: this command was carried out already", emittedAt: emitted)
+            case let .rejected(reason):
+                return RepartitionStatus(commandId: command.id, table: command.table, state: .rejected, error: "dry run: \(reason)", emittedAt: emitted)
+            case let .ok(rows):
+                return RepartitionStatus(commandId: command.id, table: command.table, state: .completed, rowsTotal: rows,
+                                         message: "dry run: validated, nothing changed; a real run would copy \(rows) rows into: " + command.plan.ddl.joined(separator: " "),
+                                         emittedAt: emitted)
+            }
+        } catch let rejection as TargetRejection {
+            return RepartitionStatus(commandId: command.id, table: command.table, state: .rejected, error: "dry run: \(rejection.reason)", emittedAt: emitted)
+        } catch {
+            return RepartitionStatus(commandId: command.id, table: command.table, state: .failed, error: "dry run: \(error)", emittedAt: emitted)
+        }
+    }
 
     /// Stale commands, duplicates and the target's own checks.
     func validate() async throws -> RepartitionWorkflow.Validation {

@@ -4,6 +4,9 @@ import DriftlineExecutorService
 import DriftlineKafka
 import DriftlinePlanning
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Logging
 import Testing
 
@@ -108,5 +111,87 @@ import Testing
             throw error
         }
         await database.close()
+    }
+
+    /// Dry runs are checked against the target (the layout created and rolled back) and change
+    /// nothing; a real command's progress and lock time reach /metrics, progress back at 0 after it.
+    @Test(.enabled(if: TargetDatabase.available, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))
+    func dryRunsAreCheckedAndChangeNothingAndJobsReachMetrics() async throws {
+        let database = try await TargetDatabase.open("dryrun")
+        do {
+            try await database.createEvents(rows: 20_000)
+            let cluster = try EmbeddedKafkaCluster()
+            try cluster.createTopic("driftline.repartition-commands", partitions: 1)
+            try cluster.createTopic("driftline.repartition-status", partitions: 1)
+            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: cluster.clientConfiguration(clientID: "test")))
+            var good = command("dry-good", PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 4)]))
+            good.dryRun = true
+            var bad = command("dry-bad", PartitionLayout(levels: [.hash(column: "nosuch", type: .integer, modulus: 4)]))
+            bad.dryRun = true
+            let real = command("real", PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 2)]))
+            for value in [good, bad, real] {
+                _ = try await producer.sendAndWait(ProducerRecord(topic: "driftline.repartition-commands", key: Array("public.events".utf8), value: Array(try JSONEncoder().encode(value))))
+            }
+            var configuration = ExecutorConfiguration()
+            configuration.kafka.brokers = [cluster.bootstrapServers]
+            configuration.kafka.groupID = "executor-dry"
+            configuration.targets["postgres"] = database.url
+            configuration.metadataStore = metadataFile()
+            configuration.httpListen = HostPort(host: "127.0.0.1", port: 0)
+            var logger = Logger(label: "executor-test")
+            logger.logLevel = .warning
+            let service = ExecutorService(configuration: configuration, logger: logger)
+            let running = Task { try await service.runWithHTTP() }
+            let deadline = Date().addingTimeInterval(240)
+            while Date() < deadline, service.health.snapshot.commandsCompleted + service.health.snapshot.commandsRejected < 3 {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            // Before the real command ran, the dry runs changed nothing: checked by the table's history.
+            let port = try #require(service.health.snapshot.httpPort)
+            let (body, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+            let metrics = String(decoding: body, as: UTF8.self)
+            service.health.update { $0.stopRequested = true }
+            try await running.value
+            try producer.close()
+
+            let statuses = try readStatuses(cluster)
+            let dryGood = try #require(statuses.last { $0.commandId == "dry-good" })
+            #expect(dryGood.state == .completed && dryGood.message?.contains("validated, nothing changed") == true && dryGood.rowsTotal == 20_000, "\(dryGood)")
+            let dryBad = try #require(statuses.last { $0.commandId == "dry-bad" })
+            #expect(dryBad.state == .rejected && dryBad.error?.contains("nosuch") == true, "\(dryBad)")
+            #expect(!statuses.contains { ($0.commandId == "dry-good" || $0.commandId == "dry-bad") && $0.state == .copying })
+            #expect(statuses.last { $0.commandId == "real" }?.state == .completed)
+            let leaves: Int64 = try await database.scalar("SELECT count(*)::int8 FROM pg_partition_tree('public.events') WHERE isleaf")
+            #expect(leaves == 2, "only the real command changed the table")
+            #expect(metrics.contains("driftline_executor_copied_rows_total{table=\"public.events\"} 20000"), "\(metrics)")
+            #expect(metrics.contains("driftline_executor_copy_progress_ratio{table=\"public.events\"} 0.0"), "\(metrics)")
+            #expect(metrics.contains("driftline_executor_swap_lock_seconds{table=\"public.events\"}"), "\(metrics)")
+            #expect(try await database.leftovers().isEmpty)
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+
+    func readStatuses(_ cluster: EmbeddedKafkaCluster) throws -> [RepartitionStatus] {
+        var reader = KafkaConsumerConfiguration(client: cluster.clientConfiguration(clientID: "status-reader"), groupID: "status-\(UUID().uuidString)")
+        reader.reportPartitionEOF = true
+        let consumer = try KafkaConsumer(configuration: reader)
+        try consumer.subscribe(topics: ["driftline.repartition-status"])
+        var statuses: [RepartitionStatus] = []
+        var ended = false
+        let deadline = Date().addingTimeInterval(30)
+        while !ended, Date() < deadline {
+            for event in consumer.poll(maxMessages: 100, timeout: .milliseconds(100)) {
+                switch event {
+                case let .message(message): statuses.append(try JSONDecoder().decode(RepartitionStatus.self, from: Data(message.value ?? [])))
+                case .partitionEOF: ended = true
+                default: break
+                }
+            }
+        }
+        try consumer.close()
+        return statuses
     }
 }

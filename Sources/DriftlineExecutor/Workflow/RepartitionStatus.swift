@@ -17,11 +17,14 @@ public struct RepartitionStatus: Codable, Equatable, Sendable {
     public var etaSeconds: Double?
     public var message: String?
     public var error: String?
+    /// `swapped`: how long the swap held the table's lock (writers waited at most this long).
+    public var lockMilliseconds: Double?
     public var emittedAt: String
 
     public init(commandId: String, table: String, state: State, rowsDone: Int64 = 0, rowsTotal: Int64 = 0, rate: Double? = nil,
-                etaSeconds: Double? = nil, message: String? = nil, error: String? = nil, emittedAt: String) {
+                etaSeconds: Double? = nil, message: String? = nil, error: String? = nil, lockMilliseconds: Double? = nil, emittedAt: String) {
         self.commandId = commandId; self.table = table; self.state = state; self.rowsDone = rowsDone; self.rowsTotal = rowsTotal
-        self.rate = rate; self.etaSeconds = etaSeconds; self.message = message; self.error = error; self.emittedAt = emittedAt
+        self.rate = rate; self.etaSeconds = etaSeconds; self.message = message; self.error = error
+        self.lockMilliseconds = lockMilliseconds; self.emittedAt = emittedAt
     }
 }

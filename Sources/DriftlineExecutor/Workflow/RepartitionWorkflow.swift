@@ -248,7 +248,9 @@ public struct RepartitionWorkflow: Sendable {
         checkpoint.phase = .swapped
         let message = lockMilliseconds.map { String(format: "swapped; the lock was held %.1f ms", $0) }
         state = .done(.completed)
-        return [.saveCheckpoint(checkpoint), .publish(status(.swapped, now: now, message: message)), .recordHistory, .markProcessed,
+        var swapped = status(.swapped, now: now, message: message)
+        swapped.lockMilliseconds = lockMilliseconds
+        return [.saveCheckpoint(checkpoint), .publish(swapped), .recordHistory, .markProcessed,
                 .publish(status(.completed, now: now)), .releaseLease, .finish(.completed)]
     }
 
