@@ -12,6 +12,7 @@ packages=(
   postgresql-15-partman  # pg_partman, the baseline `driftline bench execute` compares the executor with
   python3          # JSON Schema validation of emitted messages, allocation check
   chromium         # renders the HTML drift report in a test (headless)
+  prometheus       # promtool: ops/check-ops.sh checks and unit-tests the alerting rules and the scrape config
 )
 
 missing=()
@@ -21,22 +22,19 @@ for package in "${packages[@]}"; do
   fi
 done
 
-# The message-contract tests validate with python's jsonschema (draft 2020-12 needs 4.18+).
-if ! python3 -c "import jsonschema, referencing" 2>/dev/null; then
-  python3 -m pip install --quiet "jsonschema>=4.18" || echo "install-deps: could not install python jsonschema" >&2
-fi
-
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all system packages present"
-  exit 0
+else
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -q
-$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-if ! python3 -c "import jsonschema, referencing" 2>/dev/null; then
-  python3 -m pip install --quiet "jsonschema>=4.18"
-fi
+# Python packages: jsonschema (message contracts; draft 2020-12 needs 4.18+), PyYAML (the ops/,
+# docker/ and config-example checks), confluent-kafka (the outside subscriber, examples/).
+python3 -c "import jsonschema, referencing" 2>/dev/null || python3 -m pip install --quiet "jsonschema>=4.18"
+python3 -c "import yaml" 2>/dev/null || python3 -m pip install --quiet pyyaml
+python3 -c "import confluent_kafka" 2>/dev/null || python3 -m pip install --quiet "confluent-kafka>=2.0"

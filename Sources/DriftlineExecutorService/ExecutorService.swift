@@ -96,6 +96,10 @@ public struct ExecutorService: Service {
             guard let described = metadata.topic(topic), described.error == nil, !described.partitions.isEmpty else { throw ExecutorServiceError.topicMissing(topic) }
         }
         let metrics = MetricHandles(registry: registry, durationBuckets: [.milliseconds(10), .milliseconds(100), .seconds(1), .seconds(10), .seconds(60), .seconds(600)])
+        // Every outcome's series exists from the start at 0 (dashboards, `increase()` of the first one).
+        for outcome in [RepartitionStatus.State.completed, .rejected, .failed] {
+            _ = metrics.counter("driftline_executor_commands_total", [("outcome", outcome.rawValue)])
+        }
         try consumer.subscribe(topics: [configuration.commandsTopic])
         logger.info("executor waiting for commands", metadata: ["topic": "\(configuration.commandsTopic)"])
         var assigned: [TopicPartition] = []

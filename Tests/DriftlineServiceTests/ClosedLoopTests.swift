@@ -116,19 +116,30 @@ struct ClosedLoopTests {
         // 2. Restarted while the command is in flight (no executor yet): it is not sent again.
         try harness.produce(8_000..<16_000)
         let second = DetectorService(configuration: configuration, logger: Harness.logger)
-        let restarted = Task { try await second.run() }
+        let restarted = Task { try await second.runWithHTTP() }
         try await Self.wait("a planning run after the restart") { try await Self.decisions(harness).count > decided.count }
         #expect(try await Self.decisions(harness).dropFirst(decided.count).allSatisfy { $0.decision == "in_flight" && $0.commandID == command.id })
 
         // 3. The executor carries it out; the detector sees it end and keeps the new layout.
         let executor = Self.executor(harness, target: target)
-        let executing = Task { try await executor.run() }
+        let executing = Task { try await executor.runWithHTTP() }
         try await Harness.wait(seconds: 240, "the command completed") { executor.health.snapshot.commandsCompleted >= 1 }
         let beforeMore = try await Self.decisions(harness).count
         try harness.produce(16_000..<24_000)
         try await Self.wait("a planning run after the executor finished") {
             try await Self.decisions(harness).dropFirst(beforeMore).contains { $0.decision != "in_flight" }
         }
+        // Every metric the alert rules and the dashboard name is one these services really export.
+        var scrapes: [String] = []
+        for port in [second.status.snapshot.httpPort, executor.health.snapshot.httpPort] {
+            let port = try #require(port)
+            let path = harness.directory.appendingPathComponent("scrape-\(port).txt")
+            try await DetectorServiceTests().get(port, "/metrics").body.write(to: path, atomically: true, encoding: .utf8)
+            scrapes.append(path.path)
+        }
+        let check = try runProcess("/usr/bin/env", ["python3", "ops/check-metrics.py", "--scrape", scrapes[0], "--scrape", scrapes[1],
+                                                    "ops/prometheus/driftline-rules.yaml", "ops/grafana/driftline-dashboard.json"])
+        #expect(check.status == 0, "\(check.output)")
         second.status.requestStop()
         try await restarted.value
         executor.health.update { $0.stopRequested = true }
@@ -165,3 +176,18 @@ struct ClosedLoopTests {
     }
 }
 
+
+/// Runs a program from the package root; its exit status and output (stdout and stderr).
+func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, text)
+}

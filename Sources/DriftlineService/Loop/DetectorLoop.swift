@@ -70,7 +70,9 @@ final class DetectorLoop {
         outputs = try OutputTopicReader(client: client)
 
         let metadata = try producer.metadata()
-        for topic in [configuration.topics.profiles, configuration.topics.driftEvents, configuration.topics.alerts, configuration.topics.deadLetter] {
+        // The closed loop's topics only when it has tables to plan.
+        let loopTopics = configuration.tables.isEmpty ? [] : [configuration.topics.repartitionCommands, configuration.topics.repartitionStatus]
+        for topic in [configuration.topics.profiles, configuration.topics.driftEvents, configuration.topics.alerts, configuration.topics.deadLetter] + loopTopics {
             guard let described = metadata.topic(topic), described.error == nil, !described.partitions.isEmpty else {
                 throw DetectorServiceError.topicMissing(topic, role: "output")
             }
@@ -81,7 +83,8 @@ final class DetectorLoop {
             }
         }
         let sources = SourceDirectory(configuration: configuration, producer: producer, logger: logger)
-        for topic in metadata.topics { _ = sources.watch(topic.name, partitions: topic.partitions.count) }
+        for topic in metadata.topics where sources.watch(topic.name, partitions: topic.partitions.count) != nil { metrics.sourceWatched(topic.name) }
+        for table in configuration.tables { metrics.tablePlanned(table.name) }
         self.sources = sources
         aggregation = Aggregation(configuration: configuration, repository: repository, holder: holder, outputs: outputs, publisher: publisher,
                                   status: status, metrics: metrics, logger: logger, sources: sources)

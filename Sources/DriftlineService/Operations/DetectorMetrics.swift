@@ -1,4 +1,5 @@
 import CoreMetrics
+import DriftlineProfiling
 import DriftlineServiceRuntime
 import Prometheus
 
@@ -11,6 +12,23 @@ final class DetectorMetrics {
     init(registry: PrometheusCollectorRegistry) {
         handles = MetricHandles(registry: registry, durationBuckets: [
             .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5), .seconds(15), .seconds(60), .seconds(300)])
+    }
+
+    /// A watched source's counters exist from the start at 0, so dashboards and alert rules see
+    /// every series (and `increase()` counts the first event) before anything happened.
+    func sourceWatched(_ source: String) {
+        for name in ["driftline_records_total", "driftline_record_bytes_total", "driftline_late_records_total", "driftline_drift_events_total", "driftline_dead_letters_total"] {
+            _ = counter(name, [("source", source)])
+        }
+        for complete in ["true", "false"] { _ = counter("driftline_windows_scored_total", [("source", source), ("complete", complete)]) }
+        for result in ["stored", "failed"] { _ = counter("driftline_prediction_refreshes_total", [("source", source), ("result", result)]) }
+        for reason in ScanErrorReason.allCases { _ = counter("driftline_malformed_records_total", [("source", source), ("reason", reason.rawValue)]) }
+    }
+
+    /// The same for a table the closed loop plans.
+    func tablePlanned(_ table: String) {
+        for decision in ["repartition", "keep", "in_flight", "failed"] { _ = counter("driftline_planner_runs_total", [("table", table), ("decision", decision)]) }
+        _ = counter("driftline_repartition_commands_total", [("table", table)])
     }
 
     func records(_ source: String, count: Int64, bytes: Int64) {
