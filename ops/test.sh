@@ -14,7 +14,7 @@ swift build --build-tests
 echo "test: build took $(( $(date +%s) - start )) s"
 # The suites that load 100k-300k-row tables (planner validation, executor) run after the
 # rest, not beside it: on a 2-core machine they starved the detector tests' timed waits.
-heavy='PlannerValidationTests|PostgresHashTests|PlanCommandTests|ExecutorPostgresTests|ExecutorSQLiteTests|ExecutorServiceTests|ClosedLoopTests'
+heavy='PlannerValidationTests|PostgresHashTests|PlanCommandTests|ExecutorPostgresTests|ExecutorSQLiteTests|ExecutorServiceTests|ClosedLoopTests|DemoLoopTests'
 start=$(date +%s)
 swift test --skip "$heavy"
 echo "test: tests took $(( $(date +%s) - start )) s"

@@ -17,11 +17,15 @@ public struct DriftDataset: Sendable {
     public var seed: UInt64
     /// Index of the first drifted record.
     public var driftStart: Int
+    /// The demo's extra drift: from `driftStart` on, records come twice as often (volume grows)
+    /// and most carry a new field, `coupon`. Off by default (the tests' oracles use the plain set).
+    public var grows: Bool
 
-    public init(records: Int, seed: UInt64 = 20_261_125, driftFraction: Double = 0.3, timestamps: Timestamps = .milliseconds) {
+    public init(records: Int, seed: UInt64 = 20_261_125, driftFraction: Double = 0.3, timestamps: Timestamps = .milliseconds, grows: Bool = false) {
         self.records = records
         self.timestamps = timestamps
         self.seed = seed
+        self.grows = grows
         driftStart = records - Int(Double(records) * driftFraction)
     }
 
@@ -37,7 +41,7 @@ public struct DriftDataset: Sendable {
         for index in 0..<records {
             line.removeAll(keepingCapacity: true)
             let drifted = index >= driftStart
-            let time = baseTime + Int64(index) * 10
+            let time = grows && drifted ? baseTime + Int64(driftStart) * 10 + Int64(index - driftStart) * 5 : baseTime + Int64(index) * 10
             line.append(contentsOf: #"{"event_id":"#.utf8)
             append(Int64(index), to: &line)
             line.append(contentsOf: #","ts":"#.utf8)
@@ -85,7 +89,13 @@ public struct DriftDataset: Sendable {
             append(fixed: random.uniform(), decimals: 4, to: &line)
             line.append(contentsOf: #","session":"s-"#.utf8)
             append(Int64(random.next() % 1_000_000), to: &line)
-            line.append(contentsOf: #"-web"}"#.utf8)
+            line.append(contentsOf: #"-web""#.utf8)
+            if grows, drifted, random.uniform() < 0.7 {
+                line.append(contentsOf: #","coupon":"C"#.utf8)
+                append(Int64(random.next() % 100), to: &line)
+                line.append(UInt8(ascii: "\""))
+            }
+            line.append(UInt8(ascii: "}"))
             try line.withUnsafeBytes { try body(index, $0) }
         }
     }

@@ -3,20 +3,20 @@
 /// (a cubed uniform over 0..<50,000), a `category` whose mix drifts (`d` appears in the last fifth),
 /// an amount and a 32-character note. About 90 bytes a row, 8 KiB pages hold ~85.
 public enum PartitioningScenario {
-    public static func createTable(schema: String, rows: Int, seed: Double = 0.42) -> [String] {
+    public static func createTable(schema: String, rows: Int, seed: Double = 0.42, table: String = "events") -> [String] {
         [
             "CREATE SCHEMA IF NOT EXISTS \(schema)",
             "SELECT setseed(\(seed))",
-            "CREATE TABLE \(schema).events (id bigint, ts timestamptz, user_id int, category text, amount numeric, note text)",
+            "CREATE TABLE \(schema).\(table) (id bigint, ts timestamptz, user_id int, category text, amount numeric, note text)",
             """
-            INSERT INTO \(schema).events
+            INSERT INTO \(schema).\(table)
               SELECT g, timestamptz '2026-01-01' + (g * interval '60 days' / \(rows)),
                      floor(power(random(), 3) * 50000)::int,
                      CASE WHEN g > \(rows * 4 / 5) AND random() < 0.5 THEN 'd' ELSE (ARRAY['a','a','a','b','b','c'])[1 + floor(random() * 6)::int] END,
                      round((random() * 100)::numeric, 2), md5(g::text)
               FROM generate_series(1, \(rows)) g
             """,
-            "ANALYZE \(schema).events",
+            "ANALYZE \(schema).\(table)",
         ]
     }
 

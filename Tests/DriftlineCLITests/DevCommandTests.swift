@@ -106,21 +106,26 @@ struct DevCommandTests {
         #expect(result.err.contains("partitions must be a positive integer"))
     }
 
-    /// The README's first command runs this: drift detection end to end on the embedded cluster.
+    /// Without a target, the demo detects: drift end to end on the embedded cluster, two detector
+    /// instances in one group (the README's first command adds a PostgreSQL target: DemoLoopTests).
     @Test func demoDetectsTheDatasetsDriftAndPublishesAlerts() throws {
-        let result = try runDriftline(["demo", "--records", "20000", "--window-seconds", "10"])
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID().uuidString)").path
+        let result = try runDriftline(["demo", "--records", "20000", "--window-seconds", "10", "--out", out])
         #expect(result.status == 0, "\(result.err.suffix(500))")
-        #expect(result.out.contains("produced 20000 records (0 failed)"))
-        // 20 windows of 10 s: 5 build the reference, 14 are scored (the last stays open); drift from window 14.
-        // The scores come from the metadata store the detector service wrote.
-        #expect(result.out.contains("windows scored: 14"))
-        #expect(result.out.contains("score by window: ▁▁▁▁▁▁▁▁▁█████"), "\(result.out)")
+        #expect(result.out.contains("produced 20000 records to demo.orders (0 failed, 10 malformed on purpose)"))
+        // 17 windows of 10 s (the stream doubles its rate at the drift): 5 build the reference, the
+        // rest are scored but the last (still open); the drift starts in the 15th.
+        let scores = try #require(result.out.firstMatch(of: /score by window: ([▁▄█]+)/).map { String($0.1) }, "\(result.out)")
+        #expect(scores.hasPrefix("▁▁▁▁▁▁▁▁▁") && scores.hasSuffix("█"), "\(scores)")
         #expect(result.out.contains("10 dead letters (10 malformed records)"))
-        #expect(result.out.contains("[firing] Schema drift in demo.orders"))
+        #expect(result.out.contains("alert [firing] Schema drift in demo.orders"))
+        #expect(result.out.contains("alert [firing] Schema drift in field 'coupon'"), "the new field is an alert of its own")
         let published = result.out.firstMatch(of: /published: \d+ drift events, (\d+) alerts/).map { Int($0.1)! }
         let readBack = result.out.firstMatch(of: /read back (\d+) alerts/).map { Int($0.1)! }
         #expect(published != nil && published == readBack && (published ?? 0) > 0)
+        #expect(FileManager.default.fileExists(atPath: out + "/drift-report.html"))
         #expect(result.out.contains("demo complete"))
+        try? FileManager.default.removeItem(atPath: out)  // a temporary folder
     }
 
     private func run(_ path: String, _ arguments: [String]) throws -> String {

@@ -19,6 +19,8 @@ import Testing
             SELECT coalesce((SELECT ARRAY[s.id::text, s.ts::text] FROM public.events s WHERE (id, ts) > ($1::bigint, $2::timestamp with time zone) ORDER BY id, ts OFFSET 499 LIMIT 1),
                             (SELECT ARRAY[s.id::text, s.ts::text] FROM public.events s WHERE (id, ts) > ($1::bigint, $2::timestamp with time zone) ORDER BY s.id DESC, s.ts DESC LIMIT 1))
             """)
+        #expect(dialect.batchEnd(after: true, limit: 500, bounded: true).contains("WHERE (id, ts) > ($1::bigint, $2::timestamp with time zone) AND (id, ts) <= ($3::bigint, $4::timestamp with time zone) ORDER BY id, ts OFFSET 499"))
+        #expect(dialect.batchEnd(after: false, limit: 500, bounded: true).contains("WHERE (id, ts) <= ($1::bigint, $2::timestamp with time zone) ORDER BY id, ts OFFSET 499"))
         #expect(dialect.copyRange(after: true) == "WITH copied AS (INSERT INTO public.events_repartitioned SELECT * FROM public.events WHERE (id, ts) > ($1::bigint, $2::timestamp with time zone) AND (id, ts) <= ($3::bigint, $4::timestamp with time zone) RETURNING 1) SELECT count(*)::int8 FROM copied")
         #expect(dialect.copyRange(after: false) == "WITH copied AS (INSERT INTO public.events_repartitioned SELECT * FROM public.events WHERE (id, ts) <= ($1::bigint, $2::timestamp with time zone) RETURNING 1) SELECT count(*)::int8 FROM copied")
     }

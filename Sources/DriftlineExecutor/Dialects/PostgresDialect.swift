@@ -100,13 +100,24 @@ public struct PostgresDialect: Sendable {
     // MARK: Copy
 
     /// The last key of the next batch: the `limit`-th key after `$1…` (from the start when not
-    /// `after`), or the last key of all when fewer are left; NULL when none are. An index-only walk.
-    public func batchEnd(after: Bool, limit: Int) -> String {
-        let range = after ? " WHERE (\(keyList)) > \(keyParameters)" : ""
+    /// `after`), or the last key of all when fewer are left; NULL when none are. `bounded`: only keys
+    /// up to the next parameters' key (the largest when the capture began: rows inserted since are
+    /// in the change log, and chasing them batch by batch behind a busy writer would never end).
+    /// An index-only walk.
+    public func batchEnd(after: Bool, limit: Int, bounded: Bool = false) -> String {
+        var conditions: [String] = []
+        if after { conditions.append("(\(keyList)) > \(keyParameters)") }
+        if bounded { conditions.append("(\(keyList)) <= \(keyParameters(from: after ? key.count + 1 : 1))") }
+        let range = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         return """
             SELECT coalesce((SELECT \(keyText("s")) FROM \(source) s\(range) ORDER BY \(orderByKey) OFFSET \(limit - 1) LIMIT 1),
                             (SELECT \(keyText("s")) FROM \(source) s\(range) ORDER BY \(orderByKeyDescending("s")) LIMIT 1))
             """
+    }
+
+    /// The original's largest key (NULL when it is empty): where the copy stops.
+    public var largestKey: String {
+        "SELECT (SELECT \(keyText("s")) FROM \(source) s ORDER BY \(orderByKeyDescending("s")) LIMIT 1)"
     }
 
     /// Copies the rows with keys in (after, through] (parameters: after's key when `after`, then

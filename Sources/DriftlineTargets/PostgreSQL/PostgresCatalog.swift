@@ -93,6 +93,13 @@ public final class PostgresCatalog: Sendable {
         do { _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger).collect() } catch { throw Self.targetError(error) }
     }
 
+    /// The one bigint a query returns (a count).
+    public func integer(_ sql: String) async throws(TargetError) -> Int64 {
+        let found = try await rows(PostgresQuery(unsafeSQL: sql))
+        guard let row = found.first else { throw .query("no row from: \(sql)") }
+        do { return try row.decode(Int64.self) } catch { throw .query("\(error)") }
+    }
+
     public func rows(_ query: PostgresQuery) async throws(TargetError) -> [PostgresRow] {
         do { return try await connection.query(query, logger: Self.logger).collect() } catch { throw Self.targetError(error) }
     }

@@ -10,6 +10,9 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
     // One connection used by one workflow at a time (the runner awaits each step): not shared.
     private let database: PostgresCatalog
     private var dialect: PostgresDialect?
+    /// The original's largest key once the capture was in place (nil: it was empty): the copy goes
+    /// up to it, the change log has everything after. Taken again by a resumed job's prepare.
+    private var copyBound: [String]??
     private let url: String
     /// The bounded lock wait of the DDL on the live table (capture trigger created or dropped): each
     /// attempt stalls writers at most this long.
@@ -161,6 +164,8 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         // writers wait for, so it has a transaction (and a bounded lock wait) of its own. Copying
         // starts only after it, so no write goes unlogged; a crash in between redoes it here.
         try await underTableLock(dialect, mode: "SHARE ROW EXCLUSIVE", [dialect.tableLock] + dialect.prepareCapture)
+        let largest = try await database.rows(PostgresQuery(unsafeSQL: dialect.largestKey))
+        do { copyBound = .some(try largest[0].decode([String]?.self)) } catch { throw TargetError.query("\(error)") }
         let found = try await database.rows(PostgresQuery(unsafeSQL: dialect.copiedThrough))
         do {
             let (key, rows) = try found[0].decode(([String]?, Int64).self)
@@ -170,12 +175,16 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
 
     public func copyBatch(after: [String]?, limit: Int) async throws -> (lastKey: [String]?, rows: Int64) {
         let dialect = try require()
+        guard let bound = copyBound else { throw TargetError.query("copy before prepare") }
+        guard let bound else { return (nil, 0) }  // empty when the capture began: the change log has every row
+        var endBindings = PostgresBindings()
         var bindings = PostgresBindings()
-        for value in after ?? [] { bindings.append(value) }
+        for value in after ?? [] { endBindings.append(value); bindings.append(value) }
+        for value in bound { endBindings.append(value) }
         // One snapshot for the end key and the insert: a batch is exactly `limit` rows (changes made
         // after the snapshot are captured and replayed).
         return try await transaction("BEGIN ISOLATION LEVEL REPEATABLE READ") {
-            let ends = try await database.rows(PostgresQuery(unsafeSQL: dialect.batchEnd(after: after != nil, limit: limit), binds: bindings))
+            let ends = try await database.rows(PostgresQuery(unsafeSQL: dialect.batchEnd(after: after != nil, limit: limit, bounded: true), binds: endBindings))
             let through: [String]?
             do { through = try ends[0].decode([String]?.self) } catch { throw TargetError.query("\(error)") }
             guard let through else { return (nil, 0) }

@@ -1,0 +1,88 @@
+import DriftlineExecutor
+import DriftlineKafka
+import DriftlineMessages
+import Foundation
+
+/// The demo's live summary: reads the alert, command and status topics as an outside subscriber
+/// would and prints what arrives, with the detectors' progress every few seconds; the plan of the
+/// first command goes to the output folder.
+final class DemoConsole {
+    private let consumer: KafkaConsumer
+    private let topics: DriftlineTopics
+    private let folder: URL
+    private var lastProgress = Date.distantPast
+    private var lastProgressLine = ""
+    private(set) var alertsRead: Int64 = 0
+    private(set) var planPath: String?
+    private(set) var commandID: String?
+    private(set) var lastState: String?
+    private(set) var commandEnded = false
+    private(set) var completed = false
+
+    init(client: KafkaClientConfiguration, topics: DriftlineTopics, folder: URL) throws {
+        var configuration = KafkaConsumerConfiguration(client: client, groupID: "driftline-demo-console-\(UUID().uuidString.prefix(8))")
+        configuration.queuedMinMessages = 100
+        consumer = try KafkaConsumer(configuration: configuration)
+        try consumer.subscribe(topics: [topics.alerts, topics.repartitionCommands, topics.repartitionStatus])
+        self.topics = topics
+        self.folder = folder
+    }
+
+    func close() { try? consumer.close() }  // the demo is over; a failed leave only delays the group's cleanup
+
+    /// Prints what arrived since the last call.
+    func poll() throws {
+        for event in consumer.poll(maxMessages: 500, timeout: .milliseconds(50)) {
+            guard case let .message(message) = event, let value = message.value.map({ Data($0) }) else { continue }
+            switch message.topic {
+            case topics.alerts:
+                alertsRead += 1
+                if let alert = try? JSONDecoder().decode(AlertMessage.self, from: value) {  // not an alert: someone else's message, skipped
+                    print("  alert [\(alert.state)] \(alert.message)")
+                }
+            case topics.repartitionCommands:
+                guard let command = try? JSONDecoder().decode(RepartitionCommand.self, from: value) else { continue }  // as above
+                let plan = command.plan
+                print("  plan for \(command.table): \(plan.strategy.summary) — \(plan.reason)")
+                print(String(format: "    predicted to save %.0f%% of the table's read cost over %.0f days; moving it copies %.0f rows", plan.estimated.improvement * 100,
+                             plan.estimated.horizonDays, Double(plan.resources.rows)))
+                print("    command \(command.id) sent to \(topics.repartitionCommands)\(command.dryRun ? " (dry run)" : "")")
+                if planPath == nil {
+                    let path = folder.appendingPathComponent("plan.json")
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                    try encoder.encode(plan).write(to: path)
+                    planPath = path.path
+                }
+                commandID = command.id
+            case topics.repartitionStatus:
+                guard let status = try? JSONDecoder().decode(RepartitionStatus.self, from: value) else { continue }  // as above
+                lastState = status.state.rawValue
+                var line = "  executor: \(status.state.rawValue)"
+                if status.rowsTotal > 0, [.copying, .replaying, .verifying].contains(status.state) { line += " \(status.rowsDone)/\(status.rowsTotal) rows" }
+                if let rate = status.rate, status.state == .copying { line += String(format: " at %.0f rows/s", rate) }
+                if let eta = status.etaSeconds, status.state == .copying { line += String(format: ", %.0f s left", eta) }
+                if let message = status.message { line += " — \(message)" }
+                if let error = status.error { line += " — \(error)" }
+                print(line)
+                if status.commandId == commandID, [.completed, .failed, .rejected, .rolledBack].contains(status.state) {
+                    commandEnded = true
+                    completed = status.state == .completed
+                }
+            default:
+                break
+            }
+        }
+    }
+
+    /// The detectors' progress, every 2 s when it changed.
+    func progress(consumed: Int64, of total: Int64, scored: Int64) {
+        let line = "  detectors: \(min(consumed, total))/\(total) records, \(scored) windows scored"
+        guard Date().timeIntervalSince(lastProgress) >= 2, line != lastProgressLine else { return }
+        lastProgress = Date()
+        lastProgressLine = line
+        print(line)
+    }
+
+    func endProgress() {}
+}
