@@ -235,10 +235,15 @@ func validateAgainstSchema(_ schema: String, _ lines: [[UInt8]]) throws -> (stat
     for line in lines { body += Data(line) + Data("\n".utf8) }
     try body.write(to: file)
     defer { try? FileManager.default.removeItem(at: file) }
+    return try runProcess("/usr/bin/env", ["python3", "schemas/validate.py", "schemas/\(schema)", file.path])
+}
+
+/// Runs a program in the package root; its exit status and output (stdout and stderr together).
+func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", repositoryRoot.appendingPathComponent("schemas/validate.py").path,
-                         repositoryRoot.appendingPathComponent("schemas/\(schema)").path, file.path]
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.currentDirectoryURL = repositoryRoot
     let output = Pipe()
     process.standardOutput = output
     process.standardError = output
