@@ -91,7 +91,14 @@ struct DemoCommand: AsyncParsableCommand {
             try cluster.createTopic(topic, partitions: partitions)
             for name in topics.all { try cluster.createTopic(name, partitions: 3) }
         } else {
-            try KafkaAdmin(configuration: client).createTopics([NewTopic(topic, partitions: Int32(partitions))] + topics.all.map { NewTopic($0, partitions: 3) })
+            let admin = try KafkaAdmin(configuration: client)
+            let existing = Set(try admin.describeCluster().topics.filter { $0.error == nil }.map(\.name))
+            let missing = ([NewTopic(topic, partitions: Int32(partitions))] + topics.all.map { NewTopic($0, partitions: 3) }).filter { !existing.contains($0.name) }
+            do {
+                if !missing.isEmpty { try admin.createTopics(missing) }
+            } catch {
+                throw ValidationError("cannot create the topics \(missing.map(\.name).joined(separator: ", ")) on \(client.brokers.joined(separator: ",")) (\(error)); create them first (with `driftline dev`: --topic \(topic):\(partitions))")
+            }
         }
         let folder = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
