@@ -206,6 +206,43 @@ final class Child {
         await database.close()
     }
 
+    /// A shadow another command left (its job failed and could not clean up) is dropped, not
+    /// continued as this command's; the new table keeps the original's comment.
+    @Test(.enabled(if: enabled, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))
+    func aShadowLeftByAnotherCommandIsNotAdopted() async throws {
+        let database = try await TargetDatabase.open("foreign")
+        do {
+            try await database.createEvents(rows: 20_000)
+            try await database.execute("COMMENT ON TABLE events IS 'orders of the shop'")
+            // The leftover: another layout (range by id, 2 partitions), with rows that are not the table's.
+            for statement in PartitionDDL.statements(for: PartitionLayout(levels: [rangeByID([10_000])]), schema: "public", table: "events") {
+                try await database.execute(statement)
+            }
+            try await database.execute("COMMENT ON TABLE events_repartitioned IS 'driftline:someone-else'")
+            try await database.execute("INSERT INTO events_repartitioned SELECT * FROM events WHERE id <= 500")
+            try await database.execute("UPDATE events_repartitioned SET note = 'stale'")
+            let store = try await MetadataStores.open(metadataFile())
+            try await store.migrate()
+            let target = try await PostgresTarget(url: database.url)
+            let statuses = StatusLog()
+            let layout = PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 4)])
+            let outcome = await RepartitionRunner(command: command("fresh", layout), target: target, repository: MetadataRepository(store: store), holder: "test") { statuses.append($0) }.run()
+            await target.close()
+            #expect(outcome == .completed, "\(statuses.all.last.map { "\($0.state) \($0.error ?? "")" } ?? "no status")")
+            let leaves: Int64 = try await database.scalar("SELECT count(*)::int8 FROM pg_partition_tree('public.events') WHERE isleaf")
+            #expect(leaves == 4, "the command's layout, not the leftover's")
+            let (missing, extra, _) = try await database.differences()
+            #expect(missing == 0 && extra == 0, "\(missing) missing, \(extra) extra (stale rows of the leftover?)")
+            #expect(try await database.scalar("SELECT obj_description('public.events'::regclass, 'pg_class')", as: String.self) == "orders of the shop")
+            #expect(try await database.leftovers().isEmpty)
+            await store.close()
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+
     /// The capture trigger needs a lock that conflicts with writers. Waiting for it unbounded behind a
     /// long writer transaction would queue every other writer behind the executor; it must wait in
     /// short attempts and get through once the long transaction ends.

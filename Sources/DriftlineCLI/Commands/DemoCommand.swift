@@ -133,6 +133,9 @@ struct DemoCommand: AsyncParsableCommand {
         print("produced \(producer.deliveryCounts.delivered) records to \(topic) (\(producer.deliveryCounts.failed) failed, \(malformed) malformed on purpose); drift from record \(dataset.driftStart)")
         try producer.close()
 
+        // Reading the output topics from their ends now, before anything can be published to them.
+        let console = try DemoConsole(client: client, topics: topics, folder: folder)
+
         // 3. Two detectors in one group, and the executor.
         var configuration = DetectorConfiguration()
         configuration.kafka.brokers = client.brokers
@@ -173,7 +176,6 @@ struct DemoCommand: AsyncParsableCommand {
         if writer != nil { print("target: an application inserts orders into \(DemoTarget.qualified) all along") }
 
         // 4. What happens, as it happens.
-        let console = try DemoConsole(client: client, topics: topics, folder: folder)
         let started = Date()
         var lastScored: Int64 = -1
         var scoredChanged = Date()

@@ -215,7 +215,7 @@ struct ExecuteBench: AsyncParsableCommand {
         let captured = try await writerTPS(url: url, maxID: size)
         try await PostgresCatalog.withCatalog(url) { catalog in
             let dialect = PostgresDialect(schema: "public", table: "events", key: [.init(name: "id", type: "bigint"), .init(name: "ts", type: "timestamp with time zone")], commandId: "bench")
-            for statement in dialect.dropCapture + dialect.cleanUp { try await catalog.execute(statement) }
+            for statement in [dialect.dropCaptureTrigger] + dialect.dropCaptureLog + dialect.cleanUp { try await catalog.execute(statement) }
         }
         print(String(format: "writer alone:           %8.0f tx/s (p99 %.2f ms)", alone.tps, alone.p99))
         print(String(format: "writer with capture:    %8.0f tx/s (p99 %.2f ms), %.0f%% of alone", captured.tps, captured.p99, captured.tps / alone.tps * 100))

@@ -23,7 +23,17 @@ final class DemoConsole {
         var configuration = KafkaConsumerConfiguration(client: client, groupID: "driftline-demo-console-\(UUID().uuidString.prefix(8))")
         configuration.queuedMinMessages = 100
         consumer = try KafkaConsumer(configuration: configuration)
-        try consumer.subscribe(topics: [topics.alerts, topics.repartitionCommands, topics.repartitionStatus])
+        // From the topics' ends now: on a cluster used before (--brokers), earlier runs' alerts and
+        // statuses are not this run's.
+        let admin = try KafkaAdmin(configuration: client)
+        let metadata = try admin.describeCluster()
+        var starts: [TopicPartitionOffset] = []
+        for name in [topics.alerts, topics.repartitionCommands, topics.repartitionStatus] {
+            for partition in metadata.topic(name)?.partitions ?? [] {
+                starts.append(TopicPartitionOffset(topic: name, partition: partition.id, offset: try admin.watermarks(TopicPartition(name, partition.id)).high))
+            }
+        }
+        try consumer.assign(starts)
         self.topics = topics
         self.folder = folder
     }

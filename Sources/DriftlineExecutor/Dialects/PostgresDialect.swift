@@ -211,6 +211,8 @@ public struct PostgresDialect: Sendable {
     /// only the renames, so the lock is held briefly.
     public var swap: [String] {
         [
+            // The new table takes the original's comment (which also clears the shadow's tag).
+            "EXECUTE format('COMMENT ON TABLE %s IS %L', \(Self.literal(shadow)), obj_description(to_regclass(\(Self.literal(PostgresDialect.path(schema, table)))), 'pg_class'))",
             "ALTER TABLE \(source) RENAME TO \(Self.identifier(beforeName))",
             "ALTER TABLE \(shadow) RENAME TO \(Self.identifier(table))",
         ]
@@ -250,24 +252,39 @@ public struct PostgresDialect: Sendable {
     /// Milliseconds since the lock was granted (inside the same transaction, after `lockedBlock`).
     public static let heldMilliseconds = "SELECT (extract(epoch FROM clock_timestamp() - current_setting('driftline.locked_at')::timestamptz) * 1000)::float8"
 
-    /// A failed job's capture on the original (run under the original's lock).
-    public var dropCapture: [String] {
+    /// A failed job's capture trigger on the original (run under the original's lock).
+    public var dropCaptureTrigger: String { "DROP TRIGGER IF EXISTS \(Self.captureTrigger) ON \(source)" }
+
+    /// Whether the original has the capture trigger.
+    public var hasCaptureTrigger: String {
+        "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(\(Self.literal(PostgresDialect.path(schema, table)))) AND tgname = \(Self.literal(Self.captureTrigger)))"
+    }
+
+    /// The capture's function and change log, once no trigger fires them.
+    public var dropCaptureLog: [String] {
         [
-            "DROP TRIGGER IF EXISTS \(Self.captureTrigger) ON \(source)",
             "DROP FUNCTION IF EXISTS \(captureFunction)()",
+            "DROP TABLE IF EXISTS \(changes)",
         ]
     }
 
-    /// Drops the rest of what a failed job left, after `dropCapture` (the original is untouched).
+    /// The rest of what a failed job left, which nothing but the job writes: the shadow and the
+    /// backward capture prepared for a swap that did not happen (the original is untouched).
     public var cleanUp: [String] {
         [
             "DROP TABLE IF EXISTS \(shadow) CASCADE",
-            "DROP TABLE IF EXISTS \(changes)",
-            // The backward capture prepared for a swap that did not happen.
             "DROP FUNCTION IF EXISTS \(backFunction)() CASCADE",
             "DROP TABLE IF EXISTS \(back)",
         ]
     }
+
+    /// The shadow is marked with the command that made it: a shadow another command left (a job
+    /// that failed and could not clean up) is dropped, never adopted as this one's.
+    public var tagShadow: String { "COMMENT ON TABLE \(shadow) IS \(Self.literal("driftline:" + commandId))" }
+    public var shadowTag: String { "SELECT obj_description(to_regclass(\(Self.literal(PostgresDialect.path(schema, shadowName)))), 'pg_class')" }
+    public var expectedShadowTag: String { "driftline:" + commandId }
+
+    static func path(_ schema: String, _ name: String) -> String { "\(identifier(schema)).\(identifier(name))" }
 
     // MARK: Rollback
 

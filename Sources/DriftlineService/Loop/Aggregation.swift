@@ -60,6 +60,8 @@ final class Aggregation {
         for (source, runtime) in aggregators where lost.contains(runtime.profilesPartition) {
             if let lease = runtime.delivery.lease { released.append(lease) }
             aggregators.removeValue(forKey: source)
+            // Its tables' planning runs go too: the next owner plans them from its own state.
+            planningRuns = planningRuns.filter { $0.value.table.source != source }
         }
     }
 

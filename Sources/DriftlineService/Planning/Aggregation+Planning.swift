@@ -18,7 +18,9 @@ extension Aggregation {
             guard let trigger = runtime.planning[table.name]?.windowsScored(windows, driftForecast: forecast, schemaChange: runtime.schemaChange),
                   planningRuns[table.name] == nil else { continue }
             if let sent = runtime.commands[table.name], sent.ended == nil {
-                if let ended = try finalState(of: sent) {
+                let (ended, read) = finalState(of: sent)
+                runtime.commands[table.name]?.statusMarks = read
+                if let ended {
                     runtime.commands[table.name]?.ended = ended
                     logger.info("repartition command ended", metadata: ["table": "\(table.name)", "command": "\(sent.id)", "state": "\(ended)"])
                 } else {
@@ -65,14 +67,24 @@ extension Aggregation {
                                                                     strategy: plan.strategy.summary, improvement: improvement, commandID: nil, plannedAt: Date()))
         }
         guard plan.decision == .repartition else { return try await keep(plan.reason) }
-        let id = StableID.make(["repartition_command", table.name, plan.strategy.summary] + plan.ddl)
         guard let runtime = aggregators[table.source] else { return }
-        if let sent = runtime.commands[table.name], sent.id == id {
-            return try await keep("this plan was sent already as command \(id) (\(sent.ended ?? "no final status yet"))")
+        // A command may have gone out while this run was going (another instance's, restored with
+        // the state after a rebalance): never a second one while one is in flight.
+        if let sent = runtime.commands[table.name], sent.ended == nil {
+            return try await recordDecision(table.name, PlanDecisionRecord(
+                decision: "in_flight", reason: "command \(sent.id) has no final status yet", trigger: run.trigger.name,
+                strategy: plan.strategy.summary, improvement: improvement, commandID: sent.id, plannedAt: Date()))
         }
         let current = try await repository.get(PartitionStrategyRecord.self, kind: MetadataKind.partitioningCurrent, source: table.name)
         if current?.value.parameters["summary"] == plan.strategy.summary {
             return try await keep("the table already has this layout (\(plan.strategy.summary))")
+        }
+        // The same plan against the same partitioning record (and the same dry-run setting) is the
+        // same command, so a restart re-planning it is recognised; after the table changed (its
+        // record's version moved) the same layout is a new command, not one the executor skips as done.
+        let id = StableID.make(["repartition_command", table.name, plan.strategy.summary, "\(current?.version ?? 0)", "\(configuration.planning.dryRun)"] + plan.ddl)
+        if let sent = runtime.commands[table.name], sent.id == id {
+            return try await keep("this plan was sent already as command \(id) (it ended \(sent.ended ?? "?"))")
         }
         let command = RepartitionCommand(id: id, table: table.name, store: "postgres", expectedVersion: current?.version, plan: plan,
                                          dryRun: configuration.planning.dryRun, createdAt: WireTime.format(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)))
@@ -96,11 +108,21 @@ extension Aggregation {
     }
 
     /// The final state of a sent command on the status topic (`completed`, `failed`, `rejected`,
-    /// `rolled_back`), nil while it has none. Reads only what came after the command was sent.
-    private func finalState(of sent: SentCommand) throws -> String? {
-        let statuses = try outputs.objects(from: [configuration.topics.repartitionStatus: sent.statusMarks])
-        let finals: Set<String> = ["completed", "failed", "rejected", "rolled_back"]
-        return statuses.last { ($0["commandId"] as? String) == sent.id && finals.contains($0["state"] as? String ?? "") }?["state"] as? String
+    /// `rolled_back`), nil while it has none; and the marks to read from next time (the next check
+    /// reads only what came since). A status topic that cannot be read now counts as no final state
+    /// yet: planning waits, detection goes on.
+    private func finalState(of sent: SentCommand) -> (state: String?, marks: [Int32: Int64]) {
+        let topic = configuration.topics.repartitionStatus
+        do {
+            let ends = try outputs.ends(of: [topic])[topic] ?? sent.statusMarks
+            let statuses = try outputs.objects(from: [topic: sent.statusMarks], timeout: .seconds(5))
+            let finals: Set<String> = ["completed", "failed", "rejected", "rolled_back"]
+            let state = statuses.last { ($0["commandId"] as? String) == sent.id && finals.contains($0["state"] as? String ?? "") }?["state"] as? String
+            return (state, ends)
+        } catch {
+            logger.warning("cannot read the status topic to see whether command \(sent.id) ended: \(error)")
+            return (nil, sent.statusMarks)
+        }
     }
 
     private func recordDecision(_ table: String, _ record: PlanDecisionRecord) async throws {

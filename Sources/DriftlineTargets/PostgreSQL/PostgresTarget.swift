@@ -148,11 +148,25 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
     public func prepare(_ command: RepartitionCommand) async throws -> (copiedThrough: [String]?, copiedRows: Int64) {
         let dialect = try require()
         if try await alreadySwapped(dialect) { return (nil, 0) }
-        let resuming = try await exists(PostgresDialect.identifierPath(dialect.schema, dialect.shadowName))
+        var resuming = try await exists(PostgresDialect.identifierPath(dialect.schema, dialect.shadowName))
+        if resuming {
+            // A shadow another command left behind (its job failed and could not clean up): not ours
+            // to continue. This job holds the table's lease, so no other job is using it.
+            let tag = try await database.rows(PostgresQuery(unsafeSQL: dialect.shadowTag))
+            let found: String?
+            do { found = try tag[0].decode(String?.self) } catch { throw TargetError.query("\(error)") }
+            if found != dialect.expectedShadowTag {
+                try await cleanUpUnswapped(dialect)
+                resuming = false
+            }
+        }
         try await transaction {
             try await database.execute(dialect.tableLock)
             let created = try await committed(schema: dialect.schema, name: dialect.shadowName)
-            if !resuming, !created { try await run(command.plan.ddl) }
+            if !resuming, !created {
+                try await run(command.plan.ddl)
+                try await database.execute(dialect.tagShadow)
+            }
             // Autovacuum on the shadow's partitions would hold the lock the swap needs to rename them
             // (and it gives way only after deadlock_timeout, longer than the swap waits); it is turned
             // back on after the swap.
@@ -383,9 +397,23 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
             try await transaction { try await run(dialect.afterSwap) }
             return
         }
-        // The capture trigger is on the live original: dropped under a bounded lock, as it was created.
-        try await underTableLock(dialect, mode: "ACCESS EXCLUSIVE", dialect.dropCapture)
+        try await cleanUpUnswapped(dialect)
+    }
+
+    /// Drops an unswapped job's leftovers: first what only the job writes (the shadow, the backward
+    /// capture), so a lock that cannot be had below leaves no shadow behind; then the capture
+    /// trigger on the live original under a bounded lock, as it was created (only when there is one:
+    /// a job that failed before its capture needs no lock), and its change log.
+    private func cleanUpUnswapped(_ dialect: PostgresDialect) async throws {
         try await transaction { try await run(dialect.cleanUp) }
+        let found = try await database.rows(PostgresQuery(unsafeSQL: dialect.hasCaptureTrigger))
+        let triggered: Bool
+        do { triggered = try found[0].decode(Bool.self) } catch { throw TargetError.query("\(error)") }
+        if triggered {
+            try await underTableLock(dialect, mode: "ACCESS EXCLUSIVE", [dialect.dropCaptureTrigger] + dialect.dropCaptureLog)
+        } else {
+            try await transaction { try await run(dialect.dropCaptureLog) }
+        }
     }
 
     public func retire(schema: String, table: String, commandId: String) async throws -> Bool {
