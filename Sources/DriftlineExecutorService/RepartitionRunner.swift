@@ -104,7 +104,12 @@ public struct RepartitionRunner: Sendable {
                         let found = try await repository.get(Checkpoint.self, kind: MetadataKind.repartitionJob, source: command.table)
                         checkpointVersion = found?.version
                         let done = try await repository.get(Done.self, kind: MetadataKind.repartitionDone, source: command.table, name: command.id) != nil
-                        event = .leaseAcquired(checkpoint: found?.value, completedElsewhere: done)
+                        // Checked again under the lease: another command may have completed while this one waited.
+                        if !done, let reason = try await staleness() {
+                            event = .stale(reason)
+                        } else {
+                            event = .leaseAcquired(checkpoint: found?.value, completedElsewhere: done)
+                        }
                     } else {
                         event = .leaseBusy
                     }
@@ -249,13 +254,16 @@ extension RepartitionRunner {
     /// Stale commands, duplicates and the target's own checks.
     func validate() async throws -> RepartitionWorkflow.Validation {
         if try await repository.get(Done.self, kind: MetadataKind.repartitionDone, source: command.table, name: command.id) != nil { return .alreadyProcessed }
-        if let expected = command.expectedVersion {
-            let current = try await repository.get(PartitionStrategyRecord.self, kind: MetadataKind.partitioningCurrent, source: command.table)?.version ?? 0
-            if current != expected {
-                return .rejected("stale command: it expects version \(expected) of \(command.table)'s partitioning, the metadata store is at \(current)")
-            }
-        }
+        if let reason = try await staleness() { return .rejected(reason) }
         return .ok(rows: try await target.validate(command))
+    }
+
+    /// Why the command is stale (its expected version of the table's partitioning record is not
+    /// the current one), nil when it is not.
+    func staleness() async throws -> String? {
+        guard let expected = command.expectedVersion else { return nil }
+        let current = try await repository.get(PartitionStrategyRecord.self, kind: MetadataKind.partitioningCurrent, source: command.table)?.version ?? 0
+        return current == expected ? nil : "stale command: it expects version \(expected) of \(command.table)'s partitioning, the metadata store is at \(current)"
     }
 
     func recordHistory() async throws {

@@ -187,4 +187,14 @@ import Testing
         #expect(workflow.event(.prepared(copiedThrough: ["20"], copiedRows: 20), now: 2) == [.copyBatch(after: ["20"], limit: 10)])
         #expect(workflow.checkpoint.copyStartedAt == 1)
     }
+
+    /// A command whose table changed while it waited for the lease is rejected, its lease released.
+    @Test func staleUnderTheLeaseIsRejected() {
+        var workflow = RepartitionWorkflow(command: Self.command, settings: settings())
+        _ = workflow.event(.start(checkpoint: nil), now: 0)
+        _ = workflow.event(.validated(.ok(rows: 100)), now: 1)
+        let actions = workflow.event(.stale("stale command: it expects version 1"), now: 2)
+        #expect(actions.contains(.releaseLease) && actions.last == .finish(.rejected) && !actions.contains(.prepare))
+        #expect(states(actions) == [.rejected])
+    }
 }

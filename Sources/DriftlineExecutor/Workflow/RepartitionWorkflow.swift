@@ -61,6 +61,9 @@ public struct RepartitionWorkflow: Sendable {
         /// have progressed, or finished, the same command while this one waited).
         case leaseAcquired(checkpoint: Checkpoint?, completedElsewhere: Bool)
         case leaseBusy
+        /// The lease came, but the table's partitioning moved on while this command waited for it
+        /// (another command completed): the command is stale.
+        case stale(String)
         /// Shadow, capture trigger and change table exist; `copiedThrough` is the largest key already
         /// in the shadow (a resumed copy continues after it), `copiedRows` how many rows it holds.
         case prepared(copiedThrough: [String]?, copiedRows: Int64)
@@ -151,6 +154,8 @@ public struct RepartitionWorkflow: Sendable {
             }
             state = .preparing
             return [.prepare]
+        case let (.leasing, .stale(reason)):
+            return finish(.rejected, now: now, error: reason, release: true)
         case (.leasing, .leaseBusy):
             state = .waiting(next: .lease)
             return [.wait(seconds: settings.leaseRetrySeconds)]
