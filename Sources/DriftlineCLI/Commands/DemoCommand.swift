@@ -206,7 +206,7 @@ struct DemoCommand: AsyncParsableCommand {
             executor.health.update { $0.stopRequested = true }
             try await executing.value
         }
-        try console.poll()
+        try console.drain()
         console.close()
 
         let reportPath = folder.appendingPathComponent("drift-report.html").path
@@ -222,7 +222,7 @@ struct DemoCommand: AsyncParsableCommand {
         print("windows scored: \(snapshots.reduce(0) { $0 + $1.windowsScored }) by \(snapshots.filter { $0.windowsScored > 0 }.count) of the 2 instances "
               + "(after a 5-window reference) — score by window: \(line)")
         print("published: \(snapshots.reduce(0) { $0 + $1.driftEventsPublished }) drift events, \(alerts) alerts, "
-              + "\(snapshots.reduce(0) { $0 + $1.deadLettersPublished }) dead letters (\(snapshots.reduce(0) { $0 + $1.malformedRecords }) malformed records); "
+              + "\(snapshots.reduce(0) { $0 + $1.deadLettersPublished }) dead letters (\(console.deadLetterIDs.count) distinct; \(snapshots.reduce(0) { $0 + $1.malformedRecords }) malformed records read); "
               + "read back \(console.alertsRead) alerts from \(topics.alerts)")
         guard console.alertsRead == alerts else { throw ValidationError("published \(alerts) alerts but read back \(console.alertsRead)") }
         if let demoTarget, let (application, _) = writer {

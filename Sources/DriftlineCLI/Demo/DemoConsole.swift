@@ -10,9 +10,16 @@ final class DemoConsole {
     private let consumer: KafkaConsumer
     private let topics: DriftlineTopics
     private let folder: URL
+    private let admin: KafkaAdmin
+    private var starts: [TopicPartitionOffset] = []
+    /// The next offset to read per partition (what was read so far).
+    private var positions: [TopicPartition: Int64] = [:]
     private var lastProgress = Date.distantPast
     private var lastProgressLine = ""
     private(set) var alertsRead: Int64 = 0
+    /// Ids of the dead letters read: a record re-read after a rebalance between the two detectors
+    /// is sampled again, with the same id.
+    private(set) var deadLetterIDs = Set<String>()
     private(set) var planPath: String?
     private(set) var commandID: String?
     private(set) var lastState: String?
@@ -25,17 +32,28 @@ final class DemoConsole {
         consumer = try KafkaConsumer(configuration: configuration)
         // From the topics' ends now: on a cluster used before (--brokers), earlier runs' alerts and
         // statuses are not this run's.
-        let admin = try KafkaAdmin(configuration: client)
+        admin = try KafkaAdmin(configuration: client)
         let metadata = try admin.describeCluster()
         var starts: [TopicPartitionOffset] = []
-        for name in [topics.alerts, topics.repartitionCommands, topics.repartitionStatus] {
+        for name in [topics.alerts, topics.repartitionCommands, topics.repartitionStatus, topics.deadLetter] {
             for partition in metadata.topic(name)?.partitions ?? [] {
                 starts.append(TopicPartitionOffset(topic: name, partition: partition.id, offset: try admin.watermarks(TopicPartition(name, partition.id)).high))
             }
         }
         try consumer.assign(starts)
+        self.starts = starts
+        for start in starts { positions[start.topicPartition] = start.offset }
         self.topics = topics
         self.folder = folder
+    }
+
+    /// Reads until every partition's end as of now (the services have stopped: nothing more comes),
+    /// at most 30 s.
+    func drain() throws {
+        var ends: [TopicPartition: Int64] = [:]
+        for start in starts { ends[start.topicPartition] = try admin.watermarks(start.topicPartition).high }
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, ends.contains(where: { (positions[$0.key] ?? 0) < $0.value }) { try poll() }
     }
 
     func close() { try? consumer.close() }  // the demo is over; a failed leave only delays the group's cleanup
@@ -43,13 +61,18 @@ final class DemoConsole {
     /// Prints what arrived since the last call.
     func poll() throws {
         for event in consumer.poll(maxMessages: 500, timeout: .milliseconds(50)) {
-            guard case let .message(message) = event, let value = message.value.map({ Data($0) }) else { continue }
+            guard case let .message(message) = event else { continue }
+            positions[message.topicPartition] = message.offset + 1
+            guard let value = message.value.map({ Data($0) }) else { continue }
             switch message.topic {
             case topics.alerts:
                 alertsRead += 1
                 if let alert = try? JSONDecoder().decode(AlertMessage.self, from: value) {  // not an alert: someone else's message, skipped
                     print("  alert [\(alert.state)] \(alert.message)")
                 }
+            case topics.deadLetter:
+                // Not JSON: someone else's message on the topic, skipped.
+                if let object = try? JSONSerialization.jsonObject(with: value) as? [String: Any], let id = object["id"] as? String { deadLetterIDs.insert(id) }
             case topics.repartitionCommands:
                 guard let command = try? JSONDecoder().decode(RepartitionCommand.self, from: value) else { continue }  // as above
                 let plan = command.plan
