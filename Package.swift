@@ -194,9 +194,11 @@ let package = Package(
             ],
             path: "Benchmarks/ProfileAllocationProbe"
         ),
+        // Child processes for tests, waited for off Swift's cooperative pool.
+        .target(name: "DriftlineTestSupport", path: "Tests/DriftlineTestSupport"),
         .testTarget(
             name: "DriftlineKafkaTests",
-            dependencies: ["DriftlineKafka"]
+            dependencies: ["DriftlineKafka", "DriftlineTestSupport"]
         ),
         .testTarget(
             name: "DriftlineProfilingTests",
@@ -204,7 +206,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DriftlineDriftTests",
-            dependencies: ["DriftlineDrift", "DriftlineProfiling", "DriftlineSampleData"],
+            dependencies: ["DriftlineTestSupport", "DriftlineDrift", "DriftlineProfiling", "DriftlineSampleData"],
             exclude: ["Golden"]
         ),
         .testTarget(
@@ -215,15 +217,15 @@ let package = Package(
         .testTarget(
             name: "DriftlineMetadataTests",
             // The concurrent-open test runs `driftline metadata migrate` in several processes.
-            dependencies: ["DriftlineMetadata", "DriftlineCLI", .product(name: "PostgresNIO", package: "postgres-nio")]
+            dependencies: ["DriftlineTestSupport", "DriftlineMetadata", "DriftlineCLI", .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .testTarget(
             name: "DriftlineDetectorTests",
-            dependencies: ["DriftlineConfiguration", "DriftlineDetector", "DriftlineDrift", "DriftlineProfiling", "DriftlineMessages", "DriftlineSampleData"]
+            dependencies: ["DriftlineTestSupport", "DriftlineConfiguration", "DriftlineDetector", "DriftlineDrift", "DriftlineProfiling", "DriftlineMessages", "DriftlineSampleData"]
         ),
         .testTarget(
             name: "DriftlineServiceTests",
-            dependencies: [
+            dependencies: ["DriftlineTestSupport", 
                 "DriftlineService", "DriftlineServiceRuntime", "DriftlineConfiguration", "DriftlineDetector", "DriftlineKafka", "DriftlineMessages", "DriftlineMetadata",
                 "DriftlineProfiling", "DriftlineSampleData",
                 // Fault tests run the `driftline` executable as a child process.
@@ -235,7 +237,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DriftlineExecutorTests",
-            dependencies: [
+            dependencies: ["DriftlineTestSupport", 
                 "DriftlineExecutor", "DriftlinePlanning", "DriftlineExecutorService", "DriftlineTargets", "DriftlineMetadata",
                 "DriftlineKafka", "DriftlineConfiguration",
                 .product(name: "Logging", package: "swift-log"),
@@ -247,7 +249,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DriftlinePlanningTests",
-            dependencies: [
+            dependencies: ["DriftlineTestSupport", 
                 "DriftlinePlanning", "DriftlineSQL", "DriftlineTargets", "DriftlineMetadata", "DriftlineSampleData",
                 // `driftline plan` runs as a child process in the command tests.
                 "DriftlineCLI",
@@ -258,7 +260,7 @@ let package = Package(
         // Runs the built `driftline` executable end to end.
         .testTarget(
             name: "DriftlineCLITests",
-            dependencies: ["DriftlineCLI"]
+            dependencies: ["DriftlineTestSupport", "DriftlineCLI"]
         ),
     ]
 )

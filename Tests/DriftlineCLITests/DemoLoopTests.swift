@@ -1,4 +1,5 @@
 import Foundation
+import DriftlineTestSupport
 import Testing
 
 /// The README's first command: the demo with a PostgreSQL target runs the whole loop — drift
@@ -8,10 +9,10 @@ struct DemoLoopTests {
     static let base = ProcessInfo.processInfo.environment["DRIFTLINE_TEST_POSTGRES_URL"]
 
     @Test(.enabled(if: base != nil || ProcessInfo.processInfo.environment["CI"] == "true", "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))
-    func theDemoPlansAndRepartitionsItsTableOnline() throws {
+    func theDemoPlansAndRepartitionsItsTableOnline() async throws {
         let base = try #require(Self.base, "DRIFTLINE_TEST_POSTGRES_URL is not set: ops/test.sh starts PostgreSQL")
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("demo-loop-\(UUID().uuidString)").path
-        let result = try runDriftline(["demo", "--records", "20000", "--window-seconds", "10", "--target", base, "--out", out])
+        let result = try await runDriftline(["demo", "--records", "20000", "--window-seconds", "10", "--target", base, "--out", out])
         #expect(result.status == 0, "\(result.out.suffix(1_500))\n\(result.err.suffix(500))")
         #expect(result.out.contains("alert [firing] Schema drift in demo.orders"))
         #expect(result.out.contains("plan for driftline_demo.orders: range(ts,"), "\(result.out)")
@@ -25,23 +26,8 @@ struct DemoLoopTests {
         #expect(FileManager.default.fileExists(atPath: plan))
         #expect(FileManager.default.fileExists(atPath: out + "/drift-report.html"))
         // The plan file is the planner's contract.
-        let check = try runProcess("/usr/bin/env", ["python3", "schemas/validate.py", "schemas/partition-plan.v1.json", plan])
+        let check = try await runTool(["python3", "schemas/validate.py", "schemas/partition-plan.v1.json", plan])
         #expect(check.status == 0, "\(check.output)")
         try? FileManager.default.removeItem(atPath: out)  // a temporary folder
     }
-}
-
-/// Runs a program from the package root; its exit status and output.
-func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, text)
 }

@@ -1,43 +1,11 @@
 import Foundation
+import DriftlineTestSupport
 import Testing
 
-/// The built `driftline` executable: test bundles are built next to the package's executables.
-let driftline: URL = {
-    var directory = Bundle.main.bundleURL
-    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("driftline").path), directory.path != "/" {
-        directory.deleteLastPathComponent()
-    }
-    return directory.appendingPathComponent("driftline")
-}()
-
-/// Runs `driftline` to completion (as `user` through runuser when given) and returns its exit status,
-/// standard output and standard error.
-func runDriftline(_ arguments: [String], stdin: String? = nil, asUser user: String? = nil) throws -> (status: Int32, out: String, err: String) {
-    let process = Process()
-    if let user {
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-        process.arguments = ["-u", user, "--", try driftlineForOtherUsers().path] + arguments
-    } else {
-        process.executableURL = driftline
-        process.arguments = arguments
-    }
-    let output = Pipe(), errors = Pipe(), input = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    if stdin != nil { process.standardInput = input }
-    try process.run()
-    if let stdin {
-        input.fileHandleForWriting.write(Data(stdin.utf8))
-        try input.fileHandleForWriting.close()
-    }
-    // stderr is read on another thread so neither pipe can fill up and stall the child.
-    let errorData = LockedData()
-    let reader = Thread { errorData.set(errors.fileHandleForReading.readDataToEndOfFile()) }
-    reader.start()
-    let out = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    while !errorData.isSet { Thread.sleep(forTimeInterval: 0.005) }
-    return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: errorData.value, as: UTF8.self))
+/// Runs `driftline` to completion as `user` (through runuser; nil: as this process's user).
+func runDriftline(_ arguments: [String], asUser user: String?) async throws -> Finished {
+    guard let user else { return try await DriftlineTestSupport.runDriftline(arguments) }
+    return try await run(URL(fileURLWithPath: "/usr/sbin/runuser"), ["-u", user, "--", try driftlineForOtherUsers().path] + arguments)
 }
 
 /// A copy of `driftline` that other users can run: the checkout may sit in a directory only its
@@ -54,38 +22,20 @@ func driftlineForOtherUsers() throws -> URL {
     return copy
 }
 
-private final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data: Data?
-    func set(_ value: Data) { lock.withLock { data = value } }
-    var isSet: Bool { lock.withLock { data != nil } }
-    var value: Data { lock.withLock { data ?? Data() } }
-}
-
 /// Runs the real `driftline` executable, as a user would.
 @Suite(.timeLimit(.minutes(10)))
 struct DevCommandTests {
-    @Test func devServesDriftlineTopicsToKcatAndStopsOnInterrupt() throws {
+    @Test func devServesDriftlineTopicsToKcatAndStopsOnInterrupt() async throws {
         let port = Int.random(in: 20_000...32_000)  // below the ephemeral range (32768-60999)
-        let process = Process()
-        process.executableURL = driftline
-        process.arguments = ["dev", "--port", String(port), "--topic", "orders:4"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        let dev = try ChildProcess(driftline: ["dev", "--port", String(port), "--topic", "orders:4"])
+        defer { if dev.process.isRunning { dev.process.terminate() } }
 
         // Wait for the line that says where to connect.
-        var printed = ""
-        while !printed.contains("Ctrl-C to stop.") {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            printed += String(decoding: chunk, as: UTF8.self)
-        }
-        #expect(printed.contains("bootstrap: 127.0.0.1:\(port)"))
+        #expect(await dev.waitFor("Ctrl-C to stop.", inOutput: true), "\(dev.output) \(dev.errors)")
+        #expect(dev.output.contains("bootstrap: 127.0.0.1:\(port)"))
 
         if let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first(where: FileManager.default.isExecutableFile) {
-            let listing = try run(kcat, ["-b", "127.0.0.1:\(port)", "-L", "-m", "10"])
+            let listing = try await run(URL(fileURLWithPath: kcat), ["-b", "127.0.0.1:\(port)", "-L", "-m", "10"]).out
             for topic in ["driftline.profiles", "driftline.drift-events", "driftline.alerts",
                           "driftline.repartition-commands", "driftline.repartition-status", "driftline.dead-letter"] {
                 #expect(listing.contains("topic \"\(topic)\" with 3 partitions"), "\(topic) missing from kcat -L")
@@ -95,22 +45,21 @@ struct DevCommandTests {
             Issue.record("kcat is not installed (ops/install-deps.sh installs it)")
         }
 
-        process.interrupt()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        dev.interrupt()
+        #expect(await dev.wait() == 0)
     }
 
-    @Test func devRejectsABadTopicSpecWithAClearMessage() throws {
-        let result = try runDriftline(["dev", "--topic", "orders:zero"])
+    @Test func devRejectsABadTopicSpecWithAClearMessage() async throws {
+        let result = try await runDriftline(["dev", "--topic", "orders:zero"])
         #expect(result.status != 0)
         #expect(result.err.contains("partitions must be a positive integer"))
     }
 
     /// Without a target, the demo detects: drift end to end on the embedded cluster, two detector
     /// instances in one group (the README's first command adds a PostgreSQL target: DemoLoopTests).
-    @Test func demoDetectsTheDatasetsDriftAndPublishesAlerts() throws {
+    @Test func demoDetectsTheDatasetsDriftAndPublishesAlerts() async throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID().uuidString)").path
-        let result = try runDriftline(["demo", "--records", "20000", "--window-seconds", "10", "--out", out])
+        let result = try await runDriftline(["demo", "--records", "20000", "--window-seconds", "10", "--out", out])
         #expect(result.status == 0, "\(result.err.suffix(500))")
         #expect(result.out.contains("produced 20000 records to demo.orders (0 failed, 10 malformed on purpose)"))
         // 17 windows of 10 s (the stream doubles its rate at the drift): 5 build the reference, the
@@ -130,23 +79,11 @@ struct DevCommandTests {
         #expect(result.out.contains("demo complete"))
         try? FileManager.default.removeItem(atPath: out)  // a temporary folder
     }
-
-    private func run(_ path: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
 }
 
 @Suite(.timeLimit(.minutes(10)))
 struct ProfileCommandTests {
-    @Test func profilesAFileAndReportsMalformedLinesWithoutStopping() throws {
+    @Test func profilesAFileAndReportsMalformedLinesWithoutStopping() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("profile-\(UUID().uuidString).jsonl")
         let lines = [
             #"{"id": 1, "kind": "a", "price": 9.5, "tags": ["x"]}"#,
@@ -158,7 +95,7 @@ struct ProfileCommandTests {
         try Data(lines.joined(separator: "\n").utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
 
-        let result = try runDriftline(["profile", "--input", file.path, "--format", "json"])
+        let result = try await runDriftline(["profile", "--input", file.path, "--format", "json"])
         #expect(result.status == 0)
         #expect(result.err.contains("line 3: truncated input at byte"))
         let summary = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as! [String: Any]
@@ -176,16 +113,16 @@ struct ProfileCommandTests {
         #expect(fields[3]["absent"] as? Int == 2)
     }
 
-    @Test func readsStdinAndPrintsText() throws {
-        let result = try runDriftline(["profile", "--input", "-"], stdin: "{\"a\": 1}\n{\"a\": \"x\"}\n")
+    @Test func readsStdinAndPrintsText() async throws {
+        let result = try await runDriftline(["profile", "--input", "-"], stdin: "{\"a\": 1}\n{\"a\": \"x\"}\n")
         #expect(result.status == 0)
         #expect(result.out.contains("records: 2   malformed: 0"))
         #expect(result.out.contains("types: "))
         #expect(result.out.contains("integer 1") && result.out.contains("string 1"))
     }
 
-    @Test func missingFileIsAClearError() throws {
-        let result = try runDriftline(["profile", "--input", "/nonexistent/file.jsonl"])
+    @Test func missingFileIsAClearError() async throws {
+        let result = try await runDriftline(["profile", "--input", "/nonexistent/file.jsonl"])
         #expect(result.status != 0)
         #expect(result.err.contains("no such file: /nonexistent/file.jsonl"))
     }
@@ -193,7 +130,7 @@ struct ProfileCommandTests {
 
 @Suite struct DetectChangesCommandTests {
     @Test(arguments: ["pelt", "binseg", "bocpd", "pagehinkley", "cusum", "adwin"])
-    func findsAShiftInACSVSeriesWithGaps(method: String) throws {
+    func findsAShiftInACSVSeriesWithGaps(method: String) async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("series-\(UUID().uuidString).csv")
         var lines = ["t,value"]
         for index in 0..<400 {
@@ -202,7 +139,7 @@ struct ProfileCommandTests {
         }
         try Data(lines.joined(separator: "\n").utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let result = try runDriftline(["detect-changes", "--series", file.path, "--method", method])
+        let result = try await runDriftline(["detect-changes", "--series", file.path, "--method", method])
         #expect(result.status == 0, "\(result.err)")
         let output = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as! [String: Any]
         #expect(output["method"] as? String == method)
@@ -211,8 +148,8 @@ struct ProfileCommandTests {
         #expect(points.contains { (200...240).contains($0) }, "\(points)")
     }
 
-    @Test func badInputIsAClearErrorAndNonZeroExit() throws {
-        let result = try runDriftline(["detect-changes", "--series", "/nonexistent/series.csv"])
+    @Test func badInputIsAClearErrorAndNonZeroExit() async throws {
+        let result = try await runDriftline(["detect-changes", "--series", "/nonexistent/series.csv"])
         #expect(result.status != 0)
         #expect(result.err.contains("no such file: /nonexistent/series.csv"))
     }
@@ -220,7 +157,7 @@ struct ProfileCommandTests {
 
 @Suite(.timeLimit(.minutes(10)))
 struct ReportCommandTests {
-    @Test func writesJSONAndHTMLReportsFromTwoFiles() throws {
+    @Test func writesJSONAndHTMLReportsFromTwoFiles() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -229,15 +166,10 @@ struct ReportCommandTests {
         try Data(reference.joined(separator: "\n").utf8).write(to: directory.appendingPathComponent("ref.jsonl"))
         try Data(current.joined(separator: "\n").utf8).write(to: directory.appendingPathComponent("cur.jsonl"))
         for output in ["report.json", "report.html"] {
-            let process = Process()
-            process.executableURL = driftline
-            process.arguments = ["report", "--reference", directory.appendingPathComponent("ref.jsonl").path,
-                                 "--current", directory.appendingPathComponent("cur.jsonl").path,
-                                 "--windows", "4", "--out", directory.appendingPathComponent(output).path]
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0)
+            let report = try await runDriftline(["report", "--reference", directory.appendingPathComponent("ref.jsonl").path,
+                                                 "--current", directory.appendingPathComponent("cur.jsonl").path,
+                                                 "--windows", "4", "--out", directory.appendingPathComponent(output).path])
+            #expect(report.status == 0, "\(report.err)")
         }
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("report.json"))) as! [String: Any]
         #expect(json["currentMalformed"] as? Int == 1)
@@ -251,21 +183,21 @@ struct ReportCommandTests {
 
 @Suite(.timeLimit(.minutes(10)))
 struct MetadataCommandTests {
-    @Test func migrateThenStatusOnASQLiteFile() throws {
+    @Test func migrateThenStatusOnASQLiteFile() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meta-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("store.sqlite").path
-        let migrated = try runDriftline(["metadata", "migrate", "--store", path])
+        let migrated = try await runDriftline(["metadata", "migrate", "--store", path])
         #expect(migrated.status == 0, "\(migrated.err)")
         #expect(migrated.out.contains("migrations applied: 1, 2 (new: 1, 2)"))
-        let status = try runDriftline(["metadata", "status", "--store", "sqlite:" + path])
+        let status = try await runDriftline(["metadata", "status", "--store", "sqlite:" + path])
         #expect(status.out.contains("migrations applied: 1, 2"))
     }
 
     /// A store file the process may not write is a clear error, not a crash. As root (CI), the
     /// check runs as `nobody`, since root ignores file permissions.
-    @Test func readOnlyStoreIsAClearError() throws {
+    @Test func readOnlyStoreIsAClearError() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meta-ro-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer {
@@ -273,22 +205,22 @@ struct MetadataCommandTests {
             try? FileManager.default.removeItem(at: directory)
         }
         let path = directory.appendingPathComponent("store.sqlite").path
-        #expect(try runDriftline(["metadata", "migrate", "--store", path]).status == 0)
+        #expect(try await runDriftline(["metadata", "migrate", "--store", path]).status == 0)
         try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: path)
         try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: directory.path)
         let user = getuid() == 0 ? "nobody" : nil
         // Migrating an up-to-date store writes nothing, so it may succeed; a write must not.
-        let write = try runDriftline(["bench", "metadata", "--store", path, "--operations", "1"], asUser: user)
+        let write = try await runDriftline(["bench", "metadata", "--store", path, "--operations", "1"], asUser: user)
         #expect(write.status != 0)
         #expect(write.err.contains("metadata store error: attempt to write a readonly database"), "\(write.err)")
         // A new store in a directory the process cannot write cannot be created.
-        let create = try runDriftline(["metadata", "migrate", "--store", directory.appendingPathComponent("new.sqlite").path], asUser: user)
+        let create = try await runDriftline(["metadata", "migrate", "--store", directory.appendingPathComponent("new.sqlite").path], asUser: user)
         #expect(create.status != 0)
         #expect(create.err.contains("metadata store unavailable"), "\(create.err)")
     }
 
-    @Test func unreachablePostgresIsAClearError() throws {
-        let result = try runDriftline(["metadata", "status", "--store", "postgres://nobody@127.0.0.1:1/db"])
+    @Test func unreachablePostgresIsAClearError() async throws {
+        let result = try await runDriftline(["metadata", "status", "--store", "postgres://nobody@127.0.0.1:1/db"])
         #expect(result.status != 0)
         #expect(result.err.contains("metadata store unavailable: cannot use postgres://nobody@127.0.0.1:1/db"), "\(result.err)")
     }

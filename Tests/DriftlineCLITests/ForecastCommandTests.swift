@@ -1,4 +1,5 @@
 import Foundation
+import DriftlineTestSupport
 import Testing
 
 /// `driftline forecast` end to end: the documented JSON, the fallbacks, and messages for bad input.
@@ -16,12 +17,12 @@ import Testing
         var lower_80: [Double], upper_80: [Double], lower_95: [Double], upper_95: [Double]
     }
 
-    @Test func seasonalSeriesWithoutAHeaderGivesTheDocumentedJSON() throws {
+    @Test func seasonalSeriesWithoutAHeaderGivesTheDocumentedJSON() async throws {
         // 10 years of a monthly pattern on a trend, one value per line and no header.
         func curve(_ t: Double) -> Double { 100 + 0.5 * t + 10 * sin(2 * .pi * t / 12) }
         let values: [Double] = (0..<120).map { t in curve(Double(t)) + Double((t * 7919) % 13) / 13 - 0.5 }
         let path = try write(values.map { String($0) }.joined(separator: "\n") + "\n")
-        let result = try runDriftline(["forecast", "--series", path, "--horizon", "12", "--season", "12", "--format", "json"])
+        let result = try await runDriftline(["forecast", "--series", path, "--horizon", "12", "--season", "12", "--format", "json"])
         #expect(result.status == 0, "\(result.err)")
         let output = try JSONDecoder().decode(Output.self, from: Data(result.out.utf8))
         #expect(output.season == 12 && output.forecast.count == 12 && output.upper_95.count == 12)
@@ -35,14 +36,14 @@ import Testing
         #expect(result.err.contains("chosen on 3 holdout(s)"), "\(result.err)")
     }
 
-    @Test func constantAndGappySeriesFallBackWithANote() throws {
-        let constant = try runDriftline(["forecast", "--series", try write("[5, 5, 5, 5, 5, 5]", suffix: "json"), "--horizon", "3", "--format", "json"])
+    @Test func constantAndGappySeriesFallBackWithANote() async throws {
+        let constant = try await runDriftline(["forecast", "--series", try write("[5, 5, 5, 5, 5, 5]", suffix: "json"), "--horizon", "3", "--format", "json"])
         #expect(constant.status == 0, "\(constant.err)")
         let flat = try JSONDecoder().decode(Output.self, from: Data(constant.out.utf8))
         #expect(flat.forecast == [5, 5, 5] && flat.lower_95 == [5, 5, 5])
         #expect(constant.err.contains("the series is constant"), "\(constant.err)")
 
-        let gappy = try runDriftline(["forecast", "--series", try write("value\n1\n2\nnull\n4\nNaN\n6\n7\n8\n9\n10\n11\n12\n"), "--horizon", "2", "--model", "drift", "--format", "json"])
+        let gappy = try await runDriftline(["forecast", "--series", try write("value\n1\n2\nnull\n4\nNaN\n6\n7\n8\n9\n10\n11\n12\n"), "--horizon", "2", "--model", "drift", "--format", "json"])
         #expect(gappy.status == 0, "\(gappy.err)")
         let line = try JSONDecoder().decode(Output.self, from: Data(gappy.out.utf8))
         #expect(abs(line.forecast[0] - 13) < 1e-9 && abs(line.forecast[1] - 14) < 1e-9, "\(line.forecast)")
@@ -56,14 +57,14 @@ import Testing
         (["--horizon", "3"], "[null, null]", "the series has 0 usable values"),
         (["--horizon", "3"], "[1, \"x\"]", "element 1 is not a number or null"),
     ])
-    func badInputIsRefusedWithAReason(arguments: [String], series: String, message: String) throws {
-        let result = try runDriftline(["forecast", "--series", try write(series, suffix: "json")] + arguments)
+    func badInputIsRefusedWithAReason(arguments: [String], series: String, message: String) async throws {
+        let result = try await runDriftline(["forecast", "--series", try write(series, suffix: "json")] + arguments)
         #expect(result.status != 0)
         #expect(result.err.contains(message), "\(result.err)")
     }
 
-    @Test func missingFileIsReported() throws {
-        let result = try runDriftline(["forecast", "--series", "/nonexistent/series.csv", "--horizon", "3"])
+    @Test func missingFileIsReported() async throws {
+        let result = try await runDriftline(["forecast", "--series", "/nonexistent/series.csv", "--horizon", "3"])
         #expect(result.status != 0 && result.err.contains("no such file: /nonexistent/series.csv"), "\(result.err)")
     }
 }

@@ -4,6 +4,7 @@ import DriftlineMessages
 import DriftlineProfiling
 import DriftlineSampleData
 import Foundation
+import DriftlineTestSupport
 import Testing
 
 /// What the code really emits, validated against schemas/ with a JSON Schema validator
@@ -50,23 +51,8 @@ struct MessageContractTests {
         return (events, alerts)
     }
 
-    func validate(_ schema: String, _ lines: [Data]) throws -> (status: Int32, output: String) {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("messages-\(UUID().uuidString).jsonl")
-        var body = Data()
-        for line in lines { body += line + Data("\n".utf8) }
-        try body.write(to: file)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.repository.appendingPathComponent("schemas/validate.py").path,
-                             Self.repository.appendingPathComponent("schemas/\(schema)").path, file.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+    func validate(_ schema: String, _ lines: [Data]) async throws -> Finished {
+        try #require(await DriftlineTestSupport.validateAgainstSchema(schema, lines), "python3 jsonschema is not installed (ops/install-deps.sh installs it)")
     }
 
     static let validatorInstalled: Bool = {
@@ -75,7 +61,7 @@ struct MessageContractTests {
         process.arguments = ["python3", "-c", "import jsonschema, referencing"]
         process.standardError = FileHandle.nullDevice
         do { try process.run() } catch { return false }  // no python3 at all: not installed either
-        process.waitUntilExit()
+        process.waitUntilExit()  // once, while the suite's traits are evaluated, before any test runs
         return process.terminationStatus == 0
     }()
 
@@ -87,31 +73,31 @@ struct MessageContractTests {
     }
 
     @Test(.enabled(if: validatorInstalled || inCI, "python3 jsonschema is not installed (ops/install-deps.sh installs it)"))
-    func emittedAlertsAndEventsMatchTheirSchemas() throws {
+    func emittedAlertsAndEventsMatchTheirSchemas() async throws {
         try requireValidator()
         let (events, alerts) = Self.emitted()
         #expect(Set(events.map(\.kind)).isSuperset(of: [.distributionShift, .fieldAdded]), "\(Set(events.map(\.kind)))")
         #expect(alerts.contains { $0.state == "firing" && $0.field == nil } && alerts.contains { $0.state == "resolved" && $0.field == nil })
         #expect(alerts.filter { $0.field == nil && $0.state == "firing" }.count == 1, "one source alert for the drift episode")
-        let alertCheck = try validate("alert.v1.json", try alerts.map(WireJSON.encode))
+        let alertCheck = try await validate("alert.v1.json", try alerts.map(WireJSON.encode))
         #expect(alertCheck.status == 0, "\(alertCheck.output)")
-        let eventCheck = try validate("drift-event.v1.json", try events.map(WireJSON.encode))
+        let eventCheck = try await validate("drift-event.v1.json", try events.map(WireJSON.encode))
         #expect(eventCheck.status == 0, "\(eventCheck.output)")
         let deadLetter = DeadLetterMessage(topic: "orders", partition: 2, offset: 991, reason: "truncated input", byteOffset: 17,
                                            record: Array(String(repeating: "{\"x\": ", count: 400).utf8), emittedAt: 1_764_000_000_000)
         #expect(deadLetter.sampleTruncated)
-        let letterCheck = try validate("dead-letter.v1.json", [try WireJSON.encode(deadLetter)])
+        let letterCheck = try await validate("dead-letter.v1.json", [try WireJSON.encode(deadLetter)])
         #expect(letterCheck.status == 0, "\(letterCheck.output)")
     }
 
     @Test(.enabled(if: validatorInstalled || inCI, "python3 jsonschema is not installed (ops/install-deps.sh installs it)"))
-    func theValidatorRejectsABrokenMessage() throws {
+    func theValidatorRejectsABrokenMessage() async throws {
         try requireValidator()
         let alert = Self.emitted().alerts[0]
         var object = try JSONSerialization.jsonObject(with: WireJSON.encode(alert)) as! [String: Any]
         object["severity"] = "apocalyptic"
         object.removeValue(forKey: "window")
-        let check = try validate("alert.v1.json", [try JSONSerialization.data(withJSONObject: object)])
+        let check = try await validate("alert.v1.json", [try JSONSerialization.data(withJSONObject: object)])
         #expect(check.status != 0)
         #expect(check.output.contains("apocalyptic") && check.output.contains("window"), "\(check.output)")
     }

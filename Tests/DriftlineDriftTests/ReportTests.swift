@@ -2,6 +2,7 @@ import DriftlineDrift
 import DriftlineProfiling
 import DriftlineSampleData
 import Foundation
+import DriftlineTestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(10)))
@@ -43,7 +44,7 @@ struct ReportTests {
     static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: FileManager.default.isExecutableFile)
 
     @Test(.enabled(if: chromium != nil || ProcessInfo.processInfo.environment["CI"] == "true", "chromium is not installed (ops/install-deps.sh installs it)"))
-    func htmlRendersInHeadlessChromium() throws {
+    func htmlRendersInHeadlessChromium() async throws {
         let chromium = try #require(Self.chromium, "chromium is not installed (ops/install-deps.sh installs it)")
         let html = Self.makeReport().renderHTML()
         #expect(!html.contains("<script"), "no scripts")
@@ -59,34 +60,20 @@ struct ReportTests {
         try? FileManager.default.removeItem(at: screenshot)
 
         let common = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=\(output.path)/chromium-profile"]
-        let dom = try run(chromium, common + ["--dump-dom", page.absoluteString])
+        let dom = try await run(chromium, common + ["--dump-dom", page.absoluteString])
         #expect(dom.status == 0, "chromium failed: \(dom.err.suffix(500))")
         #expect(dom.out.components(separatedBy: "<svg").count - 1 >= 10, "charts in the DOM")
         #expect(dom.out.contains("id=\"f-amount\""))
         #expect(!dom.err.contains("Uncaught"), "no page errors")
 
-        let shot = try run(chromium, common + ["--screenshot=\(screenshot.path)", "--window-size=1200,3000", page.absoluteString])
+        let shot = try await run(chromium, common + ["--screenshot=\(screenshot.path)", "--window-size=1200,3000", page.absoluteString])
         #expect(shot.status == 0)
         let png = try Data(contentsOf: screenshot)
         #expect(png.count > 10_000 && png.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]), "a real PNG screenshot")
     }
 
-    private func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let output = Pipe()
-        // stderr goes to a file so neither pipe can fill up and stall the browser.
-        let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: errorFile) }
-        process.standardOutput = output
-        process.standardError = try FileHandle(forWritingTo: errorFile)
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let err = (try? Data(contentsOf: errorFile)) ?? Data()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    private func run(_ path: String, _ arguments: [String]) async throws -> Finished {
+        try await DriftlineTestSupport.run(URL(fileURLWithPath: path), arguments)
     }
 }
 

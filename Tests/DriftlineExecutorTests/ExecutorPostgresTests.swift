@@ -5,50 +5,14 @@ import DriftlinePlanning
 import DriftlineTargets
 import Foundation
 import PostgresNIO
+import DriftlineTestSupport
 import Testing
 
-/// The built `driftline` executable (test bundles are built next to the package's executables).
-let driftline: URL = {
-    var directory = Bundle.main.bundleURL
-    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("driftline").path), directory.path != "/" {
-        directory.deleteLastPathComponent()
-    }
-    return directory.appendingPathComponent("driftline")
-}()
-
-/// A `driftline` child process with its output in files (read while it runs).
-final class Child {
-    let process = Process()
-    let out: URL, err: URL
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        out = FileManager.default.temporaryDirectory.appendingPathComponent("exec-out-\(UUID().uuidString)")
-        err = FileManager.default.temporaryDirectory.appendingPathComponent("exec-err-\(UUID().uuidString)")
-        try Data().write(to: out)
-        try Data().write(to: err)
-        process.executableURL = driftline
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        try process.run()
-    }
-    var output: String { (try? String(contentsOf: out, encoding: .utf8)) ?? "" }  // the file exists until deinit
-    var errors: String { (try? String(contentsOf: err, encoding: .utf8)) ?? "" }  // as above
-    func wait() -> Int32 { process.waitUntilExit(); return process.terminationStatus }
-    /// Waits until stderr contains `text` (or the process ended).
-    func waitFor(_ text: String, seconds: Double = 120) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if errors.contains(text) { return true }
-            if !process.isRunning { return errors.contains(text) }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        return false
-    }
-    func kill() { Foundation.kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-    deinit {
-        try? FileManager.default.removeItem(at: out)  // temporary files
-        try? FileManager.default.removeItem(at: err)  // as above
+/// `driftline` as a child process, its output in files (read while it runs).
+typealias Child = ChildProcess
+extension ChildProcess {
+    convenience init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        try self.init(driftline: arguments, environment: environment)
     }
 }
 
@@ -74,7 +38,7 @@ final class Child {
             for (id, layout) in steps {
                 let target = try await PostgresTarget(url: database.url)
                 let statuses = StatusLog()
-                try validate([try JSONEncoder().encode(command(id, layout))], schema: "repartition-command.v1.json")
+                try await validate([try JSONEncoder().encode(command(id, layout))], schema: "repartition-command.v1.json")
                 defer { emitted += statuses.all }
                 let runner = RepartitionRunner(command: command(id, layout), target: target, repository: repository, holder: "test", settings: settings) { statuses.append($0) }
                 let outcome = await runner.run()
@@ -88,7 +52,7 @@ final class Child {
             writer.stop = true
             await task.value
             // Every status the runner emitted matches the status topic's schema; the copy reported progress.
-            try validate(try emitted.map { try JSONEncoder().encode($0) }, schema: "repartition-status.v1.json")
+            try await validate(try emitted.map { try JSONEncoder().encode($0) }, schema: "repartition-status.v1.json")
             #expect(emitted.contains { $0.state == .copying && ($0.rate ?? 0) > 0 && $0.etaSeconds != nil })
             #expect(writer.failures.isEmpty, "writer errors: \(writer.failures.prefix(3))")
             #expect(writer.operations > 100, "the writer ran only \(writer.operations) statements")
@@ -120,10 +84,10 @@ final class Child {
             let metadata = metadataFile()
             let arguments = ["execute", "--command", path, "--target", database.url, "--store", metadata, "--batch-rows", "20000", "--lease-seconds", "3"]
             let first = try Child(arguments, environment: ["DRIFTLINE_FAULT_PAUSE_BEFORE": point])
-            #expect(first.waitFor("paused before \(point)"), "never reached \(point): \(first.output) \(first.errors.suffix(2000))")
-            first.kill()
+            #expect(await first.waitFor("paused before \(point)"), "never reached \(point): \(first.output) \(first.errors.suffix(2000))")
+            await first.kill()
             let second = try Child(arguments)
-            let status = second.wait()
+            let status = await second.wait()
             writer.stop = true
             await task.value
             #expect(status == 0, "restart failed: \(second.output) \(second.errors)")
@@ -156,14 +120,14 @@ final class Child {
             let metadata = metadataFile()
             let arguments = ["execute", "--command", path, "--target", database.url, "--store", metadata, "--batch-rows", "20000"]
             let one = try Child(arguments + ["--holder", "one"]), two = try Child(arguments + ["--holder", "two"])
-            #expect(one.wait() == 0, "\(one.output) \(one.errors)")
-            #expect(two.wait() == 0, "\(two.output) \(two.errors)")
+            #expect(await one.wait() == 0, "\(one.output) \(one.errors)")
+            #expect(await two.wait() == 0, "\(two.output) \(two.errors)")
             // Exactly one of them swapped.
             #expect([one.output, two.output].filter { $0.contains(" swapped ") }.count == 1, "\(one.output)\n---\n\(two.output)")
             let (missing, extra, _) = try await database.differences()
             #expect(missing == 0 && extra == 0)
             let again = try Child(arguments)
-            #expect(again.wait() == 0 && !again.output.contains(" swapped "), "a third run of the same command does nothing: \(again.output)")
+            #expect(await again.wait() == 0 && !again.output.contains(" swapped "), "a third run of the same command does nothing: \(again.output)")
         } catch {
             await database.close()
             throw error
@@ -179,13 +143,13 @@ final class Child {
             let path = try writeCommand(command("roll", PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 8)])))
             let metadata = metadataFile()
             let execute = try Child(["execute", "--command", path, "--target", database.url, "--store", metadata])
-            #expect(execute.wait() == 0, "\(execute.output) \(execute.errors)")
+            #expect(await execute.wait() == 0, "\(execute.output) \(execute.errors)")
             #expect(try await database.scalar("SELECT relkind::text FROM pg_class WHERE relname = 'events'", as: String.self) == "p")
             // Writes to the new layout, then back.
             let (writer, task) = try await database.startWriter(seed: 99)
             try await Task.sleep(for: .seconds(2))
             let rollback = try Child(["rollback", "--table", "public.events", "--target", database.url, "--store", metadata])
-            let status = rollback.wait()
+            let status = await rollback.wait()
             try await Task.sleep(for: .milliseconds(500))
             writer.stop = true
             await task.value

@@ -5,6 +5,7 @@ import DriftlinePlanning
 import DriftlineTargets
 import Foundation
 import GRDB
+import DriftlineTestSupport
 import Testing
 
 /// A SQLite file with `events` (integer key, text times, an index, a default) and `mirror`, a
@@ -160,7 +161,7 @@ func rangeByDay(_ days: Int) -> PartitionLevel {
         await writer.stopAndWait()
         #expect(outcome == .completed, "\(statuses.last.map { "\($0.state) \($0.error ?? "")" } ?? "no status")")
         #expect(statuses.map(\.state).contains(.swapped))
-        try validate(try statuses.map { try JSONEncoder().encode($0) }, schema: "repartition-status.v1.json")
+        try await validate(try statuses.map { try JSONEncoder().encode($0) }, schema: "repartition-status.v1.json")
         #expect(writer.failures.isEmpty, "writer errors: \(writer.failures.prefix(3))")
         #expect(writer.operations > 100, "the writer ran only \(writer.operations) transactions")
         // The name is the view over the partitions now, and holds exactly what the writer's log says.
@@ -223,10 +224,10 @@ func rangeByDay(_ days: Int) -> PartitionLevel {
         let metadata = metadataFile()
         let arguments = ["execute", "--command", path, "--target", file.path, "--store", metadata, "--batch-rows", "10000", "--lease-seconds", "3"]
         let first = try Child(arguments, environment: ["DRIFTLINE_FAULT_PAUSE_BEFORE": point])
-        #expect(first.waitFor("paused before \(point)"), "never reached \(point): \(first.output) \(first.errors.suffix(2000))")
-        first.kill()
+        #expect(await first.waitFor("paused before \(point)"), "never reached \(point): \(first.output) \(first.errors.suffix(2000))")
+        await first.kill()
         let second = try Child(arguments)
-        let status = second.wait()
+        let status = await second.wait()
         await writer.stopAndWait()
         #expect(status == 0, "restart failed: \(second.output) \(second.errors)")
         let phase = point.hasPrefix("copy") ? "copying" : point == "replay" ? "replaying" : "swapping"
@@ -247,13 +248,13 @@ func rangeByDay(_ days: Int) -> PartitionLevel {
         let metadata = metadataFile()
         let arguments = ["execute", "--command", path, "--target", file.path, "--store", metadata, "--batch-rows", "10000"]
         let one = try Child(arguments + ["--holder", "one"]), two = try Child(arguments + ["--holder", "two"])
-        #expect(one.wait() == 0, "\(one.output) \(one.errors)")
-        #expect(two.wait() == 0, "\(two.output) \(two.errors)")
+        #expect(await one.wait() == 0, "\(one.output) \(one.errors)")
+        #expect(await two.wait() == 0, "\(two.output) \(two.errors)")
         #expect([one.output, two.output].filter { $0.contains(" swapped ") }.count == 1, "\(one.output)\n---\n\(two.output)")
         let (missing, extra, _, duplicates) = try file.differences()
         #expect(missing == 0 && extra == 0 && duplicates == 0)
         let again = try Child(arguments)
-        #expect(again.wait() == 0 && !again.output.contains(" swapped "), "a third run of the same command does nothing: \(again.output)")
+        #expect(await again.wait() == 0 && !again.output.contains(" swapped "), "a third run of the same command does nothing: \(again.output)")
     }
 
     @Test func rollbackAfterTheSwapKeepsWritesMadeSince() async throws {
@@ -261,12 +262,12 @@ func rangeByDay(_ days: Int) -> PartitionLevel {
         let path = try writeCommand(sqliteCommand("roll", PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 8)])))
         let metadata = metadataFile()
         let execute = try Child(["execute", "--command", path, "--target", file.path, "--store", metadata])
-        #expect(execute.wait() == 0, "\(execute.output) \(execute.errors)")
+        #expect(await execute.wait() == 0, "\(execute.output) \(execute.errors)")
         #expect(try file.scalar("SELECT type FROM sqlite_master WHERE name = 'events'", as: String.self) == "view")
         let (writer, _) = try file.startWriter(seed: 99)
         try await Task.sleep(for: .seconds(1))
         let rollback = try Child(["rollback", "--table", "events", "--target", file.path, "--store", metadata])
-        let status = rollback.wait()
+        let status = await rollback.wait()
         try await Task.sleep(for: .milliseconds(300))
         await writer.stopAndWait()
         #expect(status == 0, "\(rollback.output) \(rollback.errors)")

@@ -101,7 +101,7 @@ import Testing
             #expect(first.filter { $0 == .swapped }.count == 1 && first.filter { $0 == .completed }.count == 2, "\(first)")
             let staleStatus = try #require(statuses.first { $0.commandId == "svc-stale" })
             #expect(staleStatus.state == .rejected && staleStatus.error?.contains("stale command") == true)
-            try validate(raw, schema: "repartition-status.v1.json")
+            try await validate(raw, schema: "repartition-status.v1.json")
             #expect(try await database.scalar("SELECT relkind::text FROM pg_class WHERE relname = 'events'", as: String.self) == "p")
             let (missing, extra, _) = try await database.differences()
             #expect(missing == 0 && extra == 0)

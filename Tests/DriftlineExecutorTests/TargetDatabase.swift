@@ -3,6 +3,7 @@ import DriftlinePlanning
 import Foundation
 import Logging
 import PostgresNIO
+import DriftlineTestSupport
 import Testing
 
 /// A database of its own on the test server, with the `events` table, its `mirror` (what the
@@ -184,23 +185,10 @@ func rangeByID(_ bounds: [Double]) -> PartitionLevel {
 }
 
 /// Validates JSON documents with schemas/validate.py; fails when CI=true and python's jsonschema is missing.
-func validate(_ documents: [Data], schema: String) throws {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let file = FileManager.default.temporaryDirectory.appendingPathComponent("messages-\(UUID().uuidString).jsonl")
-    try Data(documents.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "\n").utf8).write(to: file)
-    defer { try? FileManager.default.removeItem(at: file) }  // a temporary file
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", root.appendingPathComponent("schemas/validate.py").path, root.appendingPathComponent("schemas/\(schema)").path, file.path]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    if text.contains("No module named") {
-        if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("python3 jsonschema is not installed") }
+func validate(_ documents: [Data], schema: String) async throws {
+    guard let result = try await validateAgainstSchema(schema, documents) else {
+        if runningInCI { Issue.record("python3 jsonschema is not installed") }
         return
     }
-    #expect(process.terminationStatus == 0, "messages do not match schemas/\(schema): \(text)")
+    #expect(result.status == 0, "messages do not match schemas/\(schema): \(result.output)")
 }

@@ -1,5 +1,6 @@
 import DriftlineKafka
 import Foundation
+import DriftlineTestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(10)))
@@ -51,16 +52,16 @@ struct ClusterTests {
     static let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first(where: FileManager.default.isExecutableFile)
 
     @Test(.enabled(if: kcat != nil || ProcessInfo.processInfo.environment["CI"] == "true", "kcat is not installed (ops/install-deps.sh installs it)"))
-    func kcatCanListProduceAndConsume() throws {
+    func kcatCanListProduceAndConsume() async throws {
         let kcat = try #require(Self.kcat, "kcat is not installed (ops/install-deps.sh installs it)")
         // Above Linux's ephemeral range (32768-60999): a client's outgoing socket cannot hold it.
         let port = UInt16.random(in: 61_000...65_000)
         let cluster = try EmbeddedKafkaCluster(bootstrapPort: port)
         try cluster.createTopic("from-kcat", partitions: 1)
-        let listing = try run(kcat, ["-b", cluster.bootstrapServers, "-L"])
+        let listing = try await run(kcat, ["-b", cluster.bootstrapServers, "-L"])
         #expect(listing.contains("topic \"from-kcat\" with 1 partitions"))
 
-        _ = try run(kcat, ["-P", "-b", cluster.bootstrapServers, "-t", "from-kcat", "-K", ":"], input: "k1:hello\nk2:world\n")
+        _ = try await run(kcat, ["-P", "-b", cluster.bootstrapServers, "-t", "from-kcat", "-K", ":"], input: "k1:hello\nk2:world\n")
         let consumer = try makeConsumer(cluster, group: "kcat-interop")
         try consumer.subscribe(topics: ["from-kcat"])
         var received: [KafkaMessage] = []
@@ -73,23 +74,10 @@ struct ClusterTests {
         try consumer.close()
     }
 
-    private func run(_ path: String, _ arguments: [String], input: String? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        let inputPipe = Pipe()
-        if input != nil { process.standardInput = inputPipe }
-        try process.run()
-        if let input {
-            inputPipe.fileHandleForWriting.write(Data(input.utf8))
-            try inputPipe.fileHandleForWriting.close()
-        }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestFailure("\(path) exited with \(process.terminationStatus)") }
-        return String(decoding: data, as: UTF8.self)
+    private func run(_ path: String, _ arguments: [String], input: String? = nil) async throws -> String {
+        let result = try await DriftlineTestSupport.run(URL(fileURLWithPath: path), arguments, stdin: input)
+        guard result.status == 0 else { throw TestFailure("\(path) exited with \(result.status): \(result.err)") }
+        return result.out
     }
 }
 

@@ -1,5 +1,6 @@
 import DriftlineMetadata
 import Foundation
+import DriftlineTestSupport
 import Testing
 
 /// One suite, run against both drivers: they must behave the same.
@@ -223,23 +224,15 @@ struct StoreTests {
 /// Two processes opening (and migrating) a new SQLite file at the same moment both get in: the
 /// switch to WAL answers SQLITE_BUSY at once without the busy handler, so opening retries.
 @Suite struct SQLiteConcurrentOpenTests {
-    @Test func processesOpeningANewFileTogetherBothSucceed() throws {
+    @Test func processesOpeningANewFileTogetherBothSucceed() async throws {
         let driftline = try #require(Self.executable(), "the driftline executable is built with the tests")
         for round in 0..<24 {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("concurrent-open-\(UUID().uuidString).sqlite").path
             defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }  // temporary files
-            let processes = (0..<4).map { _ in
-                let process = Process()
-                process.executableURL = driftline
-                process.arguments = ["metadata", "migrate", "--store", path]
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                return process
-            }
-            for process in processes { try process.run() }
+            let processes = try (0..<4).map { _ in try ChildProcess(driftline, ["metadata", "migrate", "--store", path]) }
             for process in processes {
-                process.waitUntilExit()
-                #expect(process.terminationStatus == 0, "round \(round): a process opening \(path) at the same time failed")
+                let status = await process.wait()
+                #expect(status == 0, "round \(round): a process opening \(path) at the same time failed: \(process.errors)")
             }
         }
     }

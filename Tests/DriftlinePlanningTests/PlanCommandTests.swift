@@ -1,60 +1,16 @@
 import DriftlinePlanning
 import Foundation
+import DriftlineTestSupport
 import Testing
 
-/// The built `driftline` executable (test bundles are built next to the package's executables).
-let driftline: URL = {
-    var directory = Bundle.main.bundleURL
-    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("driftline").path), directory.path != "/" {
-        directory.deleteLastPathComponent()
-    }
-    return directory.appendingPathComponent("driftline")
-}()
-
-func runDriftline(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-    let process = Process()
-    process.executableURL = driftline
-    process.arguments = arguments
-    let output = FileManager.default.temporaryDirectory.appendingPathComponent("plan-out-\(UUID().uuidString)")
-    let errors = FileManager.default.temporaryDirectory.appendingPathComponent("plan-err-\(UUID().uuidString)")
-    try Data().write(to: output)
-    try Data().write(to: errors)
-    defer {
-        try? FileManager.default.removeItem(at: output)  // temporary files; leftovers are harmless
-        try? FileManager.default.removeItem(at: errors)  // as above
-    }
-    process.standardOutput = try FileHandle(forWritingTo: output)
-    process.standardError = try FileHandle(forWritingTo: errors)
-    try process.run()
-    process.waitUntilExit()
-    return (process.terminationStatus, try String(contentsOf: output, encoding: .utf8), try String(contentsOf: errors, encoding: .utf8))
-}
-
 /// Validates JSON documents with schemas/validate.py; fails when CI=true and python's jsonschema is missing.
-func validatePlans(_ documents: [String]) throws {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let file = FileManager.default.temporaryDirectory.appendingPathComponent("plans-\(UUID().uuidString).jsonl")
-    let lines = try documents.map { document -> String in
-        let object = try JSONSerialization.jsonObject(with: Data(document.utf8))
-        return String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
-    }
-    try Data(lines.joined(separator: "\n").utf8).write(to: file)
-    defer { try? FileManager.default.removeItem(at: file) }  // a temporary file
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", root.appendingPathComponent("schemas/validate.py").path,
-                         root.appendingPathComponent("schemas/partition-plan.v1.json").path, file.path]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    if text.contains("No module named") {
-        if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("python3 jsonschema is not installed") }
+func validatePlans(_ documents: [String]) async throws {
+    let lines = try documents.map { try JSONSerialization.data(withJSONObject: try JSONSerialization.jsonObject(with: Data($0.utf8))) }
+    guard let result = try await validateAgainstSchema("partition-plan.v1.json", lines) else {
+        if runningInCI { Issue.record("python3 jsonschema is not installed") }
         return
     }
-    #expect(process.terminationStatus == 0, "plans do not match schemas/partition-plan.v1.json: \(text)")
+    #expect(result.status == 0, "plans do not match schemas/partition-plan.v1.json: \(result.output)")
 }
 
 @Suite(.serialized) struct PlanCommandTests {
@@ -87,12 +43,12 @@ func validatePlans(_ documents: [String]) throws {
         do {
             try await lab.createEvents(schema: "public", rows: 100_000)
             let log = try write(Self.serverLog(Self.workload))
-            let text = try runDriftline(["plan", "--table", "events", "--queries", log, "--pg", lab.url, "--minimum-partition-mib", "0.25"])
+            let text = try await runDriftline(["plan", "--table", "events", "--queries", log, "--pg", lab.url, "--minimum-partition-mib", "0.25"])
             #expect(text.status == 0, "\(text.err)")
             #expect(text.out.contains("public.events: RE-PARTITION to"), "\(text.out)")
             #expect(text.out.contains("CREATE TABLE public.events_repartitioned (LIKE public.events INCLUDING ALL) PARTITION BY"))
             #expect(text.out.contains("1 lines of \(log) were neither statements nor log lines"))
-            let json = try runDriftline(["plan", "--table", "events", "--queries", log, "--pg", lab.url, "--format", "json", "--minimum-partition-mib", "0.25"])
+            let json = try await runDriftline(["plan", "--table", "events", "--queries", log, "--pg", lab.url, "--format", "json", "--minimum-partition-mib", "0.25"])
             #expect(json.status == 0, "\(json.err)")
             let plan = try JSONDecoder().decode(PartitionPlan.self, from: Data(json.out.utf8))
             #expect(plan.decision == .repartition)
@@ -104,13 +60,13 @@ func validatePlans(_ documents: [String]) throws {
             // Without --queries: pg_stat_statements of the same server.
             try await lab.execute("CREATE EXTENSION pg_stat_statements; SELECT pg_stat_statements_reset()")
             for statement in Self.workload.prefix(90) { try await lab.execute(statement) }
-            let live = try runDriftline(["plan", "--table", "public.events", "--pg", lab.url, "--format", "json", "--minimum-partition-mib", "0.25"])
+            let live = try await runDriftline(["plan", "--table", "public.events", "--pg", lab.url, "--format", "json", "--minimum-partition-mib", "0.25"])
             #expect(live.status == 0, "\(live.err)")
             let fromStatistics = try JSONDecoder().decode(PartitionPlan.self, from: Data(live.out.utf8))
             let lookups = try #require(fromStatistics.estimated.perClass.first { $0.statement.contains("user_id") })
             #expect(lookups.predicates.contains { $0.column == "user_id" && $0.kind == "equality" && $0.parameterized })
             #expect(fromStatistics.notes.contains { $0.contains("entries of pg_stat_statements") })
-            try validatePlans([json.out, live.out])
+            try await validatePlans([json.out, live.out])
         } catch {
             await lab.close()
             throw error
@@ -124,30 +80,30 @@ func validatePlans(_ documents: [String]) throws {
         do {
             try await lab.createEvents(schema: "public", rows: 10_000)
             let log = try write(Self.serverLog(Self.workload.prefix(20).map { $0 }))
-            let missing = try runDriftline(["plan", "--table", "nosuchtable", "--queries", log, "--pg", lab.url])
+            let missing = try await runDriftline(["plan", "--table", "nosuchtable", "--queries", log, "--pg", lab.url])
             #expect(missing.status != 0)
             #expect(missing.err.contains("table nosuchtable does not exist"), "\(missing.err)")
 
             let other = try write(Self.serverLog(["SELECT * FROM users WHERE id = 1", "SELECT 1"]))
-            let unrelated = try runDriftline(["plan", "--table", "events", "--queries", other, "--pg", lab.url])
+            let unrelated = try await runDriftline(["plan", "--table", "events", "--queries", other, "--pg", lab.url])
             #expect(unrelated.status != 0)
             #expect(unrelated.err.contains("no statement in the workload reads or writes events"), "\(unrelated.err)")
 
             let garbage = try write("this is not sql at all;\nneither is this (((;\n")
-            let nonsense = try runDriftline(["plan", "--table", "events", "--queries", garbage, "--pg", lab.url])
+            let nonsense = try await runDriftline(["plan", "--table", "events", "--queries", garbage, "--pg", lab.url])
             #expect(nonsense.status != 0)
             #expect(nonsense.err.contains("2 statements could not be parsed"), "\(nonsense.err)")
 
-            let absent = try runDriftline(["plan", "--table", "events", "--queries", "/nonexistent/queries.log", "--pg", lab.url])
+            let absent = try await runDriftline(["plan", "--table", "events", "--queries", "/nonexistent/queries.log", "--pg", lab.url])
             #expect(absent.status != 0 && absent.err.contains("cannot read /nonexistent/queries.log"), "\(absent.err)")
 
-            let unreachable = try runDriftline(["plan", "--table", "events", "--queries", log, "--pg", "postgres://postgres@127.0.0.1:1/postgres"])
+            let unreachable = try await runDriftline(["plan", "--table", "events", "--queries", log, "--pg", "postgres://postgres@127.0.0.1:1/postgres"])
             #expect(unreachable.status != 0)
             #expect(unreachable.err.contains("cannot connect to postgres://postgres@127.0.0.1:1/postgres"), "\(unreachable.err)")
 
-            let noStatistics = try runDriftline(["plan", "--table", "events", "--queries", log])
+            let noStatistics = try await runDriftline(["plan", "--table", "events", "--queries", log])
             #expect(noStatistics.status != 0 && noStatistics.err.contains("give at least one"), "\(noStatistics.err)")
-            let badHorizon = try runDriftline(["plan", "--table", "events", "--queries", log, "--pg", lab.url, "--horizon", "soon"])
+            let badHorizon = try await runDriftline(["plan", "--table", "events", "--queries", log, "--pg", lab.url, "--horizon", "soon"])
             #expect(badHorizon.status != 0 && badHorizon.err.contains("--horizon 'soon' is not a duration"), "\(badHorizon.err)")
         } catch {
             await lab.close()

@@ -194,7 +194,7 @@ import Testing
             }
         }
         print("planner-validation \(scenario.name) pairs: \(agreeing)/\(pairs) agree")
-        try validatePlans([String(decoding: try JSONEncoder().encode(plan), as: UTF8.self)])
+        try await validatePlans([String(decoding: try JSONEncoder().encode(plan), as: UTF8.self)])
         #expect(Double(agreeing) >= 0.9 * Double(pairs), "\(scenario.name): \(agreeing) of \(pairs) pairs ordered as measured")
     }
 }

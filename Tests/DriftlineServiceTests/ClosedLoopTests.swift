@@ -9,6 +9,7 @@ import DriftlineSampleData
 import DriftlineService
 import Foundation
 import Logging
+import DriftlineTestSupport
 import Testing
 
 /// The closed loop end to end: the detector plans a real PostgreSQL table from its query log, its
@@ -20,17 +21,17 @@ struct ClosedLoopTests {
     static let enabled = base != nil || ProcessInfo.processInfo.environment["CI"] == "true"
 
     /// A database with `public.events` (200k rows over 60 days, primary key (id, ts)); its URL.
-    static func database() throws -> String {
+    static func database() async throws -> String {
         let base = try #require(Self.base, "DRIFTLINE_TEST_POSTGRES_URL is not set: ops/test.sh starts PostgreSQL")
         let name = "driftline_loop_\(UInt32.random(in: 0...UInt32.max))"
-        try PostgresBackedDetectorTests.psql(base, "CREATE DATABASE \(name)")
+        try await PostgresBackedDetectorTests.psql(base, "CREATE DATABASE \(name)")
         var url = try #require(URLComponents(string: base))
         url.path = "/\(name)"
         let target = try #require(url.string)
         for statement in PartitioningScenario.createTable(schema: "public", rows: 200_000) {
-            try PostgresBackedDetectorTests.psql(target, statement)
+            try await PostgresBackedDetectorTests.psql(target, statement)
         }
-        try PostgresBackedDetectorTests.psql(target, "ALTER TABLE public.events ADD PRIMARY KEY (id, ts)")
+        try await PostgresBackedDetectorTests.psql(target, "ALTER TABLE public.events ADD PRIMARY KEY (id, ts)")
         return target
     }
 
@@ -88,7 +89,7 @@ struct ClosedLoopTests {
 
     @Test(.enabled(if: enabled, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))
     func aRangeLayoutThatPaysOffIsSentOnceAndCarriedOut() async throws {
-        let target = try Self.database()
+        let target = try await Self.database()
         let harness = try Harness()
         let log = try Self.queryLog(harness.directory, timeRanges: true, count: 2_000)
         let configuration = Self.configuration(harness, target: target, log: log)
@@ -107,7 +108,7 @@ struct ClosedLoopTests {
         #expect(command.table == "public.events" && command.store == "postgres" && !command.dryRun)
         #expect(command.plan.strategy.kind == "range" && command.plan.strategy.columns == ["ts"], "\(command.plan.strategy.summary)")
         #expect(sent[0].key.map { String(decoding: $0, as: UTF8.self) } == "public.events")
-        if let result = try validateAgainstSchema("repartition-command.v1.json", sent.compactMap(\.value)) {
+        if let result = try await validateAgainstSchema("repartition-command.v1.json", sent.compactMap(\.value)) {
             #expect(result.status == 0, "\(result.output)")
         }
         let decided = try await Self.decisions(harness)
@@ -140,7 +141,7 @@ struct ClosedLoopTests {
             try await DetectorServiceTests().get(port, "/metrics").body.write(to: path, atomically: true, encoding: .utf8)
             scrapes.append(path.path)
         }
-        let check = try runProcess("/usr/bin/env", ["python3", "ops/check-metrics.py", "--scrape", scrapes[0], "--scrape", scrapes[1],
+        let check = try await runTool(["python3", "ops/check-metrics.py", "--scrape", scrapes[0], "--scrape", scrapes[1],
                                                     "ops/prometheus/driftline-rules.yaml", "ops/grafana/driftline-dashboard.json"])
         #expect(check.status == 0, "\(check.output)")
         second.status.requestStop()
@@ -154,7 +155,7 @@ struct ClosedLoopTests {
         let statuses = try harness.readAll(DriftlineTopics.defaults.repartitionStatus).compactMap { $0.value.map { Data($0) } }
             .map { try JSONDecoder().decode(RepartitionStatus.self, from: $0) }.filter { $0.commandId == command.id }
         #expect(statuses.last?.state == .completed, "\(statuses.map(\.state))")
-        let leaves = try PostgresBackedDetectorTests.psql(target, "SELECT count(*) FROM pg_partition_tree('public.events') WHERE isleaf")
+        let leaves = try await PostgresBackedDetectorTests.psql(target, "SELECT count(*) FROM pg_partition_tree('public.events') WHERE isleaf")
         #expect((Int(leaves) ?? 0) > 1, "the table is partitioned: \(leaves) leaves")
         let store = try await MetadataStores.open(harness.storePath)
         let history = try await MetadataRepository(store: store).log(PartitionStrategyRecord.self, kind: MetadataKind.partitioning, source: "public.events")
@@ -164,7 +165,7 @@ struct ClosedLoopTests {
 
     @Test(.enabled(if: enabled, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))
     func nothingIsSentWhenNoLayoutPaysOff() async throws {
-        let target = try Self.database()
+        let target = try await Self.database()
         let harness = try Harness()
         let log = try Self.queryLog(harness.directory, timeRanges: false, count: 20)
         try harness.produce()

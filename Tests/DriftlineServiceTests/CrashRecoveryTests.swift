@@ -4,16 +4,8 @@ import DriftlineMessages
 import DriftlineMetadata
 @testable import DriftlineService
 import Foundation
+import DriftlineTestSupport
 import Testing
-
-/// The built `driftline` executable (test bundles are built next to the package's executables).
-let driftline: URL = {
-    var directory = Bundle.main.bundleURL
-    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("driftline").path), directory.path != "/" {
-        directory.deleteLastPathComponent()
-    }
-    return directory.appendingPathComponent("driftline")
-}()
 
 /// Real crashes: `driftline detect` as a child process, killed with SIGKILL and started again.
 @Suite(.serialized, .timeLimit(.minutes(10)))
@@ -39,32 +31,31 @@ struct CrashRecoveryTests {
         try harness.yaml().write(to: config, atomically: true, encoding: .utf8)
 
         let first = try start(config)
-        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+        defer { if first.process.isRunning { kill(first.process.processIdentifier, SIGKILL) } }
         switch point {
         case .duringReference:
             try await Harness.wait(seconds: 240, "partials of the first windows") { try published(harness, DriftlineTopics.defaults.profiles) > 0 }
         case .afterFirstEvent:
             try await Harness.wait(seconds: 240, "the first drift event") { try published(harness, DriftlineTopics.defaults.driftEvents) > 0 }
         }
-        kill(first.processIdentifier, SIGKILL)
-        first.waitUntilExit()
-        #expect(first.terminationReason == .uncaughtSignal)
+        await first.kill()
+        #expect(first.process.terminationReason == .uncaughtSignal)
         let before = try published(harness, DriftlineTopics.defaults.alerts)
         #expect(before < expected.alerts.count, "killed \(point) with alerts still to come (\(before) of \(expected.alerts.count))")
         if point == .duringReference { #expect(before == 0) }
 
         try harness.produce(firstPart..<harness.records.count)
         let second = try start(config)
-        defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
+        defer { if second.process.isRunning { kill(second.process.processIdentifier, SIGKILL) } }
         let total = expected.alerts.count + expected.events.count
         try await Harness.wait(seconds: 120, "all \(total) outputs") {
             try published(harness, DriftlineTopics.defaults.alerts) + published(harness, DriftlineTopics.defaults.driftEvents) >= total
         }
         // Anything duplicated would still be arriving: wait until every partial is aggregated, then stop gracefully.
         try await harness.waitUntilPartialsAggregated()
-        kill(second.processIdentifier, SIGTERM)
-        second.waitUntilExit()
-        #expect(second.terminationReason == .exit && second.terminationStatus == 0, "SIGTERM finishes the batch and exits cleanly")
+        kill(second.process.processIdentifier, SIGTERM)
+        let status = await second.wait()
+        #expect(second.process.terminationReason == .exit && status == 0, "SIGTERM finishes the batch and exits cleanly: \(second.errors.suffix(1000))")
 
         #expect(try harness.ids(DriftlineTopics.defaults.alerts).sorted() == expected.alerts.map(\.id).sorted(), "killed \(point)")
         #expect(try harness.ids(DriftlineTopics.defaults.driftEvents).sorted() == expected.events.map(\.id).sorted(), "killed \(point)")
@@ -108,13 +99,8 @@ struct CrashRecoveryTests {
         await reopened.close()
     }
 
-    func start(_ config: URL) throws -> Process {
-        let process = Process()
-        process.executableURL = driftline
-        process.arguments = ["detect", "--config", config.path, "--log-level", "warning"]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        return process
+    func start(_ config: URL) throws -> ChildProcess {
+        try ChildProcess(driftline: ["detect", "--config", config.path, "--log-level", "warning"])
     }
 
     /// Messages in `topic` (sum of high watermarks).

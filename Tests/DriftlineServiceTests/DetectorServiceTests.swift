@@ -7,6 +7,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import DriftlineTestSupport
 import Testing
 
 /// `driftline detect` in process against the embedded cluster: what it publishes must be exactly
@@ -51,10 +52,10 @@ struct DetectorServiceTests {
         let eventIDs = try harness.ids(DriftlineTopics.defaults.driftEvents)
         #expect(alertIDs.sorted() == expected.alerts.map(\.id).sorted(), "alerts: exactly the predicted ones, once each")
         #expect(eventIDs.sorted() == expected.events.map(\.id).sorted(), "drift events: exactly the predicted ones, once each")
-        if let result = try validateAgainstSchema("alert.v1.json", alerts.compactMap(\.value)) {
+        if let result = try await validateAgainstSchema("alert.v1.json", alerts.compactMap(\.value)) {
             #expect(result.status == 0, "\(result.output)")
         }
-        if let result = try validateAgainstSchema("drift-event.v1.json", events.compactMap(\.value)) {
+        if let result = try await validateAgainstSchema("drift-event.v1.json", events.compactMap(\.value)) {
             #expect(result.status == 0, "\(result.output)")
         }
 
@@ -80,7 +81,7 @@ struct DetectorServiceTests {
         await store.close()
 
         // `driftline predict` reads that history and stores the predicted schema version.
-        let predict = try runDriftline(["predict", "--store", harness.storePath, "--source", Harness.source, "--horizon", "12", "--format", "json"])
+        let predict = try await runDriftline(["predict", "--store", harness.storePath, "--source", Harness.source, "--horizon", "12", "--format", "json"])
         #expect(predict.status == 0, "\(predict.err)")
         let json = try JSONSerialization.jsonObject(with: Data(predict.out.utf8)) as? [String: Any]
         #expect(json?["predicted_schema_version"] as? Int == history.count + 1)
@@ -120,7 +121,7 @@ struct DetectorServiceTests {
             return "\(source["partition"] ?? "?")@\(source["offset"] ?? "?")"
         })
         #expect(coordinates.count == expected.malformed, "each letter names its own record")
-        if let result = try validateAgainstSchema("dead-letter.v1.json", letters.compactMap(\.value)) {
+        if let result = try await validateAgainstSchema("dead-letter.v1.json", letters.compactMap(\.value)) {
             #expect(result.status == 0, "\(result.output)")
         }
         #expect(metrics.contains("driftline_malformed_records_total{source=\"orders\",reason=\"truncated input\"} \(expected.malformed)"), "\(metrics)")
@@ -263,24 +264,17 @@ struct PostgresBackedDetectorTests {
 
     /// psql's one-line answer to `sql` on the server of `url`.
     @discardableResult
-    static func psql(_ url: String, _ sql: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["psql", url, "-Atc", sql]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "psql \(sql)")
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    static func psql(_ url: String, _ sql: String) async throws -> String {
+        let result = try await runTool(["psql", url, "-Atc", sql])
+        #expect(result.status == 0, "psql \(sql): \(result.err)")
+        return result.out.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test(.enabled(if: base != nil || ProcessInfo.processInfo.environment["CI"] == "true", "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))
     func scoresEveryWindowAndLeavesNoConnectionBehind() async throws {
         let base = try #require(Self.base, "DRIFTLINE_TEST_POSTGRES_URL is not set: ops/test.sh starts PostgreSQL")
         let name = "driftline_detector_\(UInt32.random(in: 0...UInt32.max))"
-        try Self.psql(base, "CREATE DATABASE \(name)")
+        try await Self.psql(base, "CREATE DATABASE \(name)")
         var url = try #require(URLComponents(string: base))
         url.path = "/\(name)"
         let harness = try Harness(records: 12_000)
@@ -292,11 +286,11 @@ struct PostgresBackedDetectorTests {
         try await service.run()
         #expect(service.status.snapshot.windowsScored == Int64(expected.released))
         #expect(try harness.ids(DriftlineTopics.defaults.alerts).sorted() == expected.alerts.map(\.id).sorted())
-        let stored = try Self.psql(url.string!, "SELECT count(*) FROM driftline_records WHERE kind = 'detector_state'")
+        let stored = try await Self.psql(url.string!, "SELECT count(*) FROM driftline_records WHERE kind = 'detector_state'")
         #expect(stored == "1", "the aggregator's state is in PostgreSQL")
         // The client is closed when run() returns; the server's backends exit right after.
         try await Harness.wait(seconds: 5, "no connection to \(name) left") {
-            try Self.psql(base, "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(name)'") == "0"
+            try await Self.psql(base, "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(name)'") == "0"
         }
     }
 }

@@ -7,6 +7,7 @@ import DriftlineSampleData
 import DriftlineService
 import Foundation
 import Logging
+import DriftlineTestSupport
 import Testing
 
 /// An embedded cluster with the drift dataset on `orders` (4 partitions) and the output topics,
@@ -188,9 +189,9 @@ final class Harness {
     /// Waits until `condition` holds (checked every 100 ms) or the deadline passes. The detector
     /// suites give it 240 s: beside the rest of the suite on two cores a detector scored 18 of 23
     /// windows in 90 s in CI (it needs about 20 s alone); the deadline only bounds a hang.
-    static func wait(seconds: Double, _ what: String, _ condition: () throws -> Bool) async throws {
+    static func wait(seconds: Double, _ what: String, _ condition: () async throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(seconds)
-        while try !condition() {
+        while try await !condition() {
             guard Date() < deadline else {
                 Issue.record("timed out after \(seconds) s waiting for \(what)")
                 return
@@ -200,55 +201,11 @@ final class Harness {
     }
 }
 
-/// Runs the built `driftline` to completion: exit status, standard output, standard error.
-func runDriftline(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-    let process = Process()
-    process.executableURL = driftline
-    process.arguments = arguments
-    let output = Pipe(), errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, out, err)
-}
-
-/// The package root (for schemas/validate.py).
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
 /// Runs schemas/validate.py on JSON lines; fails the test when CI=true and jsonschema is missing.
-func validateAgainstSchema(_ schema: String, _ lines: [[UInt8]]) throws -> (status: Int32, output: String)? {
-    let check = Process()
-    check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    check.arguments = ["python3", "-c", "import jsonschema, referencing"]
-    check.standardError = FileHandle.nullDevice
-    guard (try? check.run()) != nil else { return nil }
-    check.waitUntilExit()
-    guard check.terminationStatus == 0 else {
-        if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("python3 jsonschema is not installed") }
+func validateAgainstSchema(_ schema: String, _ lines: [[UInt8]]) async throws -> Finished? {
+    guard let result = try await DriftlineTestSupport.validateAgainstSchema(schema, lines.map { Data($0) }) else {
+        if runningInCI { Issue.record("python3 jsonschema is not installed") }
         return nil
     }
-    let file = FileManager.default.temporaryDirectory.appendingPathComponent("messages-\(UUID().uuidString).jsonl")
-    var body = Data()
-    for line in lines { body += Data(line) + Data("\n".utf8) }
-    try body.write(to: file)
-    defer { try? FileManager.default.removeItem(at: file) }
-    return try runProcess("/usr/bin/env", ["python3", "schemas/validate.py", "schemas/\(schema)", file.path])
-}
-
-/// Runs a program in the package root; its exit status and output (stdout and stderr together).
-func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.currentDirectoryURL = repositoryRoot
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, text)
+    return result
 }

@@ -328,19 +328,40 @@ import Testing
 @Suite struct PlanningScheduleTests {
     @Test func plansEveryNWindowsAndOnceWhenAForecastCrosses() {
         var schedule = PlanningSchedule(everyWindows: 3, driftThreshold: 0.6, schemaThreshold: 0.5)
-        #expect(schedule.windowsScored(1, driftForecast: 0.2, schemaChange: nil) == nil)
-        #expect(schedule.windowsScored(1, driftForecast: 0.3, schemaChange: nil) == nil)
-        #expect(schedule.windowsScored(1, driftForecast: 0.3, schemaChange: nil) == .schedule)
+        func scored(_ forecast: Double, _ schema: (String, Double)? = nil) -> PlanningSchedule.Trigger? {
+            let trigger = schedule.windowsScored(1, driftForecast: forecast, schemaChange: schema)
+            if trigger != nil { schedule.started() }
+            return trigger
+        }
+        #expect(scored(0.2) == nil)
+        #expect(scored(0.3) == nil)
+        #expect(scored(0.3) == .schedule)
         // Crossing plans at once; staying above does not plan again before the count does.
-        #expect(schedule.windowsScored(1, driftForecast: 0.7, schemaChange: nil) == .driftForecast(0.7))
-        #expect(schedule.windowsScored(1, driftForecast: 0.8, schemaChange: nil) == nil)
-        #expect(schedule.windowsScored(1, driftForecast: 0.9, schemaChange: nil) == nil)
-        #expect(schedule.windowsScored(1, driftForecast: 0.9, schemaChange: nil) == .schedule)
+        #expect(scored(0.7) == .driftForecast(0.7))
+        #expect(scored(0.8) == nil)
+        #expect(scored(0.9) == nil)
+        #expect(scored(0.9) == .schedule)
         // Falling below re-arms the trigger.
-        #expect(schedule.windowsScored(1, driftForecast: 0.1, schemaChange: nil) == nil)
-        #expect(schedule.windowsScored(1, driftForecast: 0.65, schemaChange: nil) == .driftForecast(0.65))
-        #expect(schedule.windowsScored(1, driftForecast: 0.65, schemaChange: ("payload.coupon", 0.8)) == .schemaChange(path: "payload.coupon", confidence: 0.8))
-        #expect(schedule.windowsScored(1, driftForecast: 0.65, schemaChange: ("payload.coupon", 0.9)) == nil)
+        #expect(scored(0.1) == nil)
+        #expect(scored(0.65) == .driftForecast(0.65))
+        #expect(scored(0.65, ("payload.coupon", 0.8)) == .schemaChange(path: "payload.coupon", confidence: 0.8))
+        #expect(scored(0.65, ("payload.coupon", 0.9)) == nil)
+    }
+
+    /// A crossing while a run is going (or a command is in flight) is not lost: it stays due, also
+    /// when no window is scored after it, until a run starts on it.
+    @Test func aTriggerStaysDueUntilARunStarts() {
+        var schedule = PlanningSchedule(everyWindows: 4, driftThreshold: 0.6, schemaThreshold: nil)
+        for _ in 0..<3 { #expect(schedule.windowsScored(1, driftForecast: 0.1, schemaChange: nil) == nil) }
+        #expect(schedule.windowsScored(1, driftForecast: 0.1, schemaChange: nil) == .schedule)
+        // The schedule's run is going: the crossing that follows replaces the due schedule trigger…
+        #expect(schedule.windowsScored(1, driftForecast: 0.8, schemaChange: nil) == .driftForecast(0.8))
+        // …and stays due when asked again without new windows, and after more windows.
+        #expect(schedule.windowsScored(0, driftForecast: 0.8, schemaChange: nil) == .driftForecast(0.8))
+        #expect(schedule.windowsScored(1, driftForecast: 0.9, schemaChange: nil) == .driftForecast(0.8))
+        schedule.started()
+        #expect(schedule.windowsScored(0, driftForecast: 0.9, schemaChange: nil) == nil)
+        #expect(schedule.due == nil)
     }
 
     @Test func thresholdsOffAndCountOff() {

@@ -2,6 +2,7 @@ import DriftlineMessages
 import DriftlineMetadata
 import DriftlineService
 import Foundation
+import DriftlineTestSupport
 import Testing
 
 /// A reference pinned with `driftline metadata pin-reference` is what every window is compared with:
@@ -16,12 +17,12 @@ struct PinnedReferenceTests {
         for record in harness.records.prefix(5_000) { lines += Data(record.bytes) + Data("\n".utf8) }
         try lines.write(to: sample)
         let pin = ["metadata", "pin-reference", "--store", harness.storePath, "--source", Harness.source, "--name", "baseline", "--input", sample.path]
-        let pinned = try runDriftline(pin)
+        let pinned = try await runDriftline(pin)
         #expect(pinned.status == 0, "\(pinned.err)")
         #expect(pinned.out.contains("pinned reference 'baseline' for orders: 5000 records"), "\(pinned.out)")
-        let again = try runDriftline(pin)
+        let again = try await runDriftline(pin)
         #expect(again.status != 0 && again.err.contains("exists; pass --replace"), "\(again.err)")
-        #expect(try runDriftline(pin + ["--replace"]).status == 0)
+        #expect(try await runDriftline(pin + ["--replace"]).status == 0)
 
         var configuration = harness.configuration()
         configuration.reference = .pinned(name: "baseline")

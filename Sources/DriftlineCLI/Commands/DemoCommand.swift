@@ -176,11 +176,22 @@ struct DemoCommand: AsyncParsableCommand {
         if writer != nil { print("target: an application inserts orders into \(DemoTarget.qualified) all along") }
 
         // 4. What happens, as it happens.
+        var decisions: MetadataRepository?
+        if target != nil {
+            let opened = try await MetadataStores.open(storeURL)
+            try await opened.migrate()  // the detectors may not have created the store's tables yet
+            decisions = MetadataRepository(store: opened)
+        }
+        var decisionsRead = Date.distantPast
         let started = Date()
         var lastScored: Int64 = -1
         var scoredChanged = Date()
         while true {
             try console.poll()
+            if let decisions, Date().timeIntervalSince(decisionsRead) >= 1 {
+                decisionsRead = Date()
+                try await console.showPlanDecisions(decisions, table: DemoTarget.qualified)
+            }
             let consumed = detectors.reduce(0) { $0 + $1.status.snapshot.recordsConsumed }
             let scored = detectors.reduce(0) { $0 + $1.status.snapshot.windowsScored }
             if scored != lastScored { lastScored = scored; scoredChanged = Date() }
@@ -208,6 +219,10 @@ struct DemoCommand: AsyncParsableCommand {
         }
         try console.drain()
         console.close()
+        if let decisions {
+            try await console.showPlanDecisions(decisions, table: DemoTarget.qualified)
+            await decisions.store.close()
+        }
 
         let reportPath = folder.appendingPathComponent("drift-report.html").path
         try Self.writeReport(dataset, to: reportPath, title: "Drift in \(topic)")
@@ -235,7 +250,11 @@ struct DemoCommand: AsyncParsableCommand {
                 throw ValidationError("the table has \(rows) rows, expected \(historyRows) + \(inserted): rows were lost or doubled")
             }
             guard failed == 0 else { throw ValidationError("\(failed) of the application's inserts failed: \(application.lastError.withLock { $0 } ?? "")") }
-            guard console.completed else { throw ValidationError("the re-partitioning did not complete within \(timeout) s (\(console.lastState ?? "no status"))") }
+            guard console.completed else {
+                let why = console.lastState.map { "its last status: \($0)" }
+                    ?? console.lastDecision.map { "no command; the planner's last decision: \($0.decision) — \($0.reason)" } ?? "the planner has not run"
+                throw ValidationError("the re-partitioning did not complete within \(timeout) s (\(why))")
+            }
             print("verified: every row kept, the table re-partitioned online")
         }
         print("demo complete")

@@ -1,6 +1,7 @@
 import DriftlineExecutor
 import DriftlineKafka
 import DriftlineMessages
+import DriftlineMetadata
 import Foundation
 
 /// The demo's live summary: reads the alert, command and status topics as an outside subscriber
@@ -25,6 +26,9 @@ final class DemoConsole {
     private(set) var lastState: String?
     private(set) var commandEnded = false
     private(set) var completed = false
+    /// The planner's decisions shown so far, and the last one (why no command came, if none did).
+    private var decisionsShown = 0
+    private(set) var lastDecision: PlanDecisionRecord?
 
     init(client: KafkaClientConfiguration, topics: DriftlineTopics, folder: URL) throws {
         var configuration = KafkaConsumerConfiguration(client: client, groupID: "driftline-demo-console-\(UUID().uuidString.prefix(8))")
@@ -106,6 +110,17 @@ final class DemoConsole {
                 break
             }
         }
+    }
+
+    /// Prints the planner's decisions on `table` recorded since the last call (a change is shown by
+    /// its command, from the commands topic).
+    func showPlanDecisions(_ repository: MetadataRepository, table: String) async throws {
+        let decisions = try await repository.log(PlanDecisionRecord.self, kind: MetadataKind.planDecision, source: table)
+        for decision in decisions.dropFirst(decisionsShown) where decision.decision != "repartition" {
+            print("  planner (\(decision.trigger)): \(decision.decision) — \(decision.reason)")
+        }
+        decisionsShown = max(decisionsShown, decisions.count)
+        lastDecision = decisions.last ?? lastDecision
     }
 
     /// The detectors' progress, every 2 s when it changed.

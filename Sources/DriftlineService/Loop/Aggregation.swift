@@ -33,6 +33,9 @@ final class Aggregation {
     /// Table → its planning run in progress (closed loop).
     var planningRuns: [String: PlanningRun] = [:]
     let planningExecutor = BlockingWorkExecutor(label: "driftline.detector.planning")
+    /// How often a planning trigger left due is tried again (each try may read the status topic).
+    static let planningRetry: Duration = .seconds(5)
+    var lastPlanningRetry = ContinuousClock.now
 
     init(configuration: DetectorConfiguration, repository: MetadataRepository, holder: String, outputs: OutputTopicReader, publisher: OutputPublisher,
          status: ServiceStatus, metrics: DetectorMetrics, logger: Logger, sources: SourceDirectory) {

@@ -1,7 +1,9 @@
 /// When the aggregator plans one table: every `everyWindows` scored windows of its source, and at
 /// once when the source's drift forecast or its schema prediction crosses a threshold (the seed's
 /// "anticipate" step). The thresholds are edge-triggered: a forecast that stays above plans once,
-/// and again only after it fell below. Pure; the shell decides whether a command is in flight.
+/// and again only after it fell below. A trigger stays due until a run starts on it: one that comes
+/// while a run is going or a command is in flight is planned on afterwards, not lost. Pure; the
+/// shell decides whether a run can start.
 struct PlanningSchedule: Equatable {
     enum Trigger: Equatable {
         case schedule
@@ -25,6 +27,8 @@ struct PlanningSchedule: Equatable {
     private(set) var windowsSincePlan = 0
     private(set) var driftAbove = false
     private(set) var schemaAbove = false
+    /// The trigger no run has started on yet.
+    private(set) var due: Trigger?
 
     init(everyWindows: Int, driftThreshold: Double?, schemaThreshold: Double?) {
         self.everyWindows = everyWindows
@@ -32,8 +36,10 @@ struct PlanningSchedule: Equatable {
         self.schemaThreshold = schemaThreshold
     }
 
-    /// `count` windows were scored; `driftForecast` is the source score forecast ahead (nil: too
-    /// little history), `schemaChange` the most confident predicted change.
+    /// `count` windows were scored (0: nothing new, asking again); `driftForecast` is the source score
+    /// forecast ahead (nil: too little history), `schemaChange` the most confident predicted change.
+    /// The trigger due now, if any; it stays due until `started()`. A forecast or schema trigger
+    /// replaces a due schedule trigger (it says more about why).
     mutating func windowsScored(_ count: Int, driftForecast: Double?, schemaChange: (path: String, confidence: Double)?) -> Trigger? {
         windowsSincePlan += count
         var trigger: Trigger?
@@ -48,8 +54,16 @@ struct PlanningSchedule: Equatable {
             schemaAbove = above
         }
         if trigger == nil, everyWindows > 0, windowsSincePlan >= everyWindows { trigger = .schedule }
-        if trigger != nil { windowsSincePlan = 0 }
-        return trigger
+        if let trigger {
+            windowsSincePlan = 0
+            if due == nil || due == .schedule { due = trigger }
+        }
+        return due
+    }
+
+    /// A planning run started on the due trigger.
+    mutating func started() {
+        due = nil
     }
 
     /// The source score `ahead` windows on, from a least-squares line through `scores` (oldest

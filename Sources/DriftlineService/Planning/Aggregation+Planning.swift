@@ -9,8 +9,10 @@ import Foundation
 /// source feeds when their schedule says so, and send a plan that says change as one repartition
 /// command through the source's fenced outbox.
 extension Aggregation {
-    /// After windows of `source` were scored: start a planning run for each of its tables whose
-    /// schedule fires, unless one is running or a command for the table is still in flight.
+    /// After windows of `source` were scored (`windows` 0: asking again whether a due trigger can
+    /// start now): start a planning run for each of its tables whose schedule has a trigger due,
+    /// unless one is running or a command for the table is still in flight — then the trigger
+    /// stays due and is tried again (`retryDuePlanning`).
     func schedulePlanning(source: String, windows: Int) async throws {
         guard var runtime = aggregators[source], !runtime.planning.isEmpty else { return }
         let forecast = PlanningSchedule.trendForecast(runtime.recentScores, ahead: configuration.prediction.horizon)
@@ -24,19 +26,33 @@ extension Aggregation {
                     runtime.commands[table.name]?.ended = ended
                     logger.info("repartition command ended", metadata: ["table": "\(table.name)", "command": "\(sent.id)", "state": "\(ended)"])
                 } else {
-                    try await recordDecision(table.name, PlanDecisionRecord(
-                        decision: "in_flight", reason: "command \(sent.id) has no final status yet", trigger: trigger.name,
-                        strategy: nil, improvement: nil, commandID: sent.id, plannedAt: Date()))
+                    if windows > 0 {
+                        try await recordDecision(table.name, PlanDecisionRecord(
+                            decision: "in_flight", reason: "command \(sent.id) has no final status yet; planning when it ends", trigger: trigger.name,
+                            strategy: nil, improvement: nil, commandID: sent.id, plannedAt: Date()))
+                    }
                     continue
                 }
             }
             logger.info("planning", metadata: ["table": "\(table.name)", "trigger": "\(trigger.name)"])
+            runtime.planning[table.name]?.started()
             let run = PlanningRun(table: table, trigger: trigger)
             run.start(repository: repository, on: planningExecutor)
             planningRuns[table.name] = run
         }
         aggregators[source]?.planning = runtime.planning
         aggregators[source]?.commands = runtime.commands
+    }
+
+    /// Each loop step: a trigger left due (a run was going, or a command in flight) is tried again,
+    /// at most every `planningRetry`, also when no more windows come.
+    func retryDuePlanning(now: ContinuousClock.Instant) async throws {
+        guard now - lastPlanningRetry >= Self.planningRetry else { return }
+        lastPlanningRetry = now
+        for (source, runtime) in aggregators.sorted(by: { $0.key < $1.key }) where runtime.delivery.isIdle {
+            let due = configuration.tables.contains { $0.source == source && runtime.planning[$0.name]?.due != nil && planningRuns[$0.name] == nil }
+            if due { try await schedulePlanning(source: source, windows: 0) }
+        }
     }
 
     /// Each loop step: plans that finished are decided, and a change is sent.
@@ -57,6 +73,7 @@ extension Aggregation {
                 try await decide(plan, run: run)
             }
         }
+        try await retryDuePlanning(now: .now)
     }
 
     private func decide(_ plan: PartitionPlan, run: PlanningRun) async throws {

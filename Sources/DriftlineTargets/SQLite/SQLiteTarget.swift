@@ -2,6 +2,7 @@ import DriftlineExecutor
 import DriftlinePlanning
 import Foundation
 import GRDB
+import Synchronization
 
 /// The executor's SQLite target (the embedded default): performs the workflow's steps with
 /// `SQLiteDialect`'s SQL on one connection to the file. Every step is one transaction; SQLite runs
@@ -12,14 +13,23 @@ public final class SQLiteTarget: TargetStore, @unchecked Sendable {
     // Used by one workflow at a time (the runner awaits each step); the dialect is set by `validate`.
     private let queue: DatabaseQueue
     private var dialect: SQLiteDialect?
+    /// How long a step waits for SQLite's lock: `waitMilliseconds` by default, the swap's own limit
+    /// during the swap.
+    private let busy: BusyWait
+    static let waitMilliseconds = 30_000
     public let path: String
     public var description: String { "SQLite \(path)" }
 
     public init(path: String) throws(TargetError) {
         self.path = path
+        let busy = BusyWait(milliseconds: Self.waitMilliseconds)
+        self.busy = busy
         guard FileManager.default.fileExists(atPath: path) else { throw .sqlite("the SQLite database \(path) does not exist") }
         var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
+        // Every millisecond, not SQLite's own timeout: that sleeps ever longer between tries (up to
+        // 100 ms), and an application that commits back to back takes the lock again each time, so
+        // the executor waited its whole timeout and failed (seen in the kill tests' writer).
+        configuration.busyMode = .callback(busy.retry)
         configuration.prepareDatabase { db in
             db.add(function: Self.rowHash)
             // Renaming the original must not rewrite the application's views and triggers that name
@@ -307,9 +317,9 @@ public final class SQLiteTarget: TargetStore, @unchecked Sendable {
     /// was not granted (nothing changed), else the milliseconds it was held (until the commit returned).
     private func locked(timeoutMilliseconds: Int, _ body: @escaping @Sendable (Database) throws -> Void) async throws -> Double? {
         do {
-            return try await queue.writeWithoutTransaction { db -> Double? in
-                try db.execute(sql: "PRAGMA busy_timeout = \(timeoutMilliseconds)")
-                defer { try? db.execute(sql: "PRAGMA busy_timeout = 10000") }  // a failure here leaves the shorter wait, still correct
+            return try await queue.writeWithoutTransaction { [busy] db -> Double? in
+                busy.limit(timeoutMilliseconds)
+                defer { busy.limit(Self.waitMilliseconds) }
                 do {
                     try db.execute(sql: "BEGIN IMMEDIATE")
                 } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
@@ -375,5 +385,24 @@ public final class SQLiteTarget: TargetStore, @unchecked Sendable {
             backoff = min(2, backoff * 2)
         }
         throw TargetRejection("could not take the write lock on \(path) within \(lockTimeoutMilliseconds) ms in \(attempts) attempts")
+    }
+}
+
+/// SQLite's busy handler for the executor: tries again every millisecond until the limit, so a
+/// free moment between an application's transactions is taken.
+final class BusyWait: Sendable {
+    private let milliseconds: Mutex<Int>
+
+    init(milliseconds: Int) { self.milliseconds = Mutex(milliseconds) }
+
+    func limit(_ value: Int) { milliseconds.withLock { $0 = value } }
+
+    /// Whether to try again after `tries` tries (about one per millisecond).
+    var retry: Database.BusyCallback {
+        { [self] tries in
+            guard tries < milliseconds.withLock({ $0 }) else { return false }
+            usleep(1_000)
+            return true
+        }
     }
 }
