@@ -31,7 +31,8 @@ struct DevCommandTests {
         defer { if dev.process.isRunning { dev.process.terminate() } }
 
         // Wait for the line that says where to connect.
-        #expect(await dev.waitFor("Ctrl-C to stop.", inOutput: true), "\(dev.output) \(dev.errors)")
+        // Only a hang is bounded: at the start of the suite, beside every other test on two cores, this took minutes in CI.
+        #expect(await dev.waitFor("Ctrl-C to stop.", inOutput: true, seconds: 540), "\(dev.output) \(dev.errors)")
         #expect(dev.output.contains("bootstrap: 127.0.0.1:\(port)"))
 
         if let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first(where: FileManager.default.isExecutableFile) {
@@ -146,6 +147,35 @@ struct ProfileCommandTests {
         #expect(output["n"] as? Int == 400)
         let points = output["change_points"] as! [Int]
         #expect(points.contains { (200...240).contains($0) }, "\(points)")
+    }
+
+    /// The text format and --explain say how many changes, the penalty and the noise scale used.
+    @Test func explainsThePenaltyAndTheScale() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("explain-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        // A level shift of 5 in noise of σ ≈ 1 (a sum of 12 uniforms from a linear congruential generator).
+        var state: UInt64 = 42
+        func uniform() -> Double {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Double(state >> 11) / Double(1 << 53)
+        }
+        let values: [Double] = (0..<300).map { (index: Int) -> Double in
+            let level: Double = index < 150 ? 0 : 5
+            return level + (0..<12).reduce(-6.0) { sum, _ in sum + uniform() }
+        }
+        try JSONSerialization.data(withJSONObject: values).write(to: file)
+        let text = try await runDriftline(["detect-changes", "--series", file.path, "--format", "text"])
+        #expect(text.status == 0, "\(text.err)")
+        #expect(text.out.contains("1 change point: 150"), "\(text.out)")
+        #expect(text.out.contains(String(format: "penalty %.2f per change", 3 * log(300.0))), "MBIC 3 log n: \(text.out)")
+        #expect(text.out.contains("long-run") && text.out.contains("model mean") && text.out.contains("at least 5 values"), "\(text.out)")
+        let json = try await runDriftline(["detect-changes", "--series", file.path, "--explain", "--scale", "differences", "--penalty", "12", "--min-size", "2"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any], "\(json.out) \(json.err)")
+        let explain = try #require(object["explain"] as? [String: Any])
+        #expect(explain["penalty"] as? Double == 12 && explain["min_size"] as? Int == 2 && explain["scale"] as? String == "differences")
+        #expect(object["change_points"] as? [Int] == [150])
+        let bad = try await runDriftline(["detect-changes", "--series", file.path, "--min-size", "0"])
+        #expect(bad.status != 0 && bad.err.contains("--min-size must be at least 1"))
     }
 
     @Test func badInputIsAClearErrorAndNonZeroExit() async throws {

@@ -35,10 +35,12 @@ import Testing
         }
     }
 
+    /// ruptures' problem exactly: the first differences' scale, its penalty (2 log n, given), min_size 2.
     @Test func peltAndBinarySegmentationMatchRuptures() {
         for golden in Self.golden.cases {
-            #expect(ChangePointMethod.pelt.detect(golden.series) == golden.pelt, "\(golden.name) pelt")
-            #expect(ChangePointMethod.binseg.detect(golden.series) == golden.binseg, "\(golden.name) binseg")
+            let settings = OfflineSettings(model: .mean, penalty: 2 * log(Double(golden.series.count)), scale: .differences, minimumSize: 2, replacesOutliers: false)
+            #expect(ChangePointMethod.pelt.detect(golden.series, settings) == golden.pelt, "\(golden.name) pelt")
+            #expect(ChangePointMethod.binseg.detect(golden.series, settings) == golden.binseg, "\(golden.name) binseg")
         }
     }
 }
@@ -70,7 +72,7 @@ import Testing
 
     @Test func meanVarianceModelSeesAVarianceChange() {
         let series = noisy([(0, 1, 300), (0, 5, 300)])
-        let found = OfflineChangePoints.pelt(series, model: .meanVariance)
+        let found = OfflineChangePoints.pelt(series, OfflineSettings(model: .meanVariance))
         #expect(found.count == 1 && (290...310).contains(found[0]), "\(found)")
     }
 

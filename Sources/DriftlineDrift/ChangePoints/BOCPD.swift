@@ -8,8 +8,12 @@ import Darwin
 /// and variance (Normal-Gamma prior, Student-t predictive) and a constant hazard 1/λ.
 ///
 /// Keeps the posterior over the run length (values since the last change). A change is reported at
-/// index t − r when the most probable run length r drops compared to the previous step. Run lengths
-/// with negligible probability are dropped (and at most `maxRunLength` kept), so memory stays bounded.
+/// index t − r when the most probable run length r drops compared to the previous step and the
+/// segment it implies is still the most probable `confirmation` values later (a lone outlier or a
+/// wobble of the noise restarts the run for a moment only). The data are measured in their long-run
+/// noise scale (as `pelt`'s defaults), so autocorrelated noise does not look like a stream of
+/// changes. Run lengths with negligible probability are dropped (and at most `maxRunLength` kept),
+/// so memory stays bounded.
 public struct BOCPD: Sendable {
     public var expectedRunLength = 250.0
     public var maxRunLength = 1000
@@ -18,6 +22,8 @@ public struct BOCPD: Sendable {
     public var priorKappa = 1.0
     public var priorAlpha = 1.0
     public var priorBeta = 1.0
+    /// Values after a restart during which the implied segment must stay the most probable.
+    public var confirmation = 5
 
     public init() {}
 
@@ -28,7 +34,7 @@ public struct BOCPD: Sendable {
         var sorted = series
         sorted.sort()
         let median = sorted[sorted.count / 2]
-        let scale = max(SegmentCost.noiseVariance(series).squareRoot(), 1e-12)
+        let scale = max(OfflineChangePoints.explain(series, OfflineSettings(model: .mean), method: .binseg).variance.squareRoot(), 1e-12)
         let data = series.map { ($0 - median) / scale }
 
         let hazard = 1 / expectedRunLength
@@ -37,6 +43,12 @@ public struct BOCPD: Sendable {
         var means = [priorMean], kappas = [priorKappa], alphas = [priorAlpha], betas = [priorBeta]
         var changes: [Int] = []
         var previousMostLikely = 0
+        // A restart waiting for confirmation: where its segment starts, and for how many values it held.
+        var pending: (start: Int, held: Int)?
+        func confirm() {
+            if let (start, _) = pending, start > 0, start < data.count, changes.last.map({ start > $0 }) ?? true { changes.append(start) }
+            pending = nil
+        }
         for (t, x) in data.enumerated() {
             // Predictive probability of x under each run length (Student-t).
             var predictive = [Double](repeating: 0, count: probabilities.count)
@@ -61,7 +73,8 @@ public struct BOCPD: Sendable {
                 // Numerically impossible under every run length: treat it as a certain change.
                 probabilities = [1.0]
                 means = [priorMean]; kappas = [priorKappa]; alphas = [priorAlpha]; betas = [priorBeta]
-                if t > 0 { changes.append(t) }
+                pending = nil
+                if t > 0, changes.last.map({ t > $0 }) ?? true { changes.append(t) }
                 previousMostLikely = 0
                 continue
             }
@@ -86,14 +99,26 @@ public struct BOCPD: Sendable {
                 probabilities = probabilities.map { $0 / total }
             }
             let mostLikely = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
+            // Run length 0 means the new segment starts with the next value.
+            let start = t - mostLikely + 1
+            if var waiting = pending {
+                // Still the same segment (give or take a value): held one more step.
+                if abs(start - waiting.start) <= 1 {
+                    waiting.held += 1
+                    pending = waiting
+                    if waiting.held >= confirmation { confirm() }
+                } else {
+                    pending = nil
+                }
+            }
             // The run restarted: the new segment began `mostLikely` values ago (this one included).
-            if mostLikely < previousMostLikely {
-                // Run length 0 means the new segment starts with the next value.
-                let start = t - mostLikely + 1
-                if start > 0, start < data.count, changes.last.map({ start > $0 }) ?? true { changes.append(start) }
+            if mostLikely < previousMostLikely, pending == nil, changes.last.map({ start > $0 }) ?? true {
+                pending = (start, 0)
             }
             previousMostLikely = mostLikely
         }
+        // A restart near the end cannot be held `confirmation` times; it counts if it held to the end.
+        if let waiting = pending, waiting.held >= min(confirmation, data.count - 1 - waiting.start) { confirm() }
         return changes
     }
 }

@@ -9,13 +9,13 @@ public enum ChangePointMethod: String, CaseIterable, Sendable, Codable {
     ///
     /// Online detectors report the index at which they signal (detection is after the change, by
     /// the detector's delay); offline methods report where the new segment begins.
-    public func detect(_ series: [Double?], model: SegmentModel = .mean, penalty: Double? = nil) -> [Int] {
+    public func detect(_ series: [Double?], _ settings: OfflineSettings = .init()) -> [Int] {
         let present = series.indices.filter { series[$0] != nil }
         let values = present.map { series[$0]! }
         let found: [Int]
         switch self {
-        case .pelt: found = OfflineChangePoints.pelt(values, model: model, penalty: penalty)
-        case .binseg: found = OfflineChangePoints.binarySegmentation(values, model: model, penalty: penalty)
+        case .pelt: found = OfflineChangePoints.pelt(values, settings)
+        case .binseg: found = OfflineChangePoints.binarySegmentation(values, settings)
         case .bocpd: found = BOCPD().detect(values)
         case .pagehinkley: found = Self.online(values, PageHinkley())
         case .cusum: found = Self.online(values, CUSUM())
