@@ -166,16 +166,18 @@ final class Harness {
 
     /// Every partial on the profiles topic has been aggregated: the `<group>.aggregation` group has
     /// committed each profiles partition up to its end. The detector commits there only after the
-    /// outputs of what it read are flushed, so nothing it could still publish is in flight.
-    func waitUntilPartialsAggregated(group: String = "detector", seconds: Double = 60) async throws {
+    /// outputs of what it read are flushed, so nothing it could still publish is in flight. 240 s
+    /// like the other detector waits (see `wait`): CI needed more than 60 s after a rebalance.
+    func waitUntilPartialsAggregated(group: String = "detector", seconds: Double = 240) async throws {
         let probe = try KafkaConsumer(configuration: KafkaConsumerConfiguration(client: cluster.clientConfiguration(clientID: "probe"), groupID: group + ".aggregation"))
         let admin = try KafkaAdmin(configuration: cluster.clientConfiguration(clientID: "probe-admin"))
         let partitions = (0..<3).map { TopicPartition(DriftlineTopics.defaults.profiles, Int32($0)) }
-        try await Harness.wait(seconds: seconds, "every partial aggregated by \(group)") {
-            try probe.committed(partitions).allSatisfy { committed in
-                let end = try admin.watermarks(committed.topicPartition).high
-                return end == 0 || committed.offset >= end
-            }
+        var last = ""
+        try await Harness.wait(seconds: seconds, "every partial aggregated by \(group) (committed / end per profiles partition: \(last))") {
+            let committed = try probe.committed(partitions)
+            let ends = try committed.map { try admin.watermarks($0.topicPartition).high }
+            last = zip(committed, ends).map { "\($0.topicPartition.partition): \($0.offset)/\($1)" }.joined(separator: ", ")
+            return zip(committed, ends).allSatisfy { $1 == 0 || $0.offset >= $1 }
         }
         try probe.close()
     }
@@ -189,11 +191,11 @@ final class Harness {
     /// Waits until `condition` holds (checked every 100 ms) or the deadline passes. The detector
     /// suites give it 240 s: beside the rest of the suite on two cores a detector scored 18 of 23
     /// windows in 90 s in CI (it needs about 20 s alone); the deadline only bounds a hang.
-    static func wait(seconds: Double, _ what: String, _ condition: () async throws -> Bool) async throws {
+    static func wait(seconds: Double, _ what: @autoclosure () -> String, _ condition: () async throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         while try await !condition() {
             guard Date() < deadline else {
-                Issue.record("timed out after \(seconds) s waiting for \(what)")
+                Issue.record("timed out after \(seconds) s waiting for \(what())")
                 return
             }
             try await Task.sleep(for: .milliseconds(100))

@@ -209,6 +209,18 @@ import Testing
         #expect(tracker.progress(positions) == .none)
     }
 
+    /// A partition revoked and assigned back commits its position again: the commit on revocation
+    /// may have failed, so the tracker's record of it is not trusted.
+    @Test func aPartitionThatComesBackIsCommittedAgain() {
+        var tracker = CommitTracker(profilesTopic: "driftline.profiles")
+        let profiles = TopicPartition("driftline.profiles", 2)
+        let positions: [TopicPartition: Int64] = [profiles: 138]
+        tracker.committed([TopicPartitionOffset(profiles, offset: 138)])
+        #expect(tracker.progress(positions) == .none)
+        tracker.forget([profiles])
+        #expect(tracker.progress(positions) == .flushThenCommit(sources: [], profiles: [TopicPartitionOffset(profiles, offset: 138)]))
+    }
+
     @Test func profilesWaitForTheOldestPendingPartial() {
         let positions = CommitTracker.profilesPositions(next: [0: 50, 1: 20, 2: 9], pending: [0: [31, 12, 40], 2: [], 3: [5]])
         #expect(positions == [0: 12, 1: 20, 2: 9], "partition 3 has no position read yet: nothing to commit there")

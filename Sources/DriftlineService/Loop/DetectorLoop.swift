@@ -297,10 +297,10 @@ final class DetectorLoop {
     /// the partitions' next owner resumes from the last commit (re-reading, never skipping).
     private func storePositions(of partitions: [TopicPartition], in consumer: KafkaConsumer) {
         let stored = positions().filter { partitions.contains($0.key) }.map { TopicPartitionOffset($0.key, offset: $0.value) }
+        commits.forget(Set(partitions))
         do {
             try publisher.flush()
             try consumer.storeOffsets(stored)
-            commits.committed(stored)
         } catch {
             logger.warning("storing offsets on revoke failed; the next owner resumes from the last commit: \(error)")
         }

@@ -37,8 +37,16 @@ struct CommitTracker: Equatable {
                                 profiles: moved.filter { $0.topicPartition.topic == profilesTopic })
     }
 
-    /// Committed, or stored for the commit on revocation: not sent again.
+    /// Committed: not sent again.
     mutating func committed(_ offsets: [TopicPartitionOffset]) {
         for offset in offsets { committed[offset.topicPartition] = offset.offset }
+    }
+
+    /// Revoked: what the group holds for these partitions is no longer known here. The commit on
+    /// revocation can fail (a rebalance in progress) or be skipped (assignment lost), so a
+    /// partition that comes back commits its position again instead of trusting a stale record
+    /// (CI saw a profiles partition never committed after it returned to the same instance).
+    mutating func forget(_ partitions: Set<TopicPartition>) {
+        for partition in partitions { committed.removeValue(forKey: partition) }
     }
 }
