@@ -374,6 +374,9 @@ import Testing
         schedule.started()
         #expect(schedule.windowsScored(0, driftForecast: 0.9, schemaChange: nil) == nil)
         #expect(schedule.due == nil)
+        // A run that did not finish is abandoned: its trigger is due again.
+        schedule.retry(.driftForecast(0.8))
+        #expect(schedule.windowsScored(0, driftForecast: 0.9, schemaChange: nil) == .driftForecast(0.8))
     }
 
     @Test func thresholdsOffAndCountOff() {

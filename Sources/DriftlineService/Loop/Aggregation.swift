@@ -36,6 +36,9 @@ final class Aggregation {
     /// How often a planning trigger left due is tried again (each try may read the status topic).
     static let planningRetry: Duration = .seconds(5)
     var lastPlanningRetry = ContinuousClock.now
+    /// A planning run still going after this is abandoned, recorded as failed and tried again: CI's
+    /// demo once waited 300 s on a run that never reported (a few seconds is usual).
+    static let planningRunLimit: Duration = .seconds(120)
 
     init(configuration: DetectorConfiguration, repository: MetadataRepository, holder: String, outputs: OutputTopicReader, publisher: OutputPublisher,
          status: ServiceStatus, metrics: DetectorMetrics, logger: Logger, sources: SourceDirectory) {

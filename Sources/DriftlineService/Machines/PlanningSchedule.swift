@@ -66,6 +66,11 @@ struct PlanningSchedule: Equatable {
         due = nil
     }
 
+    /// The run on `trigger` failed or did not finish: it is due again (unless a newer one is).
+    mutating func retry(_ trigger: Trigger) {
+        if due == nil || due == .schedule { due = trigger }
+    }
+
     /// The source score `ahead` windows on, from a least-squares line through `scores` (oldest
     /// first), clamped to 0...1; nil with fewer than 6 scores. A line, not a fitted model: the
     /// trigger needs the direction and rough size of a trend over the last few windows, cheaply.

@@ -58,7 +58,16 @@ extension Aggregation {
     /// Each loop step: plans that finished are decided, and a change is sent.
     func collectPlans() async throws {
         for (name, run) in planningRuns.sorted(by: { $0.key < $1.key }) {
-            guard let result = run.result else { continue }
+            guard let result = run.result else {
+                guard ContinuousClock.now - run.startedAt > Self.planningRunLimit else { continue }
+                // Abandoned: whatever it still does is ignored, the trigger is due again.
+                planningRuns.removeValue(forKey: name)
+                aggregators[run.table.source]?.planning[name]?.retry(run.trigger)
+                logger.warning("planning did not finish in \(Self.planningRunLimit); trying again", metadata: ["table": "\(name)"])
+                try await recordDecision(name, PlanDecisionRecord(decision: "failed", reason: "the planning run did not finish in \(Self.planningRunLimit); tried again",
+                                                                  trigger: run.trigger.name, strategy: nil, improvement: nil, commandID: nil, plannedAt: Date()))
+                continue
+            }
             // The source's aggregator must be ours and idle to send through its outbox; a run whose
             // source moved to another instance is dropped (that instance plans on its own schedule).
             guard let runtime = aggregators[run.table.source] else { planningRuns.removeValue(forKey: name); continue }

@@ -12,6 +12,7 @@ import Synchronization
 final class PlanningRun: Sendable {
     let table: DetectorConfiguration.Table
     let trigger: PlanningSchedule.Trigger
+    let startedAt = ContinuousClock.now
     private let outcome = Mutex<Result<PartitionPlan, PlanningRunError>?>(nil)
 
     /// Nil while the run is still going.
