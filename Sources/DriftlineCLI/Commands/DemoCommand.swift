@@ -205,6 +205,12 @@ struct DemoCommand: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(250))
         }
         console.endProgress()
+        // For the message if the loop did not close: how long ago each detector's loop last stepped.
+        let loops = detectors.map { detector -> String in
+            let snapshot = detector.status.snapshot
+            let age = snapshot.lastStep.map { String(format: "%.0f s ago", Date().timeIntervalSince($0)) } ?? "never"
+            return "last step \(age), \(snapshot.windowsScored) windows scored, \(snapshot.predictionsStored) predictions"
+        }.joined(separator: "; ")
 
         // 5. Stop, verify, report.
         if let (application, task) = writer {
@@ -253,7 +259,7 @@ struct DemoCommand: AsyncParsableCommand {
             guard console.completed else {
                 let why = console.lastState.map { "its last status: \($0)" }
                     ?? console.lastDecision.map { "no command; the planner's last decision: \($0.decision) — \($0.reason)" } ?? "the planner has not run"
-                throw ValidationError("the re-partitioning did not complete within \(timeout) s (\(why))")
+                throw ValidationError("the re-partitioning did not complete within \(timeout) s (\(why); detectors: \(loops))")
             }
             print("verified: every row kept, the table re-partitioned online")
         }
