@@ -194,10 +194,11 @@ enum Residuals {
         guard sigma > 0, residuals.count > 3 else { return (0, 0) }
         // Winsorized at 3σ so a few outliers neither make nor break the autocorrelation.
         let clipped = residuals.map { min(3 * sigma, max(-3 * sigma, $0)) }
+        let starts = Set(changes)
         var lagged = 0.0, total = 0.0
         for index in clipped.indices {
             total += clipped[index] * clipped[index]
-            if index > 0, !changes.contains(index) { lagged += clipped[index] * clipped[index - 1] }
+            if index > 0, !starts.contains(index) { lagged += clipped[index] * clipped[index - 1] }
         }
         return (sigma * sigma, total > 0 ? lagged / total : 0)
     }
