@@ -181,6 +181,8 @@ let package = Package(
                 "DriftlineExecutorService",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // The demo's SQLite target table and its application.
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

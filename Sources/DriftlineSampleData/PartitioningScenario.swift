@@ -20,6 +20,25 @@ public enum PartitioningScenario {
         ]
     }
 
+    /// The same table in SQLite (primary key (id, ts); `ts` as UTC text, declared TIMESTAMP), its
+    /// draws from multiplicative hashes of the row number (deterministic; SQLite's random() has no seed).
+    public static func createSQLiteTable(rows: Int, table: String = "events") -> [String] {
+        func uniform(_ multiplier: Int) -> String { "((n * \(multiplier)) % 4294967296) / 4294967296.0" }
+        let user = uniform(2_654_435_761), mix = uniform(2_246_822_519), pick = uniform(3_266_489_917), amount = uniform(668_265_263)
+        return [
+            "CREATE TABLE \(table) (id INTEGER NOT NULL, ts TIMESTAMP NOT NULL, user_id INTEGER, category TEXT, amount REAL, note TEXT, PRIMARY KEY (id, ts))",
+            """
+            WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < \(rows))
+            INSERT INTO \(table) (id, ts, user_id, category, amount, note)
+              SELECT n, strftime('%Y-%m-%d %H:%M:%S', 1767225600 + n * 5184000 / \(rows), 'unixepoch'),
+                     CAST(\(user) * \(user) * \(user) * 50000 AS INTEGER),
+                     CASE WHEN n > \(rows * 4 / 5) AND \(mix) < 0.5 THEN 'd' ELSE substr('aaabbc', 1 + CAST(\(pick) * 6 AS INTEGER), 1) END,
+                     round(\(amount) * 100, 2), hex(randomblob(16))
+              FROM g
+            """,
+        ]
+    }
+
     /// A mixed workload over the table: half-day reports, user lookups (heavy hitters among
     /// them), category counts; `count` statements, deterministic.
     public static func mixedWorkload(count: Int) -> [String] {

@@ -35,8 +35,13 @@ public enum TargetStores {
         url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") ? "postgres" : "sqlite"
     }
 
+    /// The file a SQLite target URL names (`sqlite:PATH` or the path itself).
+    public static func sqlitePath(_ url: String) -> String {
+        url.hasPrefix("sqlite:") ? String(url.dropFirst("sqlite:".count)) : url
+    }
+
     public static func open(_ url: String) async throws(TargetError) -> any TargetStore {
         if storeName(of: url) == "postgres" { return try await PostgresTarget(url: url) }
-        return try SQLiteTarget(path: url.hasPrefix("sqlite:") ? String(url.dropFirst("sqlite:".count)) : url)
+        return try SQLiteTarget(path: sqlitePath(url))
     }
 }

@@ -53,12 +53,16 @@ import Testing
             tables:
               - {table: orders, target: 'postgres://app@db:5432/app', source: orders, queries: {log: /var/log/pg.log}, horizon: 7d, margin: 0.1}
               - {table: shop.items, target: 'postgres://app@db:5432/app', source: orders, queries: {pgStatStatements: true}}
+              - {table: orders, target: 'sqlite:/var/lib/app.sqlite', source: orders, queries: {topic: app.sql, last: 500}}
+              - {table: main.items, target: app.sqlite, source: orders, queries: {topic: app.sql}}
             topics: {repartitionCommands: cmds, repartitionStatus: stat}
             """)
         #expect(configuration.planning.everyWindows == 6 && configuration.planning.driftForecastThreshold == 0.7)
         #expect(configuration.planning.schemaChangeThreshold == nil && configuration.planning.dryRun)
-        #expect(configuration.tables.map(\.name) == ["public.orders", "shop.items"])
+        #expect(configuration.tables.map(\.name) == ["public.orders", "shop.items", "main.orders", "main.items"])
         #expect(configuration.tables[0].queries == .log(path: "/var/log/pg.log") && configuration.tables[1].queries == .pgStatStatements)
+        #expect(configuration.tables[2].queries == .topic(name: "app.sql", last: 500) && configuration.tables[3].queries == .topic(name: "app.sql", last: 100_000))
+        #expect(configuration.tables[2].target == "sqlite:/var/lib/app.sqlite")
         #expect(configuration.tables[0].horizonDays == 7 && configuration.tables[0].margin == 0.1 && configuration.tables[1].horizonDays == 30)
         #expect(configuration.topics.repartitionCommands == "cmds" && configuration.topics.repartitionStatus == "stat")
     }
@@ -102,9 +106,13 @@ import Testing
         ("sources: [{topic: a}]\nplanning: {driftForecastThreshold: 2}", "planning.driftForecastThreshold", "must be in 0...1, or off"),
         ("sources: [{topic: a}]\nplanning: {dryRun: maybe}", "planning.dryRun", "expected true or false"),
         ("sources: [{topic: a}]\ntables: [{table: t, target: 'postgres://u@h/db', source: b, queries: {log: q.log}}]", "tables[0].source", "not one of the sources"),
-        ("sources: [{topic: a}]\ntables: [{table: t, target: app.sqlite, source: a, queries: {log: q.log}}]", "tables[0].target", "plans PostgreSQL tables"),
+        ("sources: [{topic: a}]\ntables: [{table: t, target: 'sqlite:', source: a, queries: {log: q.log}}]", "tables[0].target", "needs the database file"),
+        ("sources: [{topic: a}]\ntables: [{table: shop.t, target: app.sqlite, source: a, queries: {log: q.log}}]", "tables[0].table", "SQLite tables live in main"),
+        ("sources: [{topic: a}]\ntables: [{table: t, target: app.sqlite, source: a, queries: {pgStatStatements: true}}]", "tables[0].queries.pgStatStatements", "PostgreSQL's"),
+        ("sources: [{topic: a}]\ntables: [{table: t, target: 'postgres://u@h/db', source: a, queries: {topic: sql, last: 0}}]", "tables[0].queries.last", "1...10000000"),
+        ("sources: [{topic: a}]\ntables: [{table: t, target: 'postgres://u@h/db', source: a, queries: {log: q.log, last: 5}}]", "tables[0].queries.last", "only with topic"),
+        ("sources: [{topic: a}]\ntables: [{table: t, target: 'postgres://u@h/db', source: a, queries: {sql: x}}]", "tables[0].queries.sql", "unknown key"),
         ("sources: [{topic: a}]\ntables: [{table: t, target: 'postgres://u@h/db', source: a}]", "tables[0].queries", "required"),
-        ("sources: [{topic: a}]\ntables: [{table: t, target: 'postgres://u@h/db', source: a, queries: {topic: sql}}]", "tables[0].queries.topic", "unknown key"),
         ("sources: [{topic: a}]\ntables: [{table: t, target: 'postgres://u@h/db', source: a, queries: {log: q.log, pgStatStatements: true}}]", "tables[0].queries", "exactly one"),
         ("sources: [{topic: a}]\ntables: [{table: t, target: 'postgres://u@h/db', source: a, queries: {log: q}, horizon: soon}]", "tables[0].horizon", "not a duration"),
         ("sources: [{topic: a}]\ntables: [{table: t, target: 'postgres://u@h/db', source: a, queries: {log: q}}, {table: public.t, target: 'postgres://u@h/db', source: a, queries: {log: q}}]", "tables[1].table", "listed twice"),

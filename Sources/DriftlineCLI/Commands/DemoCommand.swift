@@ -23,10 +23,11 @@ struct DemoCommand: AsyncParsableCommand {
             share of records, discount nulls rise, a new field 'coupon' appears, volume doubles. Two \
             detector instances in one consumer group score it (event-time windows on 'ts', the first 5 \
             windows as reference) and publish drift events and alerts. With --target (a PostgreSQL \
-            database; ops/demo.sh starts a throwaway server and passes it), the demo loads a table \
-            driftline_demo.orders with 60 days of history, writes an application's report queries to a \
+            database, where ops/demo.sh starts a throwaway server and passes it; or sqlite:PATH, a \
+            SQLite file the demo creates), the demo loads a table orders (in schema driftline_demo on \
+            PostgreSQL) with 60 days of history, writes an application's report queries to a \
             server log, and runs the closed loop: the detector plans the table from that log, the \
-            catalog and the stream's forecasts and sends a repartition command; the executor service \
+            catalog (a sample of the table on SQLite) and the stream's forecasts and sends a repartition command; the executor service \
             re-partitions the table online while an application keeps inserting orders, verifies it, \
             and swaps. The demo prints what happens as it happens, writes the HTML drift report and the \
             plan to --out, checks that no row was lost, and ends by itself (--follow keeps it running).
@@ -51,7 +52,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Kafka bootstrap servers to use instead of the embedded cluster (the driftline.* topics are created if missing).")
     var brokers: String?
 
-    @Option(help: "A PostgreSQL database (postgres://user@host:port/db) for the closed loop: its schema driftline_demo is replaced.")
+    @Option(help: "The closed loop's target: a PostgreSQL database (postgres://user@host:port/db; its schema driftline_demo is replaced) or sqlite:PATH (a file the demo creates).")
     var target: String?
 
     @Option(help: "Rows of history loaded into the target table.")
@@ -70,8 +71,8 @@ struct DemoCommand: AsyncParsableCommand {
         guard records >= 1_000 else { throw ValidationError("--records must be at least 1000") }
         guard partitions > 0, windowSeconds > 0 else { throw ValidationError("--partitions and --window-seconds must be positive") }
         guard historyRows >= 1_000 else { throw ValidationError("--history-rows must be at least 1000") }
-        if let target, TargetStores.storeName(of: target) != "postgres" {
-            throw ValidationError("--target must be a PostgreSQL URL (postgres://user@host:port/db): the closed loop plans PostgreSQL tables")
+        if let target, TargetStores.storeName(of: target) == "sqlite", !target.hasPrefix("sqlite:") || target.count == "sqlite:".count {
+            throw ValidationError("--target is a PostgreSQL URL (postgres://user@host:port/db) or sqlite:PATH (a file the demo creates)")
         }
     }
 
@@ -110,7 +111,7 @@ struct DemoCommand: AsyncParsableCommand {
         let queryLog = folder.appendingPathComponent("postgresql.log").path
         if let target {
             let prepared = DemoTarget(url: target)
-            print("target: loading \(historyRows) orders (60 days of history) into \(DemoTarget.qualified)…")
+            print("target: loading \(historyRows) orders (60 days of history) into \(prepared.qualified)\(prepared.isSQLite ? " in \(prepared.path)" : "")…")
             try await prepared.prepare(historyRows: historyRows)
             try DemoTarget.writeQueryLog(to: queryLog)
             print("target: the application's report queries (half-day totals) in \(queryLog)")
@@ -152,7 +153,7 @@ struct DemoCommand: AsyncParsableCommand {
         configuration.httpListen = .init(host: "127.0.0.1", port: 0)
         if let target {
             configuration.planning.everyWindows = 8
-            configuration.tables = [DetectorConfiguration.Table(name: DemoTarget.qualified, target: target, source: topic, queries: .log(path: queryLog))]
+            configuration.tables = [DetectorConfiguration.Table(name: demoTarget!.qualified, target: target, source: topic, queries: .log(path: queryLog))]
         }
         var logger = Logger(label: "driftline.demo")
         logger.logLevel = .error
@@ -164,7 +165,7 @@ struct DemoCommand: AsyncParsableCommand {
             var settings = ExecutorConfiguration()
             settings.kafka.brokers = client.brokers
             settings.kafka.groupID = "driftline-demo-executor-\(UUID().uuidString.prefix(6))"
-            settings.targets["postgres"] = target
+            settings.targets[TargetStores.storeName(of: target)] = target
             settings.metadataStore = storeURL
             settings.httpListen = .init(host: "127.0.0.1", port: 0)
             let service = ExecutorService(configuration: settings, logger: logger)
@@ -173,7 +174,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         print("running 2 detector instances (group \(configuration.kafka.groupID))\(target == nil ? "" : " and the executor")")
         let writer = demoTarget?.startWriter()
-        if writer != nil { print("target: an application inserts orders into \(DemoTarget.qualified) all along") }
+        if writer != nil { print("target: an application inserts orders into \(demoTarget!.qualified) all along") }
 
         // 4. What happens, as it happens.
         var decisions: MetadataRepository?
@@ -190,7 +191,7 @@ struct DemoCommand: AsyncParsableCommand {
             try console.poll()
             if let decisions, Date().timeIntervalSince(decisionsRead) >= 1 {
                 decisionsRead = Date()
-                try await console.showPlanDecisions(decisions, table: DemoTarget.qualified)
+                try await console.showPlanDecisions(decisions, table: demoTarget!.qualified)
             }
             let consumed = detectors.reduce(0) { $0 + $1.status.snapshot.recordsConsumed }
             let scored = detectors.reduce(0) { $0 + $1.status.snapshot.windowsScored }
@@ -226,7 +227,7 @@ struct DemoCommand: AsyncParsableCommand {
         try console.drain()
         console.close()
         if let decisions {
-            try await console.showPlanDecisions(decisions, table: DemoTarget.qualified)
+            try await console.showPlanDecisions(decisions, table: demoTarget!.qualified)
             await decisions.store.close()
         }
 
@@ -251,7 +252,7 @@ struct DemoCommand: AsyncParsableCommand {
             let leaves = try await demoTarget.leaves()
             let inserted = application.inserted.load(ordering: .relaxed)
             let failed = application.failed.load(ordering: .relaxed)
-            print("target: \(DemoTarget.qualified) has \(rows) rows in \(leaves) partitions; the application inserted \(inserted) orders meanwhile (\(failed) failed)")
+            print("target: \(demoTarget.qualified) has \(rows) rows in \(leaves) partitions; the application inserted \(inserted) orders meanwhile (\(failed) failed)")
             guard rows == Int64(historyRows) + inserted else {
                 throw ValidationError("the table has \(rows) rows, expected \(historyRows) + \(inserted): rows were lost or doubled")
             }

@@ -14,7 +14,8 @@ struct PlanCommand: AsyncParsableCommand {
             log_statement lines, or plain SQL separated by ';'), or without it from pg_stat_statements of --pg. \
             They are parsed by PostgreSQL's own parser (libpg_query), grouped by fingerprint, and each class's \
             restrictions on the table's columns drive partition pruning. Statistics and the current layout come \
-            from --pg's catalog (pg_class, pg_stats, pg_partitioned_table); growth and category forecasts from \
+            from --pg's catalog (pg_class, pg_stats, pg_partitioned_table), or for a SQLite table (--sqlite FILE) \
+            from its schema and a sample of its rows; growth and category forecasts from \
             the metadata store (--metadata with --source, the topic that feeds the table). Candidates (range, \
             hash, list, composite, and keeping the current layout) are costed over --horizon in buffer \
             accesses; a change is recommended only when its saving beats the cost of moving the table by \
@@ -25,6 +26,7 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(help: "The table (name or schema.name).") var table: String
     @Option(help: "Statements: a PostgreSQL server log or a SQL file.") var queries: String?
     @Option(help: "A live PostgreSQL (postgres://user@host:port/db): statistics, layout, and pg_stat_statements without --queries.") var pg: String?
+    @Option(help: "A SQLite database file holding the table: its schema and a sample of its rows as statistics.") var sqlite: String?
     @Option(help: "Metadata store URL (growth and category forecasts of --source).") var metadata: String?
     @Option(help: "The source topic that feeds the table (with --metadata).") var source: String?
     @Option(help: "How far ahead to cost (e.g. 30d, 12h).") var horizon: String = "30d"
@@ -38,8 +40,10 @@ struct PlanCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard queries != nil || pg != nil else { throw ValidationError("give --queries FILE, or --pg URL to read pg_stat_statements") }
-        guard pg != nil || (metadata != nil && source != nil) else {
-            throw ValidationError("statistics come from --pg (the catalog) or --metadata with --source (the detector's statistics); give at least one")
+        guard pg == nil || sqlite == nil else { throw ValidationError("--pg and --sqlite name the table's store: give one") }
+        guard sqlite == nil || queries != nil else { throw ValidationError("a SQLite table's statements come from --queries FILE (SQLite has no pg_stat_statements)") }
+        guard pg != nil || sqlite != nil || (metadata != nil && source != nil) else {
+            throw ValidationError("statistics come from --pg (the catalog), --sqlite (a sample of the table) or --metadata with --source (the detector's statistics); give at least one")
         }
         if (metadata == nil) != (source == nil) { throw ValidationError("--metadata and --source go together") }
         guard margin >= 0 else { throw ValidationError("--margin must be at least 0") }
@@ -66,7 +70,7 @@ struct PlanCommand: AsyncParsableCommand {
         // Progress (MiB read, time left) for logs big enough to take a while.
         var reporter: ProgressReporter?
         let input: PlanningInput
-        let sources = PlanningInputs.Sources(statementsFile: queries, postgres: pg, metadataSource: source)
+        let sources = PlanningInputs.Sources(statementsFile: queries, postgres: pg, sqlite: sqlite.map(TargetStores.sqlitePath), metadataSource: source)
         func gather(_ repository: MetadataRepository?) async throws -> PlanningInput {
             try await PlanningInputs.read(table: table, from: sources, metadata: repository, configuration: configuration) { done, size in
                 if reporter == nil, size > 16 << 20 { reporter = ProgressReporter(total: size >> 20, label: "reading \(queries ?? ""), MiB") }

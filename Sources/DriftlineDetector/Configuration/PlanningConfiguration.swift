@@ -24,11 +24,13 @@ extension DetectorConfiguration {
             case log(path: String)
             /// `pg_stat_statements` of the target server.
             case pgStatStatements
+            /// The latest `last` messages of a topic of statements (`schemas/query-statement.v1.json`).
+            case topic(name: String, last: Int)
         }
 
-        /// `schema.table`.
+        /// `schema.table` (`main.table` on SQLite).
         public var name: String
-        /// The target store: `postgres://user@host:port/db`.
+        /// The target store: `postgres://user@host:port/db`, or a SQLite file (`sqlite:PATH`).
         public var target: String
         /// The source topic whose records land in the table.
         public var source: String
@@ -71,32 +73,50 @@ extension DetectorConfiguration {
         for table in tables {
             try table.check(allowed: ["table", "target", "source", "queries", "horizon", "margin"])
             guard let name = try table.string("table"), !name.isEmpty else { throw Error(key: table.path("table"), reason: "required: schema.table (or a table name in public)") }
-            let qualified = name.contains(".") ? name : "public.\(name)"
-            guard !result.contains(where: { $0.name == qualified }) else { throw Error(key: table.path("table"), reason: "\(qualified) is listed twice") }
-            guard let target = try table.string("target") else { throw Error(key: table.path("target"), reason: "required: the table's PostgreSQL server, postgres://user@host:port/db") }
-            guard target.hasPrefix("postgres://") || target.hasPrefix("postgresql://") else {
-                throw Error(key: table.path("target"), reason: "the closed loop plans PostgreSQL tables (postgres://…); plan a SQLite table with `driftline plan --metadata … --source …` and run it with `driftline execute`")
+            guard let target = try table.string("target") else {
+                throw Error(key: table.path("target"), reason: "required: the table's store, postgres://user@host:port/db or sqlite:PATH")
             }
-            do { _ = try PostgresURL(target) } catch { throw Error(key: table.path("target"), reason: error.reason) }
+            let postgres = target.hasPrefix("postgres://") || target.hasPrefix("postgresql://")
+            if postgres {
+                do { _ = try PostgresURL(target) } catch { throw Error(key: table.path("target"), reason: error.reason) }
+            } else if target.hasPrefix("sqlite:") ? target.count == "sqlite:".count : target.isEmpty {
+                throw Error(key: table.path("target"), reason: "sqlite: needs the database file's path (sqlite:/var/lib/app/app.sqlite)")
+            }
+            let qualified = name.contains(".") ? name : "\(postgres ? "public" : "main").\(name)"
+            if !postgres, !qualified.hasPrefix("main.") {
+                throw Error(key: table.path("table"), reason: "SQLite tables live in main: write \(name.split(separator: ".").last ?? "") or main.…")
+            }
+            guard !result.contains(where: { $0.name == qualified }) else { throw Error(key: table.path("table"), reason: "\(qualified) is listed twice") }
             guard let source = try table.string("source") else { throw Error(key: table.path("source"), reason: "required: the source topic that feeds the table") }
             guard sources.contains(where: { $0.watches(source) }) else {
                 throw Error(key: table.path("source"), reason: "'\(source)' is not one of the sources this detector watches")
             }
             guard let queriesSection = try table.mapping("queries") else {
-                throw Error(key: table.path("queries"), reason: "required: {log: PATH} (a server log or SQL file) or {pgStatStatements: true}")
+                throw Error(key: table.path("queries"), reason: "required: {log: PATH} (a server log or SQL file), {pgStatStatements: true} or {topic: NAME}")
             }
-            try queriesSection.check(allowed: ["log", "pgStatStatements"])
+            try queriesSection.check(allowed: ["log", "pgStatStatements", "topic", "last"])
             let queries: Table.Queries
-            switch (try queriesSection.string("log"), try queriesSection.string("pgStatStatements")) {
-            case let (path?, nil):
+            switch (try queriesSection.string("log"), try queriesSection.string("pgStatStatements"), try queriesSection.string("topic")) {
+            case let (path?, nil, nil):
                 guard !path.isEmpty else { throw Error(key: queriesSection.path("log"), reason: "a file path") }
                 queries = .log(path: path)
-            case (nil, "true"?):
+            case (nil, "true"?, nil):
+                guard postgres else { throw Error(key: queriesSection.path("pgStatStatements"), reason: "pg_stat_statements is PostgreSQL's; a SQLite table's statements come from a log or a topic") }
                 queries = .pgStatStatements
-            case (nil, _?):
+            case (nil, _?, nil):
                 throw Error(key: queriesSection.path("pgStatStatements"), reason: "expected true")
+            case let (nil, nil, topic?):
+                guard !topic.isEmpty else { throw Error(key: queriesSection.path("topic"), reason: "a topic name") }
+                let last = try queriesSection.integer("last") ?? 100_000
+                guard (1...10_000_000).contains(last) else {
+                    throw Error(key: queriesSection.path("last"), reason: "must be in 1...10000000 (the latest statements read at each planning run)")
+                }
+                queries = .topic(name: topic, last: last)
             default:
-                throw Error(key: table.path("queries"), reason: "give exactly one of log or pgStatStatements")
+                throw Error(key: table.path("queries"), reason: "give exactly one of log, pgStatStatements or topic")
+            }
+            if case .topic = queries {} else if try queriesSection.integer("last") != nil {
+                throw Error(key: queriesSection.path("last"), reason: "only with topic: (how many of its latest statements to read)")
             }
             var parsed = Table(name: qualified, target: target, source: source, queries: queries)
             if let milliseconds = try table.duration("horizon") {

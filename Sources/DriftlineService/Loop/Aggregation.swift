@@ -32,6 +32,8 @@ final class Aggregation {
     private var lastLeaseRenewal = ContinuousClock.now
     /// Table → its planning run in progress (closed loop).
     var planningRuns: [String: PlanningRun] = [:]
+    /// Commands whose deferral of a due trigger (`in_flight`) this instance has recorded.
+    var deferralsRecorded: Set<String> = []
     let planningExecutor = BlockingWorkExecutor(label: "driftline.detector.planning")
     /// How often a planning trigger left due is tried again (each try may read the status topic).
     static let planningRetry: Duration = .seconds(5)

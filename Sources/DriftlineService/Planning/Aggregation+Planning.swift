@@ -3,6 +3,7 @@ import DriftlineExecutor
 import DriftlineMessages
 import DriftlineMetadata
 import DriftlinePlanning
+import DriftlineTargets
 import Foundation
 
 /// The closed loop, on the instance holding a source's aggregator lease: plan the tables the
@@ -26,7 +27,8 @@ extension Aggregation {
                     runtime.commands[table.name]?.ended = ended
                     logger.info("repartition command ended", metadata: ["table": "\(table.name)", "command": "\(sent.id)", "state": "\(ended)"])
                 } else {
-                    if windows > 0 {
+                    // Recorded once per command and instance: a copy of hours would add one per window.
+                    if windows > 0, deferralsRecorded.insert(sent.id).inserted {
                         try await recordDecision(table.name, PlanDecisionRecord(
                             decision: "in_flight", reason: "command \(sent.id) has no final status yet; planning when it ends", trigger: trigger.name,
                             strategy: nil, improvement: nil, commandID: sent.id, plannedAt: Date()))
@@ -37,7 +39,7 @@ extension Aggregation {
             logger.info("planning", metadata: ["table": "\(table.name)", "trigger": "\(trigger.name)"])
             runtime.planning[table.name]?.started()
             let run = PlanningRun(table: table, trigger: trigger)
-            run.start(repository: repository, on: planningExecutor)
+            run.start(repository: repository, client: outputs.client, on: planningExecutor)
             planningRuns[table.name] = run
         }
         aggregators[source]?.planning = runtime.planning
@@ -78,8 +80,11 @@ extension Aggregation {
                 logger.warning("planning failed: \(error)", metadata: ["table": "\(name)"])
                 try await recordDecision(name, PlanDecisionRecord(decision: "failed", reason: error.description, trigger: run.trigger.name,
                                                                   strategy: nil, improvement: nil, commandID: nil, plannedAt: Date()))
-            case let .success(plan):
+            case let .success(.plan(plan)):
                 try await decide(plan, run: run)
+            case let .success(.keep(reason)):
+                try await recordDecision(name, PlanDecisionRecord(decision: "keep", reason: reason, trigger: run.trigger.name,
+                                                                  strategy: nil, improvement: nil, commandID: nil, plannedAt: Date()))
             }
         }
         try await retryDuePlanning(now: .now)
@@ -112,7 +117,7 @@ extension Aggregation {
         if let sent = runtime.commands[table.name], sent.id == id {
             return try await keep("this plan was sent already as command \(id) (it ended \(sent.ended ?? "?"))")
         }
-        let command = RepartitionCommand(id: id, table: table.name, store: "postgres", expectedVersion: current?.version, plan: plan,
+        let command = RepartitionCommand(id: id, table: table.name, store: TargetStores.storeName(of: table.target), expectedVersion: current?.version, plan: plan,
                                          dryRun: configuration.planning.dryRun, createdAt: WireTime.format(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)))
         let commandsTopic = configuration.topics.repartitionCommands
         let statusTopic = configuration.topics.repartitionStatus

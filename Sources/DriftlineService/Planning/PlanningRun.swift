@@ -1,4 +1,5 @@
 import DriftlineDetector
+import DriftlineKafka
 import DriftlineMetadata
 import DriftlinePlanning
 import DriftlineServiceRuntime
@@ -13,10 +14,16 @@ final class PlanningRun: Sendable {
     let table: DetectorConfiguration.Table
     let trigger: PlanningSchedule.Trigger
     let startedAt = ContinuousClock.now
-    private let outcome = Mutex<Result<PartitionPlan, PlanningRunError>?>(nil)
+    private let outcome = Mutex<Result<Outcome, PlanningRunError>?>(nil)
+
+    enum Outcome: Sendable {
+        case plan(PartitionPlan)
+        /// Nothing to plan now, and why (a SQLite table already partitioned by the executor).
+        case keep(String)
+    }
 
     /// Nil while the run is still going.
-    var result: Result<PartitionPlan, PlanningRunError>? { outcome.withLock { $0 } }
+    var result: Result<Outcome, PlanningRunError>? { outcome.withLock { $0 } }
 
     init(table: DetectorConfiguration.Table, trigger: PlanningSchedule.Trigger) {
         self.table = table
@@ -24,12 +31,14 @@ final class PlanningRun: Sendable {
     }
 
     /// Starts the run on `executor`.
-    func start(repository: MetadataRepository, on executor: BlockingWorkExecutor) {
+    func start(repository: MetadataRepository, client: KafkaClientConfiguration, on executor: BlockingWorkExecutor) {
         let table = table
         Task(executorPreference: executor) {
-            let result: Result<PartitionPlan, PlanningRunError>
+            let result: Result<Outcome, PlanningRunError>
             do {
-                result = .success(try await Self.plan(table, repository: repository))
+                result = .success(.plan(try await Self.plan(table, repository: repository, client: client)))
+            } catch let already as PlanningInputs.AlreadyPartitioned {
+                result = .success(.keep(already.description))
             } catch {
                 result = .failure(PlanningRunError(description: "\(error)"))
             }
@@ -37,16 +46,23 @@ final class PlanningRun: Sendable {
         }
     }
 
-    /// The plan for `table` from its statements, its server's catalog and the source's forecasts.
-    static func plan(_ table: DetectorConfiguration.Table, repository: MetadataRepository) async throws -> PartitionPlan {
+    /// The plan for `table` from its statements, its store's statistics and the source's forecasts.
+    static func plan(_ table: DetectorConfiguration.Table, repository: MetadataRepository, client: KafkaClientConfiguration) async throws -> PartitionPlan {
         var configuration = PlannerConfiguration()
         configuration.horizonDays = table.horizonDays
         configuration.margin = table.margin
-        var statementsFile: String?
-        if case let .log(path) = table.queries { statementsFile = path }
-        let input = try await PlanningInputs.read(
-            table: table.name, from: PlanningInputs.Sources(statementsFile: statementsFile, postgres: table.target, metadataSource: table.source),
-            metadata: repository, configuration: configuration)
+        var sources = PlanningInputs.Sources(metadataSource: table.source)
+        switch table.queries {
+        case let .log(path): sources.statementsFile = path
+        case .pgStatStatements: break
+        case let .topic(name, last): sources.statements = try StatementTopic.read(name, last: last, client: client)
+        }
+        if TargetStores.storeName(of: table.target) == "postgres" {
+            sources.postgres = table.target
+        } else {
+            sources.sqlite = TargetStores.sqlitePath(table.target)
+        }
+        let input = try await PlanningInputs.read(table: table.name, from: sources, metadata: repository, configuration: configuration)
         return try Planner.plan(input)
     }
 }

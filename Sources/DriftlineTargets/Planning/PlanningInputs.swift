@@ -2,8 +2,9 @@ import DriftlineMetadata
 import DriftlinePlanning
 import Foundation
 
-/// Gathers a table's planning input from where it lives: statements from a file and/or a live
-/// PostgreSQL's `pg_stat_statements`, statistics from its catalog and/or the detector's metadata,
+/// Gathers a table's planning input from where it lives: statements from a file, a live
+/// PostgreSQL's `pg_stat_statements` or already gathered (a topic of statements); statistics from
+/// its PostgreSQL catalog, a sample of its SQLite file, or the detector's metadata;
 /// growth and category forecasts from the metadata store. `driftline plan` and the detector's
 /// closed loop both plan through here.
 public enum PlanningInputs {
@@ -12,10 +13,16 @@ public enum PlanningInputs {
         public var statementsFile: String?
         /// The table's live server: its catalog, and `pg_stat_statements` when there is no file.
         public var postgres: String?
+        /// The table's SQLite file: statistics from a sample of its rows (it has no statement log).
+        public var sqlite: String?
+        /// Statements gathered elsewhere (a topic of statements), with a note saying from where.
+        public var statements: (workload: Workload, note: String)?
         /// The source topic feeding the table, whose statistics and forecasts the metadata store holds.
         public var metadataSource: String?
-        public init(statementsFile: String? = nil, postgres: String? = nil, metadataSource: String? = nil) {
-            self.statementsFile = statementsFile; self.postgres = postgres; self.metadataSource = metadataSource
+        public init(statementsFile: String? = nil, postgres: String? = nil, sqlite: String? = nil,
+                    statements: (workload: Workload, note: String)? = nil, metadataSource: String? = nil) {
+            self.statementsFile = statementsFile; self.postgres = postgres; self.sqlite = sqlite
+            self.statements = statements; self.metadataSource = metadataSource
         }
     }
 
@@ -23,12 +30,17 @@ public enum PlanningInputs {
         public var description: String
     }
 
+    /// The SQLite table is already a partitioned view: nothing to plan until it is rolled back.
+    public struct AlreadyPartitioned: Error, CustomStringConvertible {
+        public var description: String
+    }
+
     /// `progress(bytesRead, fileSize)` while the statements file is read.
     public static func read(table: String, from sources: Sources, metadata: MetadataRepository?, configuration: PlannerConfiguration,
                             progress: (Int, Int) -> Void = { _, _ in }) async throws -> PlanningInput {
         var configuration = configuration
-        var workload = Workload()
-        var notes: [String] = []
+        var workload = sources.statements?.workload ?? Workload()
+        var notes = sources.statements.map { [$0.note] } ?? []
         if let path = sources.statementsFile {
             let summary: StatementFile.Summary
             do { summary = try StatementFile.read(path, into: &workload, progress: progress) } catch { throw Failure(description: "\(error)") }
@@ -43,7 +55,7 @@ public enum PlanningInputs {
                     statistics = found
                     notes += catalogNotes
                     statisticsSource = "PostgreSQL catalog of \(catalog.description)"
-                    if sources.statementsFile == nil {
+                    if sources.statementsFile == nil && sources.statements == nil {
                         let (statements, periodDays) = try await catalog.statementStatistics()
                         for statement in statements { workload.add(statement) }
                         if configuration.periodDays == nil { configuration.periodDays = periodDays }
@@ -52,6 +64,16 @@ public enum PlanningInputs {
                 }
             } catch let error as TargetError {
                 throw Failure(description: "\(error)")
+            }
+        }
+        if let path = sources.sqlite {
+            switch try await Self.sqliteStatistics(path: path, table: table) {
+            case let .table(found, catalogNotes):
+                statistics = found
+                notes += catalogNotes
+                statisticsSource = "a sample of \(found.table) in the SQLite file \(path)"
+            case let .partitionedByDriftline(reason):
+                throw AlreadyPartitioned(description: reason)
             }
         }
         var input = PlanningInput(statistics: statistics ?? TableStatistics(table: table, rows: 0, pages: 0, totalBytes: 0, columns: []),
@@ -71,5 +93,9 @@ public enum PlanningInputs {
             }
         }
         return input
+    }
+
+    private static func sqliteStatistics(path: String, table: String) async throws(Failure) -> SQLiteCatalog.Found {
+        do { return try await SQLiteCatalog.statistics(path: path, table: table) } catch { throw Failure(description: "\(error)") }
     }
 }

@@ -101,7 +101,7 @@ public final class SQLiteTarget: TargetStore, @unchecked Sendable {
         return dialect
     }
 
-    private static func kind(_ db: Database, _ name: String) throws -> String? {
+    static func kind(_ db: Database, _ name: String) throws -> String? {
         try String.fetchOne(db, sql: "SELECT type FROM sqlite_master WHERE name = ? AND type IN ('table', 'view')", arguments: [name])
     }
 
@@ -111,7 +111,7 @@ public final class SQLiteTarget: TargetStore, @unchecked Sendable {
     }
 
     /// The table's columns (declared types, defaults) and primary key.
-    private static func columns(_ db: Database, _ table: String) throws -> (columns: [SQLiteDialect.Column], key: [String], generated: Bool) {
+    static func columns(_ db: Database, _ table: String) throws -> (columns: [SQLiteDialect.Column], key: [String], generated: Bool) {
         var columns: [SQLiteDialect.Column] = []
         var key: [(Int, String)] = []
         var generated = false
@@ -141,7 +141,7 @@ public final class SQLiteTarget: TargetStore, @unchecked Sendable {
     }
 
     /// The table's indexes other than its primary key, as the dialect recreates or checks them.
-    private static func indexes(_ db: Database, _ table: String) throws -> (indexes: [SQLiteDialect.Index], problem: String?) {
+    static func indexes(_ db: Database, _ table: String) throws -> (indexes: [SQLiteDialect.Index], problem: String?) {
         var result: [SQLiteDialect.Index] = []
         for index in try Row.fetchAll(db, sql: "SELECT name, \"unique\", origin, partial FROM pragma_index_list(?)", arguments: [table]) {
             let name: String = index["name"], origin: String = index["origin"]
