@@ -234,6 +234,7 @@ let package = Package(
                 "DriftlineCLI",
                 // The closed loop's test runs the executor service beside the detector.
                 "DriftlineExecutor", "DriftlineExecutorService",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

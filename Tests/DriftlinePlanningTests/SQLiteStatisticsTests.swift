@@ -1,6 +1,7 @@
 import DriftlinePlanning
 import DriftlineSampleData
 import DriftlineTargets
+import DriftlineTestSupport
 import Foundation
 import GRDB
 import Testing
@@ -47,12 +48,12 @@ struct SQLiteStatisticsTests {
         for (declared, type) in cases { #expect(ColumnType(sqliteType: declared) == type, "\(declared)") }
     }
 
-    static func database(rows: Int) throws -> String {
+    static func database(rows: Int, uniqueNote: Bool = true) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString).sqlite").path
         let queue = try DatabaseQueue(path: path)
         try queue.write { db in
             for statement in PartitioningScenario.createSQLiteTable(rows: rows, table: "events") { try db.execute(sql: statement) }
-            try db.execute(sql: "CREATE UNIQUE INDEX events_note ON events (note)")
+            if uniqueNote { try db.execute(sql: "CREATE UNIQUE INDEX events_note ON events (note)") }
             try db.execute(sql: "CREATE INDEX events_user ON events (user_id, ts)")
         }
         try queue.close()
@@ -96,5 +97,24 @@ struct SQLiteStatisticsTests {
         await #expect(throws: TargetError.tableMissing("absent")) { _ = try await SQLiteCatalog.statistics(path: path, table: "absent") }
         await #expect(throws: TargetError.self) { _ = try await SQLiteCatalog.statistics(path: path + ".missing", table: "events") }
         #expect(!FileManager.default.fileExists(atPath: path + ".missing"), "reading statistics creates no file")
+    }
+
+    @Test func planReadsASQLiteTable() async throws {
+        let path = try Self.database(rows: 60_000, uniqueNote: false)
+        let log = path + ".log"
+        defer { for file in [path, log] { try? FileManager.default.removeItem(atPath: file) } }  // temporary files
+        let reports = (0..<500).map { index in
+            "SELECT count(*) FROM events WHERE ts >= '2026-01-\(String(format: "%02d", 1 + index % 28)) 00:00:00' AND ts < '2026-01-\(String(format: "%02d", 1 + index % 28)) 06:00:00'"
+        }
+        try PartitioningScenario.serverLog(reports).write(toFile: log, atomically: true, encoding: .utf8)
+        let result = try await runDriftline(["plan", "--table", "events", "--sqlite", "sqlite:" + path, "--queries", log, "--format", "json"])
+        #expect(result.status == 0, "\(result.err)")
+        let plan = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [String: Any]
+        let strategy = plan?["strategy"] as? [String: Any]
+        #expect(strategy?["kind"] as? String == "range" && strategy?["columns"] as? [String] == ["ts"], "\(result.out.prefix(600))")
+        let refused = try await runDriftline(["plan", "--table", "events", "--sqlite", path, "--pg", "postgres://x@h/db", "--queries", log])
+        #expect(refused.status != 0 && refused.err.contains("--pg and --sqlite"), "\(refused.err)")
+        let noQueries = try await runDriftline(["plan", "--table", "events", "--sqlite", path])
+        #expect(noQueries.status != 0 && noQueries.err.contains("--queries"), "\(noQueries.err)")
     }
 }

@@ -8,6 +8,8 @@ import DriftlineMetadata
 import DriftlineSampleData
 import DriftlineService
 import Foundation
+import GRDB
+import DriftlineProfiling
 import Logging
 import DriftlineTestSupport
 import Testing
@@ -60,10 +62,10 @@ struct ClosedLoopTests {
         return configuration
     }
 
-    static func decisions(_ harness: Harness) async throws -> [PlanDecisionRecord] {
+    static func decisions(_ harness: Harness, table: String = "public.events") async throws -> [PlanDecisionRecord] {
         let store = try await MetadataStores.open(harness.storePath)
         try await store.migrate()  // the detector may not have created the store yet
-        let records = try await MetadataRepository(store: store).log(PlanDecisionRecord.self, kind: MetadataKind.planDecision, source: "public.events")
+        let records = try await MetadataRepository(store: store).log(PlanDecisionRecord.self, kind: MetadataKind.planDecision, source: table)
         await store.close()
         return records
     }
@@ -77,11 +79,11 @@ struct ClosedLoopTests {
         }
     }
 
-    static func executor(_ harness: Harness, target: String) -> ExecutorService {
+    static func executor(_ harness: Harness, target: String, store: String = "postgres") -> ExecutorService {
         var configuration = ExecutorConfiguration()
         configuration.kafka.brokers = [harness.cluster.bootstrapServers]
         configuration.kafka.groupID = "executor"
-        configuration.targets["postgres"] = target
+        configuration.targets[store] = target
         configuration.metadataStore = harness.storePath
         configuration.httpListen = HostPort(host: "127.0.0.1", port: 0)
         return ExecutorService(configuration: configuration, logger: Harness.logger)
@@ -178,6 +180,84 @@ struct ClosedLoopTests {
         #expect(decided.allSatisfy { $0.decision == "keep" && !$0.reason.isEmpty }, "\(decided.map { "\($0.decision): \($0.reason)" })")
         #expect(try harness.readAll(DriftlineTopics.defaults.repartitionCommands).isEmpty)
     }
+
+    /// The same loop on the embedded store: a SQLite table (statistics from a sample of its rows),
+    /// its statements from a topic an application publishes them to.
+    @Test func aSQLiteTablePlannedFromATopicOfStatementsIsRepartitioned() async throws {
+        let harness = try Harness()
+        let path = harness.directory.appendingPathComponent("app.sqlite").path
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { db in
+            for statement in PartitioningScenario.createSQLiteTable(rows: 100_000, table: "events") { try db.execute(sql: statement) }
+        }
+        try queue.close()
+
+        // The application's reports, one message each, a second apart (the period the workload covers),
+        // and two messages that are not statements (counted, skipped).
+        let statementsTopic = "app.statements"
+        try harness.cluster.createTopic(statementsTopic, partitions: 2)
+        var messages: [[UInt8]] = []
+        for index in 0..<2_000 {
+            let day = 1 + index % 59
+            let date = day <= 31 ? String(format: "2026-01-%02d", day) : String(format: "2026-02-%02d", day - 31)
+            let object: [String: Any] = [
+                "statement": "SELECT count(*), sum(amount) FROM events WHERE ts >= '\(date) 00:00:00+00' AND ts < '\(date) 12:00:00+00'",
+                "time": RFC3339.string(milliseconds: 1_767_225_600_000 + Int64(index) * 1_000), "totalMilliseconds": 12.5]
+            messages.append(Array(try JSONSerialization.data(withJSONObject: object)))
+        }
+        if let result = try await validateAgainstSchema("query-statement.v1.json", messages) { #expect(result.status == 0, "\(result.output)") }
+        messages += [Array("SELECT 1".utf8), Array(#"{"calls": 3}"#.utf8)]
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: harness.cluster.clientConfiguration(clientID: "app")))
+        for (index, message) in messages.enumerated() { try producer.send(ProducerRecord(topic: statementsTopic, partition: Int32(index % 2), value: message)) }
+        try producer.flush(timeout: .seconds(60))
+        try producer.close()
+
+        var configuration = harness.configuration()
+        configuration.prediction.everyWindows = 4
+        configuration.planning.everyWindows = 2
+        configuration.planning.driftForecastThreshold = nil
+        configuration.planning.schemaChangeThreshold = nil
+        configuration.tables = [DetectorConfiguration.Table(name: "main.events", target: "sqlite:\(path)", source: Harness.source,
+                                                            queries: .topic(name: statementsTopic, last: 10_000))]
+        let commandsTopic = DriftlineTopics.defaults.repartitionCommands
+        try harness.produce(0..<8_000)
+        let detector = DetectorService(configuration: configuration, logger: Harness.logger)
+        let detecting = Task { try await detector.run() }
+        let executor = Self.executor(harness, target: path, store: "sqlite")
+        let executing = Task { try await executor.run() }
+        try await Harness.wait(seconds: 240, "the command completed") { executor.health.snapshot.commandsCompleted >= 1 }
+        // More windows: the table is now the executor's view, so planning keeps it.
+        let beforeMore = try await Self.decisions(harness, table: "main.events").count
+        try harness.produce(8_000..<16_000)
+        try await Self.wait("a planning run after the executor finished") {
+            try await Self.decisions(harness, table: "main.events").dropFirst(beforeMore).contains { $0.decision != "in_flight" }
+        }
+        detector.status.requestStop()
+        try await detecting.value
+        executor.health.update { $0.stopRequested = true }
+        try await executing.value
+
+        let sent = try harness.readAll(commandsTopic)
+        try #require(sent.count == 1, "one command: \(sent.count)")
+        let command = try JSONDecoder().decode(RepartitionCommand.self, from: Data(sent[0].value ?? []))
+        #expect(command.table == "main.events" && command.store == "sqlite")
+        #expect(command.plan.strategy.kind == "range" && command.plan.strategy.columns == ["ts"], "\(command.plan.strategy.summary)")
+        #expect(command.plan.assumptions.contains { $0.contains("a sample of events in the SQLite file") }, "\(command.plan.assumptions)")
+        #expect(command.plan.notes.contains { $0.contains("the latest 2000 messages of topic app.statements (2 more were not statement objects") }, "\(command.plan.notes)")
+        if let result = try await validateAgainstSchema("repartition-command.v1.json", sent.compactMap(\.value)) { #expect(result.status == 0, "\(result.output)") }
+        let decided = try await Self.decisions(harness, table: "main.events")
+        #expect(decided.filter { $0.decision == "repartition" }.map(\.commandID) == [command.id], "\(decided.map(\.decision))")
+        #expect(decided.filter { $0.decision == "in_flight" }.count <= 1, "a deferral is recorded once per command: \(decided.map(\.decision))")
+        let after = decided.dropFirst(beforeMore).filter { $0.decision != "in_flight" }
+        #expect(after.allSatisfy { $0.decision == "keep" && $0.reason.contains("is a view") }, "\(after.map { "\($0.decision): \($0.reason)" })")
+        let statuses = try harness.readAll(DriftlineTopics.defaults.repartitionStatus).compactMap { $0.value.map { Data($0) } }
+            .map { try JSONDecoder().decode(RepartitionStatus.self, from: $0) }.filter { $0.commandId == command.id }
+        #expect(statuses.last?.state == .completed, "\(statuses.map(\.state))")
+        let check = try DatabaseQueue(path: path)
+        let (kind, rows) = try await check.read { db in
+            (try String.fetchOne(db, sql: "SELECT type FROM sqlite_master WHERE name = 'events'"), try Int64.fetchOne(db, sql: "SELECT count(*) FROM events"))
+        }
+        try check.close()
+        #expect(kind == "view" && rows == 100_000, "\(kind ?? "-") with \(rows ?? -1) rows")
+    }
 }
-
-
