@@ -71,18 +71,109 @@ public struct SchemaEvolutionPredictor: Sendable {
         return changes
     }
 
-    /// The first forecast step (1-based) whose mean is past `threshold`, and the probability of being
-    /// past it at the horizon's end.
+    /// The first step (1-based) at which the series' latest trend is past `threshold`, and the
+    /// probability that its level is past it by the horizon's end. The trend is a straight line
+    /// through the latest regime (`RecentTrend`): a ramp that has shown no sign of slowing is
+    /// carried on as it is (a damped model dated steady ramps 3–4 windows late), noise widens the
+    /// line's standard error and so lowers the confidence instead of moving the date, and a step
+    /// that levelled off is a flat regime that crosses nothing.
     func crossing(_ series: [Double], threshold: Double, rising: Bool) -> (step: Int, confidence: Double)? {
-        guard series.contains(where: { $0 != series[0] }) else { return nil }
-        // A rate's drift is what matters here; the trend models (damped or not) carry it forward.
-        guard let result = try? Forecaster.forecast(series.map { $0 }, horizon: horizon, method: .ets) else { return nil }
-        let forecast = result.forecast
-        guard let step = forecast.mean.firstIndex(where: { rising ? $0 >= threshold : $0 <= threshold }) else { return nil }
-        let end = forecast.mean.count - 1
-        let sd = max((forecast.upper95[end] - forecast.lower95[end]) / (2 * 1.959963984540054), 1e-9)
-        let z = (rising ? forecast.mean[end] - threshold : threshold - forecast.mean[end]) / sd
-        return (step + 1, normalCDF(z))
+        guard series.contains(where: { $0 != series[0] }), let trend = RecentTrend(series) else { return nil }
+        guard rising ? trend.slope > 0 : trend.slope < 0 else { return nil }
+        let last = Double(series.count - 1)
+        let crossesAt = (threshold - trend.intercept) / trend.slope
+        let step = max(1, Int((crossesAt - last).rounded(.up)))
+        guard step <= horizon else { return nil }
+        let end = last + Double(horizon)
+        let t = (rising ? trend.mean(at: end) - threshold : threshold - trend.mean(at: end)) / max(trend.standardError(at: end), 1e-12)
+        return (step, studentCDF(t, degreesOfFreedom: trend.degreesOfFreedom))
+    }
+}
+
+/// A straight line through a series' latest regime: the series is cut where a line before and a
+/// line after fit it better than one line by more than BIC's penalty, repeatedly on the part after
+/// the cut, so the line starts where the current trend began (a level shift or a turn ends the old
+/// one). Least squares on that regime; the standard error of the line's value (not of one window:
+/// the question is where the rate itself is heading).
+struct RecentTrend {
+    /// The regime's first index in the series.
+    var start: Int
+    var intercept: Double
+    var slope: Double
+    var residualVariance: Double
+    private var count: Double
+    private var meanIndex: Double
+    private var indexSpread: Double
+
+    static let minimumRegime = 6
+
+    init?(_ series: [Double]) {
+        var start = 0
+        while let cut = Self.cut(series, from: start) { start = cut }
+        guard series.count - start >= 3 else { return nil }
+        let fit = Line(series, start, series.count)
+        self.start = start
+        intercept = fit.intercept
+        slope = fit.slope
+        count = fit.count
+        meanIndex = fit.meanIndex
+        indexSpread = fit.indexSpread
+        residualVariance = fit.count > 2 ? fit.squaredError / (fit.count - 2) : 0
+    }
+
+    func mean(at index: Double) -> Double { intercept + slope * index }
+
+    /// Of the residual variance: the regime's windows less the line's two parameters.
+    var degreesOfFreedom: Double { max(1, count - 2) }
+
+    func standardError(at index: Double) -> Double {
+        guard indexSpread > 0 else { return .infinity }
+        let distance = index - meanIndex
+        return (residualVariance * (1 / count + distance * distance / indexSpread)).squareRoot()
+    }
+
+    /// The best cut of `series[from...]` into two lines, if BIC prefers it to one line.
+    static func cut(_ series: [Double], from: Int) -> Int? {
+        let n = series.count - from
+        guard n >= minimumRegime + 3 else { return nil }
+        func bic(_ squaredError: Double, parameters: Double) -> Double {
+            Double(n) * log(max(squaredError, 1e-12 * Double(n)) / Double(n)) + parameters * log(Double(n))
+        }
+        let whole = bic(Line(series, from, series.count).squaredError, parameters: 3)
+        var best: (index: Int, score: Double)?
+        for index in (from + 3)...(series.count - minimumRegime) {
+            let split = Line(series, from, index).squaredError + Line(series, index, series.count).squaredError
+            let score = bic(split, parameters: 6)
+            if score < (best?.score ?? whole) { best = (index, score) }
+        }
+        return best?.index
+    }
+}
+
+/// Least squares of `series[start..<end]` on its indices.
+private struct Line {
+    var intercept = 0.0, slope = 0.0, squaredError = 0.0
+    var count: Double, meanIndex = 0.0, indexSpread = 0.0
+
+    init(_ series: [Double], _ start: Int, _ end: Int) {
+        count = Double(end - start)
+        guard end > start else { return }
+        var sumIndex = 0.0, sumValue = 0.0
+        for index in start..<end { sumIndex += Double(index); sumValue += series[index] }
+        meanIndex = sumIndex / count
+        let meanValue = sumValue / count
+        var covariance = 0.0
+        for index in start..<end {
+            let dx = Double(index) - meanIndex
+            indexSpread += dx * dx
+            covariance += dx * (series[index] - meanValue)
+        }
+        slope = indexSpread > 0 ? covariance / indexSpread : 0
+        intercept = meanValue - slope * meanIndex
+        for index in start..<end {
+            let residual = series[index] - intercept - slope * Double(index)
+            squaredError += residual * residual
+        }
     }
 }
 
@@ -112,3 +203,10 @@ public struct GrowthPrediction: Sendable, Equatable {
 }
 
 func normalCDF(_ z: Double) -> Double { 0.5 * erfc(-z / 2.0.squareRoot()) }
+
+/// Student's t distribution function through its normal approximation (Abramowitz & Stegun
+/// 26.7.8): a line fitted to a short regime estimates its noise from few windows, and the normal
+/// distribution would overstate the confidence.
+func studentCDF(_ t: Double, degreesOfFreedom nu: Double) -> Double {
+    normalCDF(t * (1 - 1 / (4 * nu)) / (1 + t * t / (2 * nu)).squareRoot())
+}
