@@ -13,6 +13,7 @@ import Testing
     struct Output: Decodable {
         var model: String
         var season: Int?
+        var times: [String]?
         var forecast: [Double]
         var lower_80: [Double], upper_80: [Double], lower_95: [Double], upper_95: [Double]
     }
@@ -34,6 +35,28 @@ import Testing
             #expect(abs(output.forecast[h] - expected) < 3, "step \(h + 1): \(output.forecast[h]) vs \(expected)")
         }
         #expect(result.err.contains("chosen on 3 holdout(s)"), "\(result.err)")
+    }
+
+    @Test func aDatedSeriesForecastsWithProphetOnTheSameCalendarStep() async throws {
+        // Four years of month starts with a yearly cycle: Prophet switches its yearly terms on from
+        // the dates, and the forecast's times are the next month starts.
+        var lines = ["date,value"]
+        for month in 0..<48 {
+            let year = 2022 + month / 12, m = month % 12 + 1
+            lines.append(String(format: "%04d-%02d-01,%.3f", year, m, 50 + 0.3 * Double(month) + 8 * sin(2 * .pi * Double(month) / 12)))
+        }
+        let result = try await runDriftline(["forecast", "--series", try write(lines.joined(separator: "\n")), "--horizon", "3", "--model", "prophet"])
+        #expect(result.status == 0, "\(result.err)")
+        let output = try JSONDecoder().decode(Output.self, from: Data(result.out.utf8))
+        #expect(output.model == "Prophet(linear, yearly 10)")
+        #expect(output.times == ["2026-01-01T00:00:00.000Z", "2026-02-01T00:00:00.000Z", "2026-03-01T00:00:00.000Z"])
+        for (h, value) in output.forecast.enumerated() {
+            let expected = 50 + 0.3 * Double(48 + h) + 8 * sin(2 * .pi * Double(48 + h) / 12)
+            #expect(abs(value - expected) < 2, "step \(h + 1): \(value) vs \(expected)")
+        }
+        // A time that goes backwards is refused with its line.
+        let backwards = try await runDriftline(["forecast", "--series", try write("date,value\n2026-01-02,1\n2026-01-01,2\n"), "--horizon", "1", "--model", "prophet"])
+        #expect(backwards.status != 0 && backwards.err.contains("line 3") && backwards.err.contains("not after"), "\(backwards.err)")
     }
 
     @Test func constantAndGappySeriesFallBackWithANote() async throws {

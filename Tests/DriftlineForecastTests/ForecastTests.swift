@@ -112,7 +112,7 @@ func simulate(n: Int, alpha: Double, beta: Double = 0, gamma: Double = 0, season
         let y = simulate(n: 192, alpha: 0.2, gamma: 0.05, season: 12, level: 100, amplitude: 10, seed: 31)
         let training = Array(y.prefix(180)), future = Array(y.suffix(12))
         let result = try Forecaster.forecast(training.map { $0 }, horizon: 12)
-        #expect(result.season == 12)
+        #expect(result.season == 12, "\(result.notes)")
         #expect(result.forecast.mean.count == 12 && zip(result.forecast.lower95, result.forecast.upper95).allSatisfy { $0 < $1 })
         // Whichever family wins, it must have found the season: it beats the naive forecast by far
         // on the future the simulation went on to produce.

@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks, each against a baseline run in the same process (build with -c release).",
-        subcommands: [KafkaBench.self, ProfileBench.self, DriftBench.self, ChangesBench.self, MetadataBench.self, DetectBench.self, ForecastBench.self, PlanBench.self, ExecuteBench.self]
+        subcommands: [KafkaBench.self, ProfileBench.self, DriftBench.self, ChangesBench.self, MetadataBench.self, DetectBench.self, ForecastBench.self, ProphetBench.self, PlanBench.self, ExecuteBench.self]
     )
 }
 

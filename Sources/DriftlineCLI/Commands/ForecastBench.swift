@@ -47,3 +47,36 @@ struct ForecastBench: ParsableCommand {
         }
     }
 }
+
+struct ProphetBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prophet",
+        abstract: "Time to fit the prophet model on the reference series (scripts/golden/prophet_reference.py runs it next to Prophet 1.5.0).",
+        discussion: """
+            Reads the reference file the script writes (each series' times, values and horizon) and fits \
+            the training part of each --repeats times in this process; prints `name seconds` (the median) \
+            per series, the lines the script reads.
+            """
+    )
+
+    @Option(help: "The reference file (Tests/DriftlineForecastTests/Golden/prophet_reference.json).") var golden: String
+    @Option(help: "Fits per series; the median is reported.") var repeats = 3
+
+    struct Series: Decodable { var name: String; var horizon: Int; var times: [Double]; var values: [Double] }
+
+    func run() throws {
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: golden)) } catch { throw ValidationError("cannot read \(golden): \(error.localizedDescription)") }
+        for series in try JSONDecoder().decode([Series].self, from: data) {
+            let n = series.values.count - series.horizon
+            var timings: [Double] = []
+            for _ in 0..<repeats {
+                let start = DispatchTime.now()
+                _ = try Prophet.fit(times: Array(series.times.prefix(n)), values: Array(series.values.prefix(n)))
+                timings.append(seconds(since: start))
+            }
+            print("\(series.name) \(timings.sorted()[timings.count / 2])")
+        }
+    }
+}

@@ -1,18 +1,23 @@
 import ArgumentParser
 import DriftlineDrift
 import DriftlineForecast
+import DriftlineProfiling
 import Foundation
 
 struct ForecastCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forecast",
-        abstract: "Forecast a numeric series (ARIMA, exponential smoothing or a baseline) with 80% and 95% intervals.",
+        abstract: "Forecast a numeric series (ARIMA, exponential smoothing, Prophet or a baseline) with 80% and 95% intervals.",
         discussion: """
             FILE is the same CSV or JSON array as for `detect-changes` ('-' for stdin). Missing values inside \
             the series are interpolated, missing ends dropped; infinite values are an error. Without --season \
             a season length is looked for in the autocorrelation. Models: auto (ARIMA, ETS and the baselines \
             compete on a holdout of the last values, the winner is refitted), arima (Hyndman–Khandakar \
-            stepwise search on AICc), ets (the ETS model with the smallest AICc), naive, snaive, drift. Intervals of ETS models come from 4000 simulated paths (fixed seed).
+            stepwise search on AICc), ets (the ETS model with the smallest AICc), prophet (Prophet's model and \
+            defaults: piecewise-linear trend with 25 potential changepoints, Fourier seasonalities chosen from \
+            the times), naive, snaive, drift. A CSV column named ds, date, time or timestamp gives the values \
+            their times (Prophet reads them; the forecast's times follow the same calendar step); without one, \
+            values are taken as evenly spaced. Intervals of ETS and Prophet come from simulated paths (fixed seed).
             """
     )
 
@@ -41,7 +46,8 @@ struct ForecastCommand: ParsableCommand {
     func run() throws {
         let file = try SeriesFile(contentsOf: series)
         let result: ForecastResult
-        do { result = try Forecaster.forecast(file.values, horizon: horizon, season: season, method: model) } catch {
+        let times = file.times.flatMap { observed in file.futureTimes(horizon).map { SeriesTimes(observed: observed, future: $0) } }
+        do { result = try Forecaster.forecast(file.values, horizon: horizon, season: season, method: model, times: times) } catch {
             throw ValidationError("\(series): \(error.description)")
         }
         for note in result.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
@@ -51,13 +57,16 @@ struct ForecastCommand: ParsableCommand {
             struct Output: Encodable {
                 var model: String
                 var season: Int?
+                /// The forecast's times (RFC 3339), when the series had times.
+                var times: [String]?
                 var forecast, lower_80, upper_80, lower_95, upper_95: [Double]
                 var parameters: [String: Double]
                 var aicc: Double?
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            let output = Output(model: forecast.model, season: result.season, forecast: forecast.mean,
+            let output = Output(model: forecast.model, season: result.season,
+                                times: times?.future.map { RFC3339.string(milliseconds: Int64(($0 * 86_400_000).rounded())) }, forecast: forecast.mean,
                                 lower_80: forecast.lower80, upper_80: forecast.upper80, lower_95: forecast.lower95, upper_95: forecast.upper95,
                                 parameters: forecast.parameters, aicc: forecast.aicc)
             print(String(decoding: try encoder.encode(output), as: UTF8.self))

@@ -39,6 +39,8 @@ public enum ForecastError: Error, Equatable, CustomStringConvertible {
     case nonFinite(index: Int)
     case invalidHorizon(Int)
     case invalidSeason(Int)
+    case invalidTimes(String)
+    case modelFailed(String)
 
     public var description: String {
         switch self {
@@ -46,6 +48,8 @@ public enum ForecastError: Error, Equatable, CustomStringConvertible {
         case let .nonFinite(index): "value \(index) is not finite (infinite values cannot be forecast; use an empty cell or null for missing)"
         case let .invalidHorizon(h): "the horizon must be at least 1 (got \(h))"
         case let .invalidSeason(m): "the season length must be at least 2 (got \(m))"
+        case let .invalidTimes(reason): "invalid times: \(reason)"
+        case let .modelFailed(reason): reason
         }
     }
 }

@@ -64,32 +64,3 @@ enum NelderMead {
         return simplex[best]
     }
 }
-
-/// Standard normal draws from a seeded generator (SplitMix64 + Box–Muller): simulated intervals
-/// are the same on every run.
-struct GaussianRandom {
-    private var state: UInt64
-    private var spare: Double?
-
-    init(seed: UInt64) { state = seed }
-
-    private mutating func uniform() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return (Double(z >> 11) + 0.5) / Double(1 << 53)
-    }
-
-    mutating func next() -> Double {
-        if let spare {
-            self.spare = nil
-            return spare
-        }
-        let u1 = uniform(), u2 = uniform()
-        let radius = (-2 * log(u1)).squareRoot()
-        spare = radius * sin(2 * .pi * u2)
-        return radius * cos(2 * .pi * u2)
-    }
-}

@@ -4,6 +4,8 @@ public struct PreparedSeries: Equatable, Sendable {
     /// Inner gaps filled by linear interpolation; leading and trailing missing values dropped.
     public var interpolated: Int
     public var dropped: Int
+    /// Missing values dropped from the start (`values[0]` is `raw[leading]`).
+    public var leading: Int
 
     /// Fills inner gaps linearly and drops missing ends; infinite values are an error.
     public init(_ raw: [Double?]) throws(ForecastError) {
@@ -31,6 +33,12 @@ public struct PreparedSeries: Equatable, Sendable {
         self.values = values
         interpolated = filled
         dropped = raw.count - (last - first + 1)
+        leading = first
+    }
+
+    /// `times` cut to the values kept.
+    func trimmed(_ times: SeriesTimes) -> SeriesTimes {
+        SeriesTimes(observed: Array(times.observed[leading..<(leading + values.count)]), future: times.future)
     }
 }
 
