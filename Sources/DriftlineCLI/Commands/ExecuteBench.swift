@@ -27,10 +27,12 @@ struct ExecuteBench: AsyncParsableCommand {
     @Option(help: "Seconds each writer measurement lasts (0: no writer measurements).") var writerSeconds: Double = 10
     @Option(help: "Swaps to time under the writer (0: none).") var swaps: Int = 20
     @Option(help: "Rows per copy batch.") var batchRows: Int = 50_000
+    @Option(help: "Alternating trials per measurement (raw / executor copy, writer alone / with capture): the machine's disk is noisy, so each ratio is taken between neighbours in time and the median reported.") var trials: Int = 3
 
     func run() async throws {
         let sizes = rows.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 10_000 }) else { throw ValidationError("--rows must list sizes of at least 10000") }
+        guard trials >= 1 else { throw ValidationError("--trials must be at least 1") }
         let database = "driftline_bench_execute_\(getpid())"
         try await PostgresCatalog.withCatalog(pg) { try await $0.execute("CREATE DATABASE \(database)") }
         guard var components = URLComponents(string: pg) else { throw ValidationError("--pg is not a URL") }
@@ -59,6 +61,13 @@ struct ExecuteBench: AsyncParsableCommand {
     }()
 
     func createSource(_ catalog: PostgresCatalog, rows: Int) async throws {
+        // What earlier executor runs kept for rollback (the old table, the backward capture) goes
+        // too: kept 5M-row tables would make every later checkpoint longer.
+        let leftovers = try await catalog.rows("""
+            SELECT format('%I.%I', schemaname, tablename) FROM pg_tables
+            WHERE schemaname = 'public' AND (tablename LIKE 'events\\_before\\_%' OR tablename LIKE 'driftline\\_%')
+            """)
+        for row in leftovers { try await catalog.execute("DROP TABLE IF EXISTS \(try row.decode(String.self)) CASCADE") }
         try await catalog.execute("DROP TABLE IF EXISTS events CASCADE")
         try await catalog.execute("DROP TABLE IF EXISTS events_raw CASCADE")
         try await catalog.execute("CREATE TABLE events (id bigserial, ts timestamptz NOT NULL, user_id int, category text, amount numeric, note text, PRIMARY KEY (id, ts))")
@@ -70,46 +79,67 @@ struct ExecuteBench: AsyncParsableCommand {
         try await catalog.execute("VACUUM ANALYZE events")
     }
 
+    /// The median of `values` (the mean of the middle two for an even count).
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
     private func measure(size: Int, url: String) async throws {
         print("— \(size) rows —")
-        var rawSeconds = 0.0
-        try await PostgresCatalog.withCatalog(url) { catalog in
-            try await createSource(catalog, rows: size)
-            // (1) Raw copy into the same layout (indexes included, as the executor's shadow has them).
-            for statement in PartitionDDL.statements(for: Self.monthly, schema: "public", table: "events", into: ("public", "events_raw")) {
-                try await catalog.execute(statement)
-            }
-            // Every timed copy starts from a checkpoint: one that falls inside a run (5M rows write
-            // more WAL than max_wal_size) slowed whichever copy it hit by a quarter.
-            try await catalog.execute("CHECKPOINT")
-            let rawStart = DispatchTime.now()
-            try await catalog.execute("INSERT INTO events_raw SELECT * FROM events")
-            let raw = seconds(since: rawStart)
-            try await catalog.execute("DROP TABLE events_raw")
-            print(String(format: "raw INSERT … SELECT:   %8.0f rows/s (%.2f s)", Double(size) / raw, raw))
-            rawSeconds = raw
-
-            // (2) pg_partman 4.7, when installed: offline (rows moved from the source table) and online
-            // (the old table attached as the DEFAULT partition, then moved out).
-            if try await partmanAvailable(catalog) {
-                let offline = try await partmanOffline(catalog, rows: size)
-                print(String(format: "pg_partman offline:     %8.0f rows/s (%.2f s), %.2f× raw", Double(size) / offline, offline, raw / offline))
+        // (1) Raw copy into the same layout (indexes included, as the executor's shadow has them),
+        // and (2) the executor re-partitioning the table to it, alternating: each trial's ratio is
+        // between two copies a few seconds apart on the same fresh table.
+        var rawRates: [Double] = [], executorRates: [Double] = [], ratios: [Double] = []
+        for trial in 1...trials {
+            let raw = try await PostgresCatalog.withCatalog(url) { catalog in
                 try await createSource(catalog, rows: size)
-                let online = try await partmanOnline(catalog)
-                print(String(format: "pg_partman online:      %8.0f rows/s (%.2f s), %.2f× raw", Double(size) / online, online, raw / online))
-                try await createSource(catalog, rows: size)
-            } else {
-                print("pg_partman: not installed (Debian postgresql-15-partman); skipped")
+                for statement in PartitionDDL.statements(for: Self.monthly, schema: "public", table: "events", into: ("public", "events_raw")) {
+                    try await catalog.execute(statement)
+                }
+                // Every timed copy starts from a checkpoint: one that falls inside a run (5M rows write
+                // more WAL than max_wal_size) slowed whichever copy it hit by a quarter.
+                try await catalog.execute("CHECKPOINT")
+                let rawStart = DispatchTime.now()
+                try await catalog.execute("INSERT INTO events_raw SELECT * FROM events")
+                let raw = seconds(since: rawStart)
+                try await catalog.execute("DROP TABLE events_raw")
+                try await catalog.execute("CHECKPOINT")
+                return raw
             }
+            let cpuBefore = processCPUSeconds()
+            let copy = try await runExecutor(url: url, id: "bench-\(size)-\(trial)")
+            rawRates.append(Double(size) / raw)
+            executorRates.append(Double(size) / copy.copySeconds)
+            ratios.append(raw / copy.copySeconds)
+            print(String(format: "trial %d: raw INSERT … SELECT %8.0f rows/s (%.2f s); executor copy %8.0f rows/s (%.2f s; whole job %.2f s, the executor's own CPU %.2f s, lock held %.2f ms): %.2f× raw",
+                         trial, Double(size) / raw, raw, Double(size) / copy.copySeconds, copy.copySeconds, copy.totalSeconds,
+                         processCPUSeconds() - cpuBefore, copy.lockMilliseconds, raw / copy.copySeconds))
         }
-        // (3) The executor, same layout.
-        try await PostgresCatalog.withCatalog(url) { try await $0.execute("CHECKPOINT") }
-        let cpuBefore = processCPUSeconds()
-        let copy = try await runExecutor(url: url, id: "bench-\(size)")
-        print(String(format: "executor copy:          %8.0f rows/s (%.2f s); whole job %.2f s (the executor's own CPU %.2f s), lock held %.2f ms",
-                     Double(size) / copy.copySeconds, copy.copySeconds, copy.totalSeconds, processCPUSeconds() - cpuBefore, copy.lockMilliseconds))
-        print(String(format: "executor vs raw:        %.2f×", rawSeconds / copy.copySeconds))
-        if writerSeconds > 0 { try await measureWriter(url: url, size: size) }
+        let rawMedian = Self.median(rawRates)
+        print(String(format: "raw INSERT … SELECT:   %8.0f rows/s (median of %d)", rawMedian, trials))
+        print(String(format: "executor copy:          %8.0f rows/s (median of %d)", Self.median(executorRates), trials))
+        print(String(format: "executor vs raw:        %.2f× (median of the trials' ratios; range %.2f–%.2f)", Self.median(ratios), ratios.min()!, ratios.max()!))
+
+        // (3) pg_partman 4.7, when installed: offline (rows moved from the source table) and online
+        // (the old table attached as the DEFAULT partition, then moved out). Once each: they are
+        // far from the others, and slow.
+        try await PostgresCatalog.withCatalog(url) { catalog in
+            guard try await partmanAvailable(catalog) else {
+                print("pg_partman: not installed (Debian postgresql-15-partman); skipped")
+                return
+            }
+            try await createSource(catalog, rows: size)
+            let offline = try await partmanOffline(catalog, rows: size)
+            print(String(format: "pg_partman offline:     %8.0f rows/s (%.2f s), %.2f× the raw median, executor %.2f× it",
+                         Double(size) / offline, offline, Double(size) / offline / rawMedian, Self.median(executorRates) * offline / Double(size)))
+            try await createSource(catalog, rows: size)
+            let online = try await partmanOnline(catalog)
+            print(String(format: "pg_partman online:      %8.0f rows/s (%.2f s), %.2f× the raw median, executor %.2f× it",
+                         Double(size) / online, online, Double(size) / online / rawMedian, Self.median(executorRates) * online / Double(size)))
+        }
+        if writerSeconds > 0 { try await measureWriter(url: url, size: size, rawRate: rawMedian) }
     }
 
     private func partmanAvailable(_ catalog: PostgresCatalog) async throws -> Bool {
@@ -201,33 +231,39 @@ struct ExecuteBench: AsyncParsableCommand {
         }
     }
 
-    private func measureWriter(url: String, size: Int) async throws {
+    private func measureWriter(url: String, size: Int, rawRate: Double) async throws {
         try await PostgresCatalog.withCatalog(url) { try await createSource($0, rows: size) }
-        // Each measurement starts from a checkpoint too (one inside a 10 s window cost it a fifth).
-        try await PostgresCatalog.withCatalog(url) { try await $0.execute("CHECKPOINT") }
-        let alone = try await writerTPS(url: url, maxID: size)
-        // The capture trigger alone (installed the way the executor does, nothing copying).
-        try await PostgresCatalog.withCatalog(url) { catalog in
-            let dialect = PostgresDialect(schema: "public", table: "events", key: [.init(name: "id", type: "bigint"), .init(name: "ts", type: "timestamp with time zone")], commandId: "bench")
-            for statement in dialect.prepareCapture { try await catalog.execute(statement) }
+        let dialect = PostgresDialect(schema: "public", table: "events", key: [.init(name: "id", type: "bigint"), .init(name: "ts", type: "timestamp with time zone")], commandId: "bench")
+        // Alone and with the capture trigger (installed the way the executor does, nothing copying),
+        // alternating; each measurement starts from a checkpoint (one inside a 10 s window cost it a fifth).
+        var alone: [Double] = [], captured: [Double] = [], kept: [Double] = []
+        for trial in 1...trials {
+            try await PostgresCatalog.withCatalog(url) { try await $0.execute("CHECKPOINT") }
+            let plain = try await writerTPS(url: url, maxID: size)
+            try await PostgresCatalog.withCatalog(url) { catalog in
+                for statement in dialect.prepareCapture { try await catalog.execute(statement) }
+                try await catalog.execute("CHECKPOINT")
+            }
+            let logged = try await writerTPS(url: url, maxID: size)
+            try await PostgresCatalog.withCatalog(url) { catalog in
+                for statement in [dialect.dropCaptureTrigger] + dialect.dropCaptureLog + dialect.cleanUp { try await catalog.execute(statement) }
+            }
+            alone.append(plain.tps); captured.append(logged.tps); kept.append(logged.tps / plain.tps)
+            print(String(format: "trial %d: writer alone %6.0f tx/s (p99 %.2f ms), with capture %6.0f tx/s (p99 %.2f ms): %.0f%%",
+                         trial, plain.tps, plain.p99, logged.tps, logged.p99, logged.tps / plain.tps * 100))
         }
-        try await PostgresCatalog.withCatalog(url) { try await $0.execute("CHECKPOINT") }
-        let captured = try await writerTPS(url: url, maxID: size)
-        try await PostgresCatalog.withCatalog(url) { catalog in
-            let dialect = PostgresDialect(schema: "public", table: "events", key: [.init(name: "id", type: "bigint"), .init(name: "ts", type: "timestamp with time zone")], commandId: "bench")
-            for statement in [dialect.dropCaptureTrigger] + dialect.dropCaptureLog + dialect.cleanUp { try await catalog.execute(statement) }
-        }
-        print(String(format: "writer alone:           %8.0f tx/s (p99 %.2f ms)", alone.tps, alone.p99))
-        print(String(format: "writer with capture:    %8.0f tx/s (p99 %.2f ms), %.0f%% of alone", captured.tps, captured.p99, captured.tps / alone.tps * 100))
-        // While the executor copies.
+        print(String(format: "writer alone:           %8.0f tx/s (median of %d)", Self.median(alone), trials))
+        print(String(format: "writer with capture:    %8.0f tx/s, %.0f%% of alone (median of the trials' ratios; range %.0f–%.0f%%)",
+                     Self.median(captured), Self.median(kept) * 100, kept.min()! * 100, kept.max()! * 100))
+        // While the executor copies (the capture installed, and the copy competing for the disk).
         try await PostgresCatalog.withCatalog(url) { try await $0.execute("CHECKPOINT") }
         let done = AtomicFlag()
         async let during = writerTPS(url: url, maxID: size, until: { done.isSet })
         let copy = try await runExecutor(url: url, id: "bench-writer-\(size)")
         done.set()
         let busy = try await during
-        print(String(format: "during the copy:        %8.0f tx/s (p99 %.2f ms), %.0f%% of alone; the copy %8.0f rows/s",
-                     busy.tps, busy.p99, busy.tps / alone.tps * 100, Double(size) / copy.copySeconds))
+        print(String(format: "during the copy:        %8.0f tx/s (p99 %.2f ms), %.0f%% of alone; the copy %8.0f rows/s, %.2f× the raw median",
+                     busy.tps, busy.p99, busy.tps / Self.median(alone) * 100, Double(size) / copy.copySeconds, Double(size) / copy.copySeconds / rawRate))
     }
 
     /// Small tables swapped under a writer: the distribution of the time the swap holds its lock.

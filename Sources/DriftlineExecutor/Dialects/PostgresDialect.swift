@@ -66,7 +66,10 @@ public struct PostgresDialect: Sendable {
         let oldKeys = key.map { "OLD.\(Self.identifier($0.name))" }.joined(separator: ", ")
         let keyChanged = key.map { "NEW.\(Self.identifier($0.name)) IS DISTINCT FROM OLD.\(Self.identifier($0.name))" }.joined(separator: " OR ")
         return [
-            "CREATE TABLE IF NOT EXISTS \(log) (seq bigserial PRIMARY KEY, op \"char\" NOT NULL, \(keyDefinitions))",
+            // A heap with no sequence and no index: the trigger's insert is all a writer pays for
+            // (a bigserial key cost every captured write a nextval and a B-tree insert). Replay needs
+            // no order (see `replay`).
+            "CREATE TABLE IF NOT EXISTS \(log) (op \"char\" NOT NULL, \(keyDefinitions))",
             """
             CREATE OR REPLACE FUNCTION \(function)() RETURNS trigger LANGUAGE plpgsql AS $driftline$
             BEGIN
@@ -99,19 +102,21 @@ public struct PostgresDialect: Sendable {
 
     // MARK: Copy
 
-    /// The last key of the next batch: the `limit`-th key after `$1…` (from the start when not
-    /// `after`), or the last key of all when fewer are left; NULL when none are. `bounded`: only keys
-    /// up to the next parameters' key (the largest when the capture began: rows inserted since are
-    /// in the change log, and chasing them batch by batch behind a busy writer would never end).
-    /// An index-only walk.
+    /// The last key of the next batch and its row count: the `limit`-th key after `$1…` (from the
+    /// start when not `after`) and `limit`, or when fewer are left the last key of all and how many
+    /// there are; NULL and 0 when none are. `bounded`: only keys up to the next parameters' key (the
+    /// largest when the capture began: rows inserted since are in the change log, and chasing them
+    /// batch by batch behind a busy writer would never end). Index-only walks. Run in the insert's
+    /// snapshot, the count is the insert's (so the insert need not return its rows to be counted).
     public func batchEnd(after: Bool, limit: Int, bounded: Bool = false) -> String {
         var conditions: [String] = []
         if after { conditions.append("(\(keyList)) > \(keyParameters)") }
         if bounded { conditions.append("(\(keyList)) <= \(keyParameters(from: after ? key.count + 1 : 1))") }
         let range = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         return """
-            SELECT coalesce((SELECT \(keyText("s")) FROM \(source) s\(range) ORDER BY \(orderByKey) OFFSET \(limit - 1) LIMIT 1),
-                            (SELECT \(keyText("s")) FROM \(source) s\(range) ORDER BY \(orderByKeyDescending("s")) LIMIT 1))
+            SELECT coalesce(n.key, (SELECT \(keyText("s")) FROM \(source) s\(range) ORDER BY \(orderByKeyDescending("s")) LIMIT 1)),
+                   CASE WHEN n.key IS NULL THEN (SELECT count(*)::int8 FROM \(source) s\(range)) ELSE \(limit)::int8 END
+            FROM (SELECT (SELECT \(keyText("s")) FROM \(source) s\(range) ORDER BY \(orderByKey) OFFSET \(limit - 1) LIMIT 1) AS key) n
             """
     }
 
@@ -121,13 +126,14 @@ public struct PostgresDialect: Sendable {
     }
 
     /// Copies the rows with keys in (after, through] (parameters: after's key when `after`, then
-    /// through's) and counts them. The range is known before the insert, so PostgreSQL reads it in
-    /// heap order (a bitmap scan) instead of walking the index row by row and sorting what it returned.
-    /// A resumed copy starts after the largest key in the shadow, so no range is ever inserted
-    /// twice; were one, the shadow's primary key would fail the job loudly.
+    /// through's). The range is known before the insert, so PostgreSQL reads it in heap order (a
+    /// bitmap scan) instead of walking the index row by row and sorting what it returned. A plain
+    /// insert: `RETURNING` into a count cost the copy a few percent. A resumed copy starts after the
+    /// largest key in the shadow, so no range is ever inserted twice; were one, the shadow's primary
+    /// key would fail the job loudly.
     public func copyRange(after: Bool) -> String {
         let lower = after ? "(\(keyList)) > \(keyParameters) AND " : ""
-        return "WITH copied AS (INSERT INTO \(shadow) SELECT * FROM \(source) WHERE \(lower)(\(keyList)) <= \(keyParameters(from: after ? key.count + 1 : 1)) RETURNING 1) SELECT count(*)::int8 FROM copied"
+        return "INSERT INTO \(shadow) SELECT * FROM \(source) WHERE \(lower)(\(keyList)) <= \(keyParameters(from: after ? key.count + 1 : 1))"
     }
 
     /// The largest key already copied and how many rows the shadow holds (where a resumed copy continues).
@@ -138,9 +144,11 @@ public struct PostgresDialect: Sendable {
     // MARK: Replay
 
     /// Replays up to `limit` captured changes (all when nil) from `log` into `target` by key, in one
-    /// transaction: take the oldest visible change rows (a row whose transaction has not committed is
-    /// not visible and stays for the next round, so out-of-order commits are never skipped), then for
-    /// each key the target gets `from`'s current row or loses the key. Idempotent.
+    /// transaction: take visible change rows (a row whose transaction has not committed is not
+    /// visible and stays for the next round, so out-of-order commits are never skipped), then for
+    /// each key the target gets `from`'s current row or loses the key. Idempotent, and indifferent to
+    /// the order changes are taken in: the row copied is read after the log rows were taken, so it is
+    /// at least as new as any change they record (later ones stay logged for the next round).
     public struct Replay: Equatable, Sendable {
         /// The keys of this round, into a temporary table.
         public var collect: [String]
@@ -155,11 +163,12 @@ public struct PostgresDialect: Sendable {
     }
 
     func replay(from: String, into target: String, log: String, limit: Int?) -> Replay {
-        let picked = limit.map { "SELECT seq FROM \(log) ORDER BY seq LIMIT \($0)" } ?? "SELECT seq FROM \(log)"
+        // By tuple id: a TID scan of just the rows taken, where the log has no index to find them by.
+        let taken = limit.map { "WHERE l.ctid = ANY (ARRAY(SELECT ctid FROM \(log) LIMIT \($0)))" } ?? ""
         return Replay(
             collect: [
                 "CREATE TEMP TABLE IF NOT EXISTS driftline_replay_keys (\(keyDefinitions)) ON COMMIT DELETE ROWS",
-                "WITH done AS (DELETE FROM \(log) l WHERE l.seq IN (\(picked)) RETURNING \(keyList(Self.identifier("l")))) INSERT INTO driftline_replay_keys SELECT DISTINCT * FROM done",
+                "WITH done AS (DELETE FROM \(log) l\(taken.isEmpty ? "" : " " + taken) RETURNING \(keyList(Self.identifier("l")))) INSERT INTO driftline_replay_keys SELECT DISTINCT * FROM done",
             ],
             count: "SELECT count(*)::int8 FROM driftline_replay_keys",
             analyze: "ANALYZE driftline_replay_keys",

@@ -195,16 +195,16 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         var bindings = PostgresBindings()
         for value in after ?? [] { endBindings.append(value); bindings.append(value) }
         for value in bound { endBindings.append(value) }
-        // One snapshot for the end key and the insert: a batch is exactly `limit` rows (changes made
-        // after the snapshot are captured and replayed).
+        // One snapshot for the end key and the insert: a batch is exactly the rows counted (changes
+        // made after the snapshot are captured and replayed).
         return try await transaction("BEGIN ISOLATION LEVEL REPEATABLE READ") {
             let ends = try await database.rows(PostgresQuery(unsafeSQL: dialect.batchEnd(after: after != nil, limit: limit, bounded: true), binds: endBindings))
-            let through: [String]?
-            do { through = try ends[0].decode([String]?.self) } catch { throw TargetError.query("\(error)") }
+            let (through, rows): ([String]?, Int64)
+            do { (through, rows) = try ends[0].decode(([String]?, Int64).self) } catch { throw TargetError.query("\(error)") }
             guard let through else { return (nil, 0) }
             for value in through { bindings.append(value) }
-            let copied = try await database.rows(PostgresQuery(unsafeSQL: dialect.copyRange(after: after != nil), binds: bindings))
-            do { return (through, try copied[0].decode(Int64.self)) } catch { throw TargetError.query("\(error)") }
+            _ = try await database.rows(PostgresQuery(unsafeSQL: dialect.copyRange(after: after != nil), binds: bindings))
+            return (through, rows)
         }
     }
 
