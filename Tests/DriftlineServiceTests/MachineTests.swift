@@ -174,6 +174,14 @@ import Testing
         renewed.expiresAt = Date().addingTimeInterval(10)
         #expect(renewing.renewalAnswered(renewed) == .none)
         #expect(renewing.isIdle)
+        // A step longer than the TTL: the lease ran out and was taken again by the same holder,
+        // with the next token. Adopted: the source stays, and its next store is fenced with it.
+        var retaken = renewed
+        retaken.token = lease.token + 1
+        #expect(renewing.renewalAnswered(retaken) == .none)
+        #expect(renewing.isIdle && renewing.lease?.token == lease.token + 1)
+        let next = renewing.windowsScored(AggregatorState(releasedThrough: 2, scorer: Data(), outbox: [], outputMarks: [:]))
+        if case let .store(_, _, fence) = next { #expect(fence.token == lease.token + 1) } else { Issue.record("expected a store, got \(next)") }
         #expect(renewing.renewalAnswered(nil) == .drop(reason: "the aggregator lease of 'orders' was taken over"))
     }
 

@@ -155,8 +155,8 @@ struct DemoCommand: AsyncParsableCommand {
             configuration.planning.everyWindows = 8
             configuration.tables = [DetectorConfiguration.Table(name: demoTarget!.qualified, target: target, source: topic, queries: .log(path: queryLog))]
         }
-        var logger = Logger(label: "driftline.demo")
-        logger.logLevel = .error
+        let warnings = RecentWarnings()
+        let logger = Logger(label: "driftline.demo") { warnings.handler(label: $0) }
         let detectors = (0..<2).map { _ in DetectorService(configuration: configuration, logger: logger) }
         let running = detectors.map { detector in Task { try await detector.run() } }
         var executor: ExecutorService?
@@ -260,7 +260,8 @@ struct DemoCommand: AsyncParsableCommand {
             guard console.completed else {
                 let why = console.lastState.map { "its last status: \($0)" }
                     ?? console.lastDecision.map { "no command; the planner's last decision: \($0.decision) — \($0.reason)" } ?? "the planner has not run"
-                throw ValidationError("the re-partitioning did not complete within \(timeout) s (\(why); detectors: \(loops))")
+                let logged = warnings.recent.isEmpty ? "" : "; the services' last warnings:\n  " + warnings.recent.joined(separator: "\n  ")
+                throw ValidationError("the re-partitioning did not complete within \(timeout) s (\(why); detectors: \(loops))\(logged)")
             }
             print("verified: every row kept, the table re-partitioned online")
         }

@@ -311,6 +311,9 @@ final class Aggregation {
     private func recordMetadata(source: String, windows: [ScoredWindow]) async throws {
         let averageBytes = sources.watch(source)?.averageRecordBytes ?? 0
         for window in windows {
+            // Many windows at once (a backlog) on a slow disk can take longer than the lease TTL:
+            // renew between windows (at most every TTL / 3).
+            try await renewLeases()
             let time = Date(timeIntervalSince1970: Double(window.start) / 1000)
             if let score = window.score {
                 let end = Date(timeIntervalSince1970: Double(window.start + configuration.windows.sizeMilliseconds) / 1000)

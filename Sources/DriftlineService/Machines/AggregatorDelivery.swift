@@ -151,13 +151,18 @@ struct AggregatorDelivery {
         return .drop(reason: reason)
     }
 
-    /// The periodic renewal answered: a refused renewal means the lease was taken over.
+    /// The periodic renewal answered: a refused renewal means the lease was taken over. A renewal
+    /// with a newer token for the same holder is our lease, run out during a step longer than its
+    /// TTL and taken again: with nothing in flight it is adopted rather than the source dropped (a
+    /// dropped source loses its planning until partials come again). Adopting is safe because the
+    /// state store is versioned: had another instance written in between, the next store is refused.
     mutating func renewalAnswered(_ renewed: Lease?) -> Action {
         guard let renewed else { return storeRefused("the aggregator lease of '\(source)' was taken over") }
+        func ours(_ lease: Lease) -> Bool { lease.holder == renewed.holder && renewed.token >= lease.token }
         switch state {
-        case let .restoring(lease) where lease.token == renewed.token: state = .restoring(renewed)
-        case let .recovering(lease, stored, version) where lease.token == renewed.token: state = .recovering(renewed, stored: stored, version: version)
-        case let .idle(lease, version) where lease.token == renewed.token: state = .idle(renewed, version: version)
+        case let .restoring(lease) where ours(lease): state = .restoring(renewed)
+        case let .recovering(lease, stored, version) where ours(lease): state = .recovering(renewed, stored: stored, version: version)
+        case let .idle(lease, version) where ours(lease): state = .idle(renewed, version: version)
         default: break
         }
         return .none
