@@ -387,6 +387,31 @@ import Testing
         #expect(schedule.windowsScored(0, driftForecast: 0.9, schemaChange: nil) == .driftForecast(0.8))
     }
 
+    /// The next owner of a source goes on from the stored progress: the windows counted, the
+    /// thresholds' edges and a due trigger all survive the handover (through the JSON the state is
+    /// stored as); a state stored before planning progress existed reads as none.
+    @Test func progressSurvivesAHandover() throws {
+        func handedOver(_ schedule: PlanningSchedule) throws -> PlanningSchedule {
+            let state = AggregatorState(releasedThrough: 9, scorer: Data(), outbox: [], outputMarks: [:], planning: ["public.orders": schedule.progress])
+            let stored = try JSONDecoder().decode(AggregatorState.self, from: JSONEncoder().encode(state))
+            var next = PlanningSchedule(everyWindows: 8, driftThreshold: 0.6, schemaThreshold: nil)
+            next.restore(try #require(stored.planning["public.orders"]))
+            return next
+        }
+        var counting = PlanningSchedule(everyWindows: 8, driftThreshold: 0.6, schemaThreshold: nil)
+        #expect(counting.windowsScored(5, driftForecast: 0.1, schemaChange: nil) == nil)
+        var next = try handedOver(counting)
+        #expect(next.windowsScored(3, driftForecast: 0.1, schemaChange: nil) == .schedule, "5 counted before the handover + 3 after")
+        var crossed = PlanningSchedule(everyWindows: 8, driftThreshold: 0.6, schemaThreshold: nil)
+        #expect(crossed.windowsScored(1, driftForecast: 0.7, schemaChange: nil) == .driftForecast(0.7))
+        next = try handedOver(crossed)
+        #expect(next.due == .driftForecast(0.7), "the due trigger is the next owner's to run")
+        next.started()
+        #expect(next.windowsScored(0, driftForecast: 0.7, schemaChange: nil) == nil, "still above: the edge was stored too")
+        let old = #"{"releasedThrough": 1, "scorer": "", "outbox": [], "outputMarks": {}}"#
+        #expect(try JSONDecoder().decode(AggregatorState.self, from: Data(old.utf8)).planning.isEmpty)
+    }
+
     @Test func thresholdsOffAndCountOff() {
         var off = PlanningSchedule(everyWindows: 0, driftThreshold: nil, schemaThreshold: nil)
         for _ in 0..<50 { #expect(off.windowsScored(1, driftForecast: 1, schemaChange: ("x", 1)) == nil) }

@@ -161,6 +161,7 @@ final class Aggregation {
                                                            releasedThrough: state.releasedThrough)
                     runtime.scorer = try WindowScorer(source: watched, reference: configuration.reference, schema: try schema(watched), restoring: state.scorer)
                     runtime.commands = state.commands
+                    for (table, progress) in state.planning { runtime.planning[table]?.restore(progress) }
                     aggregators[source] = runtime
                     logger.info("aggregator resumed", metadata: ["source": "\(source)", "releasedThrough": "\(state.releasedThrough)"])
                 }
@@ -258,9 +259,14 @@ final class Aggregation {
             scoredWindows.append(ScoredWindow(start: window.start, profile: window.profile, score: result.score, events: result.events, complete: window.complete))
             runtime.pendingOffsets.removeValue(forKey: window.start)
         }
+        // The planning schedules count these windows now, so the state stored with them says so.
+        let forecast = PlanningSchedule.trendForecast(runtime.recentScores, ahead: configuration.prediction.horizon)
+        for name in runtime.planning.keys.sorted() {
+            _ = runtime.planning[name]?.windowsScored(scoredWindows.count, driftForecast: forecast, schemaChange: runtime.schemaChange)
+        }
         let marks = try outputs.ends(of: Array(Set(outbox.map(\.topic))))
         let state = AggregatorState(releasedThrough: runtime.aggregator.releasedThrough, scorer: try runtime.scorer.snapshot(), outbox: outbox, outputMarks: marks,
-                                    commands: runtime.commands)
+                                    commands: runtime.commands, planning: runtime.planning.mapValues(\.progress))
         aggregators[source] = runtime
         try await perform(aggregators[source]!.delivery.windowsScored(state), source: source)
         guard aggregators[source]?.delivery.isIdle == true else { return false }

@@ -5,7 +5,7 @@
 /// while a run is going or a command is in flight is planned on afterwards, not lost. Pure; the
 /// shell decides whether a run can start.
 struct PlanningSchedule: Equatable {
-    enum Trigger: Equatable {
+    enum Trigger: Equatable, Codable {
         case schedule
         /// The forecast source score, `ahead` windows on.
         case driftForecast(Double)
@@ -59,6 +59,26 @@ struct PlanningSchedule: Equatable {
             if due == nil || due == .schedule { due = trigger }
         }
         return due
+    }
+
+    /// What the schedule has counted and what is due: stored with the aggregator's state, so the
+    /// next owner of the source (after a rebalance, a crash or a lost lease) goes on from here
+    /// instead of from zero — a handover used to lose a due trigger, and with no more windows
+    /// coming the table was never planned.
+    struct Progress: Codable, Equatable {
+        var windowsSincePlan: Int
+        var driftAbove: Bool
+        var schemaAbove: Bool
+        var due: Trigger?
+    }
+
+    var progress: Progress { Progress(windowsSincePlan: windowsSincePlan, driftAbove: driftAbove, schemaAbove: schemaAbove, due: due) }
+
+    mutating func restore(_ progress: Progress) {
+        windowsSincePlan = progress.windowsSincePlan
+        driftAbove = progress.driftAbove
+        schemaAbove = progress.schemaAbove
+        due = progress.due
     }
 
     /// A planning run started on the due trigger.

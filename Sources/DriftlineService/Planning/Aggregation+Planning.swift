@@ -10,15 +10,16 @@ import Foundation
 /// source feeds when their schedule says so, and send a plan that says change as one repartition
 /// command through the source's fenced outbox.
 extension Aggregation {
-    /// After windows of `source` were scored (`windows` 0: asking again whether a due trigger can
-    /// start now): start a planning run for each of its tables whose schedule has a trigger due,
-    /// unless one is running or a command for the table is still in flight — then the trigger
-    /// stays due and is tried again (`retryDuePlanning`).
+    /// After windows of `source` were scored (`windows` of them, already counted by the schedules
+    /// when they were scored; 0: asking again whether a due trigger can start now): start a
+    /// planning run for each of its tables whose schedule has a trigger due (the schema prediction,
+    /// refreshed since, may add one), unless one is running or a command for the table is still in
+    /// flight — then the trigger stays due and is tried again (`retryDuePlanning`).
     func schedulePlanning(source: String, windows: Int) async throws {
         guard var runtime = aggregators[source], !runtime.planning.isEmpty else { return }
         let forecast = PlanningSchedule.trendForecast(runtime.recentScores, ahead: configuration.prediction.horizon)
         for table in configuration.tables where table.source == source {
-            guard let trigger = runtime.planning[table.name]?.windowsScored(windows, driftForecast: forecast, schemaChange: runtime.schemaChange),
+            guard let trigger = runtime.planning[table.name]?.windowsScored(0, driftForecast: forecast, schemaChange: runtime.schemaChange),
                   planningRuns[table.name] == nil else { continue }
             if let sent = runtime.commands[table.name], sent.ended == nil {
                 let (ended, read) = finalState(of: sent)

@@ -18,9 +18,13 @@ struct AggregatorState: Codable, Equatable {
     /// Table → the last repartition command the closed loop sent for it. Stored with the outbox
     /// that carries it, so a restart knows it was sent and does not send it again.
     var commands: [String: SentCommand] = [:]
+    /// Table → its planning schedule's progress, including the windows this state scored.
+    var planning: [String: PlanningSchedule.Progress] = [:]
 
-    init(releasedThrough: Int64, scorer: Data, outbox: [OutboxMessage], outputMarks: [String: [Int32: Int64]], commands: [String: SentCommand] = [:]) {
+    init(releasedThrough: Int64, scorer: Data, outbox: [OutboxMessage], outputMarks: [String: [Int32: Int64]], commands: [String: SentCommand] = [:],
+         planning: [String: PlanningSchedule.Progress] = [:]) {
         self.releasedThrough = releasedThrough; self.scorer = scorer; self.outbox = outbox; self.outputMarks = outputMarks; self.commands = commands
+        self.planning = planning
     }
 
     init(from decoder: Decoder) throws {
@@ -31,6 +35,7 @@ struct AggregatorState: Codable, Equatable {
         outputMarks = try container.decode([String: [Int32: Int64]].self, forKey: .outputMarks)
         // States stored before the closed loop have none.
         commands = try container.decodeIfPresent([String: SentCommand].self, forKey: .commands) ?? [:]
+        planning = try container.decodeIfPresent([String: PlanningSchedule.Progress].self, forKey: .planning) ?? [:]
     }
 }
 
