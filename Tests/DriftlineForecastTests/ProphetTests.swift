@@ -55,8 +55,11 @@ import Testing
             #expect(fit.changepoints.count == reference.changepoints_t.count)
             for (ours, theirs) in zip(fit.changepoints, reference.changepoints_t) { #expect(abs(ours - theirs) < 1e-9, "\(reference.name): changepoint \(ours) vs \(theirs)") }
             #expect(worst <= 0.03, "\(reference.name): forecasts differ by \(worst * 100)% of the range")
-            rows.append(String(format: "%-20@ largest forecast difference %.2f%% of the range, k %.4f vs %.4f, σ %.4f vs %.4f", reference.name as NSString,
-                               worst * 100, fit.k, reference.k, fit.sigma, reference.sigma_obs))
+            let mase = meanAbsoluteScaledError(forecast: forecast.mean, actual: Array(reference.values.suffix(reference.horizon)),
+                                               training: Array(training), season: reference.season)
+            #expect(abs(mase - reference.prophet_mase) <= 0.05 * reference.prophet_mase + 0.01, "\(reference.name): MASE \(mase) vs Prophet's \(reference.prophet_mase)")
+            rows.append(String(format: "%-20@ largest forecast difference %.2f%% of the range; MASE %.3f vs Prophet's %.3f", reference.name as NSString,
+                               worst * 100, mase, reference.prophet_mase))
         }
         print(rows.joined(separator: "\n"))
     }
