@@ -37,6 +37,14 @@ import Testing
         #expect(result.err.contains("chosen on 3 holdout(s)"), "\(result.err)")
     }
 
+    /// Day `day` (0-based) of 2026 as (month, day of month).
+    static func monthAndDay(_ day: Int) -> (Int, Int) {
+        let lengths = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        var rest = day, month = 0
+        while rest >= lengths[month] { rest -= lengths[month]; month += 1 }
+        return (month + 1, rest + 1)
+    }
+
     @Test func aDatedSeriesForecastsWithProphetOnTheSameCalendarStep() async throws {
         // Four years of month starts with a yearly cycle: Prophet switches its yearly terms on from
         // the dates, and the forecast's times are the next month starts.
@@ -54,6 +62,18 @@ import Testing
             let expected = 50 + 0.3 * Double(48 + h) + 8 * sin(2 * .pi * Double(48 + h) / 12)
             #expect(abs(value - expected) < 2, "step \(h + 1): \(value) vs \(expected)")
         }
+        // A share rising towards 1, with logistic growth at capacity 1: the forecast stays below it.
+        let share = ["date,value"] + (0..<120).map { day -> String in
+            let (month, dayOfMonth) = Self.monthAndDay(day)
+            return String(format: "2026-%02d-%02d,%.4f", month, dayOfMonth, 0.95 / (1 + exp(-Double(day - 60) / 10)))
+        }
+        let shareFile = try write(share.joined(separator: "\n"))
+        let logistic = try await runDriftline(["forecast", "--series", shareFile, "--horizon", "60", "--model", "prophet", "--growth", "logistic", "--capacity", "1"])
+        #expect(logistic.status == 0, "\(logistic.err)")
+        let capped = try JSONDecoder().decode(Output.self, from: Data(logistic.out.utf8))
+        #expect(capped.model.hasPrefix("Prophet(logistic") && capped.forecast.allSatisfy { $0 < 1.02 }, "\(capped.model): \(capped.forecast.max() ?? 0)")
+        let missing = try await runDriftline(["forecast", "--series", shareFile, "--horizon", "3", "--model", "prophet", "--growth", "logistic"])
+        #expect(missing.status != 0 && missing.err.contains("--growth logistic needs --capacity"), "\(missing.err)")
         // A time that goes backwards is refused with its line.
         let backwards = try await runDriftline(["forecast", "--series", try write("date,value\n2026-01-02,1\n2026-01-01,2\n"), "--horizon", "1", "--model", "prophet"])
         #expect(backwards.status != 0 && backwards.err.contains("line 3") && backwards.err.contains("not after"), "\(backwards.err)")

@@ -33,6 +33,18 @@ struct ForecastCommand: ParsableCommand {
     @Option(help: "Model: \(ForecastMethod.allCases.map(\.rawValue).joined(separator: ", ")).")
     var model: ForecastMethod = .auto
 
+    @Option(help: "Prophet's trend: linear, logistic (needs --capacity) or flat.")
+    var growth: String = "linear"
+
+    @Option(help: "Prophet's logistic capacity, above every value (e.g. 1 for a share).")
+    var capacity: Double?
+
+    @Option(help: "Prophet's seasonality mode: additive or multiplicative.")
+    var seasonalityMode: String = "additive"
+
+    @Option(help: "Prophet's changepoint prior scale (larger: a more flexible trend).")
+    var changepointPriorScale: Double = 0.05
+
     @Option(help: "Output format: json or text.")
     var format: OutputFormat = .json
 
@@ -41,13 +53,34 @@ struct ForecastCommand: ParsableCommand {
     func validate() throws {
         guard horizon >= 1 else { throw ValidationError("--horizon must be at least 1") }
         if let season, season < 2 { throw ValidationError("--season must be at least 2") }
+        _ = try prophetSettings()
+    }
+
+    func prophetSettings() throws -> Prophet.Settings {
+        var settings = Prophet.Settings()
+        switch (growth, capacity) {
+        case ("linear", nil): settings.growth = .linear
+        case ("flat", nil): settings.growth = .flat
+        case let ("logistic", capacity?): settings.growth = .logistic(capacity: capacity)
+        case ("logistic", nil): throw ValidationError("--growth logistic needs --capacity")
+        case ("linear", _), ("flat", _): throw ValidationError("--capacity is for --growth logistic")
+        default: throw ValidationError("--growth must be linear, logistic or flat (got '\(growth)')")
+        }
+        guard let mode = Prophet.SeasonalityMode(rawValue: seasonalityMode) else {
+            throw ValidationError("--seasonality-mode must be additive or multiplicative (got '\(seasonalityMode)')")
+        }
+        settings.seasonalityMode = mode
+        guard changepointPriorScale > 0 else { throw ValidationError("--changepoint-prior-scale must be above 0") }
+        settings.changepointPriorScale = changepointPriorScale
+        return settings
     }
 
     func run() throws {
         let file = try SeriesFile(contentsOf: series)
         let result: ForecastResult
         let times = file.times.flatMap { observed in file.futureTimes(horizon).map { SeriesTimes(observed: observed, future: $0) } }
-        do { result = try Forecaster.forecast(file.values, horizon: horizon, season: season, method: model, times: times) } catch {
+        let settings = try prophetSettings()
+        do { result = try Forecaster.forecast(file.values, horizon: horizon, season: season, method: model, times: times, prophet: settings) } catch {
             throw ValidationError("\(series): \(error.description)")
         }
         for note in result.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }

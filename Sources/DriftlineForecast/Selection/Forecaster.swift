@@ -37,14 +37,16 @@ public struct SeriesTimes: Equatable, Sendable {
 public enum Forecaster {
     /// `times`, when given, has a time for every raw value and for every step of the horizon; only
     /// Prophet uses it (the other models assume evenly spaced values).
+    /// `prophet` sets Prophet's growth, prior scales and seasonality mode (its seasonalities still
+    /// follow the times, or the season).
     public static func forecast(_ raw: [Double?], horizon: Int, season: Int? = nil, method: ForecastMethod = .auto,
-                                times: SeriesTimes? = nil) throws(ForecastError) -> ForecastResult {
-        try forecast(raw, horizon: horizon, season: season, method: method, times: times, detectSeason: true)
+                                times: SeriesTimes? = nil, prophet: Prophet.Settings = Prophet.Settings()) throws(ForecastError) -> ForecastResult {
+        try forecast(raw, horizon: horizon, season: season, method: method, times: times, detectSeason: true, prophet: prophet)
     }
 
     /// `detectSeason` false: no season means none (the holdouts' candidates without one).
     static func forecast(_ raw: [Double?], horizon: Int, season: Int?, method: ForecastMethod, times: SeriesTimes?,
-                         detectSeason: Bool) throws(ForecastError) -> ForecastResult {
+                         detectSeason: Bool, prophet settings: Prophet.Settings = Prophet.Settings()) throws(ForecastError) -> ForecastResult {
         guard horizon >= 1 else { throw .invalidHorizon(horizon) }
         if let season, season < 2 { throw .invalidSeason(season) }
         if let times {
@@ -97,7 +99,7 @@ public enum Forecaster {
             }
             return ForecastResult(forecast: fit.forecast(horizon: horizon), season: m, notes: notes)
         case .prophet:
-            return try prophet(raw, prepared: prepared, horizon: horizon, season: m, seasonGiven: season != nil, times: times, notes: notes)
+            return try prophet(raw, prepared: prepared, horizon: horizon, season: m, seasonGiven: season != nil, times: times, settings: settings, notes: notes)
         case .combination:
             guard let arima = ARIMA.auto(y, season: m), let ets = ExponentialSmoothing.auto(y, season: m) else {
                 return try fallback(y, horizon, m, notes + ["too short for ARIMA and ETS: naive instead"])
@@ -205,8 +207,8 @@ public enum Forecaster {
     /// a custom seasonality of that many steps (Fourier order up to 10). Prophet skips missing
     /// values rather than filling them, so with times the raw values' present ones are fitted.
     static func prophet(_ raw: [Double?], prepared: PreparedSeries, horizon: Int, season m: Int?, seasonGiven: Bool,
-                        times: SeriesTimes?, notes: [String]) throws(ForecastError) -> ForecastResult {
-        var settings = Prophet.Settings()
+                        times: SeriesTimes?, settings: Prophet.Settings, notes: [String]) throws(ForecastError) -> ForecastResult {
+        var settings = settings
         var notes = notes
         let observed: [Double], values: [Double], future: [Double]
         if let times {
