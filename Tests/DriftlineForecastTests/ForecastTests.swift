@@ -239,4 +239,21 @@ func simulateARMA(n: Int, phi: Double, theta: Double, mean: Double = 0, integrat
         // h = 1 interval is ±1.96σ.
         #expect(abs((forecast.upper95[0] - forecast.mean[0]) - 1.959963984540054 * fit.sigma2.squareRoot()) < 1e-9)
     }
+
+    /// The ranking rules on the holdouts' scores: the sunspot case (seasonal naive 0.907 on a
+    /// detected 10-year season against ARIMA 0.953) goes to ARIMA, the same scores with the season
+    /// given go to seasonal naive, and a clear win keeps it; a candidate without the detected season
+    /// needs a clear win too.
+    @Test func aDetectedSeasonNeedsAClearWinToBeCopiedOrDropped() {
+        typealias C = Forecaster.Candidate
+        let snaive = C(method: .seasonalNaive, season: 10), arima = C(method: .arima, season: 10), flat = C(method: .arima, season: nil)
+        #expect(Forecaster.choose([(snaive, 0.907), (arima, 0.953), (flat, 0.97)], season: 10, seasonDetected: true) == arima)
+        #expect(Forecaster.choose([(snaive, 0.907), (arima, 0.953), (flat, 0.97)], season: 10, seasonDetected: false) == snaive)
+        #expect(Forecaster.choose([(snaive, 0.70), (arima, 0.953)], season: 10, seasonDetected: true) == snaive)
+        let arima12 = C(method: .arima, season: 12)
+        #expect(Forecaster.choose([(flat, 0.805), (arima12, 0.812)], season: 12, seasonDetected: true) == arima12)
+        #expect(Forecaster.choose([(flat, 0.70), (arima12, 0.812)], season: 12, seasonDetected: true) == flat)
+        // Seasonal naive set aside, the next rule still applies to what is left.
+        #expect(Forecaster.choose([(snaive, 0.80), (flat, 0.81), (arima, 0.83)], season: 10, seasonDetected: true) == arima)
+    }
 }

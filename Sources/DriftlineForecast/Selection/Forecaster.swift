@@ -175,6 +175,21 @@ public enum Forecaster {
         let rounds = totals.values.map(\.count).max() ?? 0
         let scores = totals.filter { $0.value.count == rounds }.map { (candidate: $0.key, mase: $0.value.sum / Double($0.value.count)) }
             .sorted { ($0.mase, candidates.firstIndex(of: $0.candidate)!) < ($1.mase, candidates.firstIndex(of: $1.candidate)!) }
+        let winner = choose(scores, season: m, seasonDetected: seasonDetected)
+        var result = try forecast(y.map { $0 }, horizon: horizon, season: winner.season, method: winner.method, times: times, detectSeason: false)
+        result.notes = notes + result.notes.filter { !notes.contains($0) }
+        if !scores.isEmpty {
+            result.notes.append("chosen on \(rounds) holdout(s) of \(holdout) values: " + scores.map { "\($0.candidate.label(seasonal: m)) MASE \(String(format: "%.3f", $0.mase))" }.joined(separator: ", "))
+        }
+        if winner.season == nil, m != nil { result.notes.append("the detected season of \(m!) was not used: the non-seasonal \(winner.method.rawValue) did better on the holdouts") }
+        return result
+    }
+
+    /// The candidate to refit, from the holdouts' mean MASE per candidate (best first): the best,
+    /// except that seasonal naive on a detected season must win by `detectedSeasonNaiveMargin`,
+    /// a candidate without a detected season by `withoutDetectedSeasonMargin`, and the ARIMA/ETS
+    /// average is taken within `combinationTieMargin` of the better of the two.
+    static func choose(_ scores: [(candidate: Candidate, mase: Double)], season m: Int?, seasonDetected: Bool) -> Candidate {
         var ranked = scores
         if seasonDetected, let best = ranked.first, best.candidate.method == .seasonalNaive, ranked.count > 1,
            best.mase > ranked[1].mase * (1 - detectedSeasonNaiveMargin) {
@@ -193,13 +208,7 @@ public enum Forecaster {
            [.arima, .ets].contains(best.candidate.method), best.candidate.season == m, combination.mase <= best.mase * (1 + combinationTieMargin) {
             winner = combination.candidate
         }
-        var result = try forecast(y.map { $0 }, horizon: horizon, season: winner.season, method: winner.method, times: times, detectSeason: false)
-        result.notes = notes + result.notes.filter { !notes.contains($0) }
-        if !scores.isEmpty {
-            result.notes.append("chosen on \(rounds) holdout(s) of \(holdout) values: " + scores.map { "\($0.candidate.label(seasonal: m)) MASE \(String(format: "%.3f", $0.mase))" }.joined(separator: ", "))
-        }
-        if winner.season == nil, m != nil { result.notes.append("the detected season of \(m!) was not used: the non-seasonal \(winner.method.rawValue) did better on the holdouts") }
-        return result
+        return winner
     }
 
     /// Prophet with its defaults. With times, Prophet's own rules choose the yearly, weekly and daily
