@@ -9,7 +9,7 @@ struct ForecastBench: ParsableCommand {
         abstract: "Time to fit and forecast one series with each method (release build).",
         discussion: """
             Generates a --length series with a trend, a season of --season and noise (seeded), then times \
-            fit + forecast of --horizon steps for auto, arima, ets and naive, best of --repeats, in this \
+            fit + forecast of --horizon steps for auto, arima, ets, prophet and naive, best of --repeats, in this \
             process. naive is the floor every method pays (input checks, interval arithmetic).
             """
     )
@@ -34,7 +34,7 @@ struct ForecastBench: ParsableCommand {
             series.append(value)
         }
         print("series: \(length) values, season \(season), horizon \(horizon), best of \(repeats)")
-        for method in [ForecastMethod.auto, .arima, .ets, .naive] {
+        for method in [ForecastMethod.auto, .arima, .ets, .prophet, .naive] {
             var best = Double.infinity
             var model = ""
             for _ in 0..<repeats {
