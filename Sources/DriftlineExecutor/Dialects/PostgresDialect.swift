@@ -115,8 +115,10 @@ public struct PostgresDialect: Sendable {
         let range = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         // MATERIALIZED: the walk to the `limit`-th key runs once. As a plain subquery PostgreSQL
         // pulled it up and walked it for each of the two references (the copy ran at 0.5× raw).
+        // The key becomes text only above the OFFSET: projected in the scan, every skipped row was
+        // formatted too (28 ms of a 50k-row batch's walk, against 5 ms for the walk itself).
         return """
-            WITH n AS MATERIALIZED (SELECT (SELECT \(keyText("s")) FROM \(source) s\(range) ORDER BY \(orderByKey) OFFSET \(limit - 1) LIMIT 1) AS key)
+            WITH n AS MATERIALIZED (SELECT (SELECT \(keyText("w")) FROM (SELECT \(keyList) FROM \(source) s\(range) ORDER BY \(orderByKey) OFFSET \(limit - 1) LIMIT 1) w) AS key)
             SELECT coalesce(n.key, (SELECT \(keyText("s")) FROM \(source) s\(range) ORDER BY \(orderByKeyDescending("s")) LIMIT 1)),
                    CASE WHEN n.key IS NULL THEN (SELECT count(*)::int8 FROM \(source) s\(range)) ELSE \(limit)::int8 END
             FROM n
