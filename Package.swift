@@ -179,6 +179,7 @@ let package = Package(
                 "DriftlineTargets",
                 "DriftlineExecutor",
                 "DriftlineExecutorService",
+                "DriftlineServiceRuntime",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // The demo's SQLite target table and its application.

@@ -67,10 +67,3 @@ func runProcess(_ path: String, _ arguments: [String], captureLines: Bool = fals
     }
     return (lines, text)
 }
-
-/// User and system CPU seconds of this process so far (a database server's work is not in it).
-func processCPUSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-}

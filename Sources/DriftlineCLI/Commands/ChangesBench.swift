@@ -1,6 +1,7 @@
 import ArgumentParser
 import DriftlineDrift
 import DriftlineSampleData
+import DriftlineServiceRuntime
 import Foundation
 
 struct ChangesBench: ParsableCommand {

@@ -4,6 +4,7 @@ import DriftlineExecutorService
 import DriftlineMetadata
 import DriftlinePlanning
 import DriftlineProfiling
+import DriftlineServiceRuntime
 import DriftlineTargets
 import Foundation
 import PostgresNIO
@@ -116,6 +117,7 @@ struct ExecuteBench: AsyncParsableCommand {
             print(String(format: "trial %d: raw INSERT … SELECT %8.0f rows/s (%.2f s); executor copy %8.0f rows/s (%.2f s; whole job %.2f s, the executor's own CPU %.2f s, lock held %.2f ms): %.2f× raw",
                          trial, Double(size) / raw, raw, Double(size) / copy.copySeconds, copy.copySeconds, copy.totalSeconds,
                          processCPUSeconds() - cpuBefore, copy.lockMilliseconds, raw / copy.copySeconds))
+            print("  steps: \(copy.steps)")
         }
         let rawMedian = Self.median(rawRates)
         print(String(format: "raw INSERT … SELECT:   %8.0f rows/s (median of %d)", rawMedian, trials))
@@ -186,7 +188,7 @@ struct ExecuteBench: AsyncParsableCommand {
         return elapsed
     }
 
-    struct ExecutorRun { var copySeconds: Double; var totalSeconds: Double; var lockMilliseconds: Double }
+    struct ExecutorRun { var copySeconds: Double; var totalSeconds: Double; var lockMilliseconds: Double; var steps: String }
 
     /// Re-partitions `events` to the monthly layout with the runner in this process, timing its copy phase.
     private func runExecutor(url: String, id: String) async throws -> ExecutorRun {
@@ -197,7 +199,7 @@ struct ExecuteBench: AsyncParsableCommand {
         let command = RepartitionCommand(id: id, table: "public.events", store: "postgres", expectedVersion: nil, plan: plan, createdAt: "")
         let metadataPath = FileManager.default.temporaryDirectory.appendingPathComponent("bench-execute-\(UUID().uuidString).sqlite").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: metadataPath + suffix) } }  // temporary files
-        let target = try await PostgresTarget(url: url)
+        let target = TimedTarget(try await PostgresTarget(url: url))
         var settings = RepartitionWorkflow.Settings()
         settings.batchRows = batchRows
         let clock = BenchClock()
@@ -210,7 +212,7 @@ struct ExecuteBench: AsyncParsableCommand {
         }
         await target.close()
         guard outcome == .completed else { throw ValidationError("the executor did not complete: \(clock.lastError ?? "unknown")") }
-        return ExecutorRun(copySeconds: clock.copySeconds, totalSeconds: seconds(since: start), lockMilliseconds: clock.lockMilliseconds)
+        return ExecutorRun(copySeconds: clock.copySeconds, totalSeconds: seconds(since: start), lockMilliseconds: clock.lockMilliseconds, steps: target.breakdown)
     }
 
     /// The writer: single-row updates by key, one per transaction, for `writerSeconds`.
@@ -311,4 +313,46 @@ final class AtomicFlag: @unchecked Sendable {
     private var value = false
     func set() { lock.withLock { value = true } }
     var isSet: Bool { lock.withLock { value } }
+}
+
+/// The target with the wall time of each step added up, so the bench says where the job's time goes.
+final class TimedTarget: TargetStore, @unchecked Sendable {
+    // The runner calls one step at a time; the lock only guards the totals against the reader.
+    private let base: any TargetStore
+    private let lock = NSLock()
+    private var totals: [String: (seconds: Double, calls: Int)] = [:]
+
+    init(_ base: any TargetStore) { self.base = base }
+
+    /// "step s (calls)" for every step called, in the workflow's order.
+    var breakdown: String {
+        let order = ["validate", "prepare", "copyBatch", "replay", "verify", "swap", "cleanUp", "retire"]
+        return lock.withLock {
+            order.compactMap { step in totals[step].map { String(format: "%@ %.2f s (%d)", step, $0.seconds, $0.calls) } }.joined(separator: ", ")
+        }
+    }
+
+    private func timed<T>(_ step: String, _ body: () async throws -> T) async throws -> T {
+        let start = DispatchTime.now()
+        defer {
+            let spent = seconds(since: start)
+            lock.withLock { totals[step, default: (0, 0)].seconds += spent; totals[step, default: (0, 0)].calls += 1 }
+        }
+        return try await body()
+    }
+
+    func validate(_ command: RepartitionCommand) async throws -> Int64 { try await timed("validate") { try await base.validate(command) } }
+    func prepare(_ command: RepartitionCommand) async throws -> (copiedThrough: [String]?, copiedRows: Int64) { try await timed("prepare") { try await base.prepare(command) } }
+    func copyBatch(after: [String]?, limit: Int) async throws -> (lastKey: [String]?, rows: Int64) { try await timed("copyBatch") { try await base.copyBatch(after: after, limit: limit) } }
+    func replay(limit: Int) async throws -> (rows: Int64, pending: Int64) { try await timed("replay") { try await base.replay(limit: limit) } }
+    func verify() async throws -> [String] { try await timed("verify") { try await base.verify() } }
+    func swap(lockTimeoutMilliseconds: Int) async throws -> Double? { try await timed("swap") { try await base.swap(lockTimeoutMilliseconds: lockTimeoutMilliseconds) } }
+    func cleanUp() async throws { try await timed("cleanUp") { try await base.cleanUp() } }
+    func retire(schema: String, table: String, commandId: String) async throws -> Bool {
+        try await timed("retire") { try await base.retire(schema: schema, table: table, commandId: commandId) }
+    }
+    func rollback(schema: String, table: String, commandId: String, lockTimeoutMilliseconds: Int, attempts: Int) async throws -> Double {
+        try await base.rollback(schema: schema, table: table, commandId: commandId, lockTimeoutMilliseconds: lockTimeoutMilliseconds, attempts: attempts)
+    }
+    func close() async { await base.close() }
 }

@@ -3,6 +3,7 @@ import DriftlinePlanning
 import DriftlineSampleData
 import DriftlineSQL
 import DriftlineTargets
+import DriftlineServiceRuntime
 import Foundation
 
 struct PlanBench: AsyncParsableCommand {

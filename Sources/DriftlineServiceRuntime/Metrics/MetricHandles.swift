@@ -20,6 +20,10 @@ public final class MetricHandles {
         cached(label, dimensions) { CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory) }
     }
 
+    public func floatingCounter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.FloatingPointCounter {
+        cached(label, dimensions) { CoreMetrics.FloatingPointCounter(label: label, dimensions: dimensions, factory: factory) }
+    }
+
     public func gauge(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Gauge {
         cached(label, dimensions) { CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory) }
     }
