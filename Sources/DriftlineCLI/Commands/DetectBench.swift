@@ -92,6 +92,7 @@ struct DetectBench: ParsableCommand {
                 throw ValidationError("unexpected detector output:\n\(output)")
             }
             print(output.split(separator: "\n").filter { $0.hasPrefix("detector stopped") || $0.hasPrefix("consuming span") }.joined(separator: "\n"))
+            if let stages = output.split(separator: "\n").first(where: { $0.hasPrefix("stage CPU s: ") }) { printStages(String(stages)) }
             print(String(format: "driftline detect: %.2f s consuming → %.0f records/s; %.2f s wall (start-up, group join, final scoring); peak RSS %.1f MiB",
                          span, Double(records) / span, wall, rss))
             if let kcatSeconds {
@@ -129,6 +130,25 @@ struct DetectBench: ParsableCommand {
             }
         }
         return bytes
+    }
+
+    /// The detector's stage line as a table: CPU seconds per stage, per million records, and share.
+    private func printStages(_ line: String) {
+        let body = line.dropFirst("stage CPU s: ".count)
+        let halves = body.components(separatedBy: "; metadata wall ")
+        let stages: [(String, Double)] = halves[0].components(separatedBy: ", ").compactMap { part in
+            let fields = part.split(separator: " ")
+            guard fields.count == 2, let seconds = Double(fields[1]) else { return nil }
+            return (String(fields[0]), seconds)
+        }
+        let total = stages.map(\.1).reduce(0, +)
+        let perMillion = 1_000_000 / Double(records)
+        print("stage                 CPU s   s per 1M records   share")
+        for (stage, seconds) in stages {
+            print(stage.padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: " %6.2f   %16.2f   %4.0f%%", seconds, seconds * perMillion, total > 0 ? seconds / total * 100 : 0))
+        }
+        print("total".padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: " %6.2f   %16.2f", total, total * perMillion))
+        if halves.count == 2 { print("metadata store calls: \(halves[1]) wall (their CPU is on the store's threads, in \"other\")") }
     }
 
     private func number(after prefix: String, in text: String) -> Double? {

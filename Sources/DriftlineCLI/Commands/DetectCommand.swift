@@ -1,6 +1,7 @@
 import ArgumentParser
 import DriftlineDetector
 import DriftlineService
+import DriftlineServiceRuntime
 import Foundation
 import Logging
 
@@ -56,7 +57,8 @@ struct DetectCommand: AsyncParsableCommand {
         if status.recordsSkippedAlreadyScored > 0 {
             print("skipped \(status.recordsSkippedAlreadyScored) records of windows the metadata store had already scored (a new consumer group or reset offsets re-read them)")
         }
-        let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        let cpu = processCPUSeconds()
         print(String(format: "consuming span %.3f s; peak RSS %.1f MiB; CPU %.2f s", span, Double(usage.ru_maxrss) / 1024, cpu))
+        print(status.stages.line(processCPU: cpu))
     }
 }

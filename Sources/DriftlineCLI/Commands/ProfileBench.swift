@@ -1,4 +1,5 @@
 import ArgumentParser
+import DriftlineDetector
 import DriftlineProfiling
 import DriftlineSampleData
 import Foundation
@@ -23,6 +24,12 @@ struct ProfileBench: ParsableCommand {
 
     @Option(help: "Repetitions; the best run of each measurement is reported.")
     var repeats: Int = 3
+
+    @Option(help: "(c): partitions the records are spread over, as `bench detect` spreads them (record i to partition i % N).")
+    var partitions: Int = 64
+
+    @Option(help: "(c): window size in seconds of event time (the dataset advances 10 ms a record).")
+    var windowSeconds: Int = 600
 
     @Option(help: "Also write the dataset as JSONL to this file.")
     var writeDataset: String?
@@ -49,6 +56,20 @@ struct ProfileBench: ParsableCommand {
         var scanBest = 0.0
         var profileBest = 0.0
         var baselineBest = 0.0
+        var windowedBest = 0.0
+        // (c)'s delivery order: per partition in runs of `runLength` records, as a consumer's fetches
+        // hand them over, partitions taking turns.
+        let runLength = 500
+        var delivery: [Int] = []
+        delivery.reserveCapacity(records)
+        for round in stride(from: 0, to: (records + partitions - 1) / partitions, by: runLength) {
+            for partition in 0..<partitions {
+                for step in round..<(round + runLength) {
+                    let index = step * partitions + partition
+                    if index < records { delivery.append(index) }
+                }
+            }
+        }
         var leaves = 0
         var finalProfile: WindowProfile?
         try jsonl.withUnsafeBytes { buffer in
@@ -73,6 +94,26 @@ struct ProfileBench: ParsableCommand {
                 profileBest = max(profileBest, profileRate)
                 finalProfile = window
 
+                // (c) windowed as a detector lane does it: event time from `ts`, one profile per
+                // partition and window, windows closed (and their partials encoded) as the
+                // watermark passes them, every 20,000 records as the loop does after a batch.
+                var windowing = SourceWindowing(
+                    topic: "bench", eventTime: .field(path: "ts", unit: .milliseconds),
+                    windows: TumblingWindows(size: Int64(windowSeconds) * 1000, allowedLateness: 1000))
+                windowing.assign((0..<partitions).map(Int32.init), now: 0)
+                var encodedBytes = 0
+                start = DispatchTime.now()
+                for (position, index) in delivery.enumerated() {
+                    _ = windowing.ingest(UnsafeRawBufferPointer(rebasing: buffer[lines[index]]), partition: Int32(index % partitions),
+                                         offset: Int64(index / partitions), kafkaTimestamp: nil, now: 0)
+                    if position % 20_000 == 19_999 {
+                        for closed in windowing.closeReady(now: 0) { for part in closed.partitions { encodedBytes += part.profile.encoded().count } }
+                    }
+                }
+                let windowedRate = Double(records) / seconds(since: start)
+                windowedBest = max(windowedBest, windowedRate)
+                precondition(encodedBytes > 0 || records < 100_000)
+
                 // Baseline: Foundation parses the same records (no profiling at all).
                 let sample = min(baselineRecords, records)
                 start = DispatchTime.now()
@@ -84,13 +125,16 @@ struct ProfileBench: ParsableCommand {
                 let baselineRate = Double(sample) / seconds(since: start)
                 baselineBest = max(baselineBest, baselineRate)
                 precondition(objects == sample)
-                print(String(format: "run %d: scan %.0f rec/s, scan+profile %.0f rec/s, JSONSerialization %.0f rec/s", run, scanRate, profileRate, baselineRate))
+                print(String(format: "run %d: scan %.0f rec/s, scan+profile %.0f rec/s, windowed %.0f rec/s, JSONSerialization %.0f rec/s",
+                             run, scanRate, profileRate, windowedRate, baselineRate))
             }
         }
         let mb = Double(bytes) / Double(records) / 1e6
         print("best of \(repeats), single core:")
         print(String(format: "  (a) scan only          %10.0f records/s  %7.1f MB/s  (%d leaves a record)", scanBest, scanBest * mb, leaves / records))
         print(String(format: "  (b) scan + profile     %10.0f records/s  %7.1f MB/s", profileBest, profileBest * mb))
+        print(String(format: "  (c) windowed lane      %10.0f records/s  %7.1f MB/s  (%d partitions, %d s windows, partials encoded)",
+                     windowedBest, windowedBest * mb, partitions, windowSeconds))
         print(String(format: "  JSONSerialization      %10.0f records/s  %7.1f MB/s  (parse only)", baselineBest, baselineBest * mb))
         print(String(format: "ratio (a)/JSONSerialization: %.1f   (b)/JSONSerialization: %.1f", scanBest / baselineBest, profileBest / baselineBest))
         if let finalProfile {

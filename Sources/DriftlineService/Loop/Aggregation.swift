@@ -41,6 +41,8 @@ final class Aggregation {
     /// A planning run still going after this is abandoned, recorded as failed and tried again: CI's
     /// demo once waited 300 s on a run that never reported (a few seconds is usual).
     static let planningRunLimit: Duration = .seconds(120)
+    /// Merge and scoring CPU, and the wall time of metadata-store work, since the loop last took them.
+    var stages = DetectorStageReport()
 
     init(configuration: DetectorConfiguration, repository: MetadataRepository, holder: String, outputs: OutputTopicReader, publisher: OutputPublisher,
          status: ServiceStatus, metrics: DetectorMetrics, logger: Logger, sources: SourceDirectory) {
@@ -86,6 +88,8 @@ final class Aggregation {
         for (partition, offset, partial) in partials {
             guard try await ownAggregator(for: partial, profilesPartition: partition), var runtime = aggregators[partial.source] else { continue }
             do {
+                let start = threadCPUSeconds()
+                defer { stages.stages.add(DetectorStage.merge.rawValue, threadCPUSeconds() - start) }
                 let profile = try WindowProfile(encoded: partial.profile)
                 switch try runtime.aggregator.add(windowStart: partial.windowStart, partial: profile, partitions: Set(partial.partitions), now: now) {
                 case .merged:
@@ -226,6 +230,7 @@ final class Aggregation {
         guard var runtime = aggregators[source], runtime.delivery.isIdle else { return false }
         let ready = runtime.aggregator.ready(now: now)
         guard !ready.isEmpty else { return false }
+        let scoringStart = threadCPUSeconds()
         var outbox: [OutboxMessage] = []
         var scoredWindows: [ScoredWindow] = []
         for window in ready {
@@ -268,6 +273,9 @@ final class Aggregation {
         let state = AggregatorState(releasedThrough: runtime.aggregator.releasedThrough, scorer: try runtime.scorer.snapshot(), outbox: outbox, outputMarks: marks,
                                     commands: runtime.commands, planning: runtime.planning.mapValues(\.progress))
         aggregators[source] = runtime
+        stages.stages.add(DetectorStage.score.rawValue, threadCPUSeconds() - scoringStart)
+        let storing = ContinuousClock.now
+        defer { stages.metadataWallSeconds += (ContinuousClock.now - storing) / .seconds(1) }
         try await perform(aggregators[source]!.delivery.windowsScored(state), source: source)
         guard aggregators[source]?.delivery.isIdle == true else { return false }
         let alerts = outbox.filter { $0.topic == configuration.topics.alerts }.count

@@ -48,6 +48,8 @@ final class DetectorLoop {
     private var profilesSent: [Int32: Int64] = [:]
     /// Lag is measured every 10 s, the first time as soon as partitions are assigned.
     private var lastLagCheck = ContinuousClock.now - .seconds(3_600)
+    /// The current step's stage CPU (the loop thread's stages; lanes and the aggregation report theirs).
+    private var stepCPU = StageCPU()
 
     init(configuration: DetectorConfiguration, store: any MetadataStore, status: ServiceStatus, metrics: DetectorMetrics, logger: Logger, recordLimit: Int64?) throws {
         self.configuration = configuration
@@ -137,6 +139,8 @@ final class DetectorLoop {
         logger.info("detector stopping", metadata: ["records": "\(recordsSeen)"])
         // Stored with the commit, so close() commits them again if this one meets a rebalance.
         try commitProgress()
+        let kafkaThreads = threadsCPUSeconds(namePrefix: "rdk:")
+        status.update { $0.stages.kafkaThreadsCPU = kafkaThreads }
         try consumer.close()
         try aggregationConsumer.close()
         await aggregation.releaseAll()
@@ -146,7 +150,7 @@ final class DetectorLoop {
     /// One batch; true if it read partials or scored windows.
     private func step() async throws -> Bool {
         let now = Self.millisecondsNow()
-        var events = consumer.consumeBatch(maxMessages: 20_000, timeout: .milliseconds(100)) { message in
+        var events = stepCPU.measure(DetectorStage.consume.rawValue) { consumer.consumeBatch(maxMessages: 20_000, timeout: .milliseconds(100)) { message in
             let identity = message.topicIdentity
             let runtime: SourceSide?
             if let known = routes[identity] {
@@ -159,8 +163,10 @@ final class DetectorLoop {
                 recordsSeen += 1
                 runtime.enqueue(message)
             }
+        } }
+        events += stepCPU.measure(DetectorStage.partialsRead.rawValue) {
+            aggregationConsumer.consumeBatch(maxMessages: 5_000, timeout: .zero) { message in readPartial(message) }
         }
-        events += aggregationConsumer.consumeBatch(maxMessages: 5_000, timeout: .zero) { message in readPartial(message) }
         profileBatch(now: now)
         for event in events {
             switch event {
@@ -189,7 +195,7 @@ final class DetectorLoop {
         batchPartials.removeAll()
         let progressed = try await aggregation.add(partials, now: now)
         try await aggregation.collectPlans()
-        try commitProgress()
+        try stepCPU.measure(DetectorStage.commit.rawValue) { try commitProgress() }
         try await aggregation.renewLeases()
         reportBatchMetrics()
         if ContinuousClock.now - lastLagCheck > .seconds(10), status.snapshot.ready { reportLag() }
@@ -220,16 +226,16 @@ final class DetectorLoop {
     /// Partials of windows closed in this batch go out, flushed before the source positions that
     /// cover them are committed.
     private func publishClosedWindows(now: Int64) throws {
-        var sentPartials = false
-        for runtime in sources.all {
-            for partial in runtime.closeReadyWindows(now: now) {
-                publisher.send(topic: configuration.topics.profiles, key: partial.source, value: Data(partial.encoded()))
-                sentPartials = true
-            }
+        let partials = stepCPU.measure(DetectorStage.partialsEncode.rawValue) {
+            sources.all.flatMap { $0.closeReadyWindows(now: now) }.map { (key: $0.source, value: Data($0.encoded())) }
         }
-        if sentPartials, recordLimit != nil {
-            try publisher.flush()
-            profilesSent = try outputs.ends(of: [configuration.topics.profiles])[configuration.topics.profiles] ?? [:]
+        guard !partials.isEmpty else { return }
+        try stepCPU.measure(DetectorStage.partialsPublish.rawValue) {
+            for partial in partials { publisher.send(topic: configuration.topics.profiles, key: partial.key, value: partial.value) }
+            if recordLimit != nil {
+                try publisher.flush()
+                profilesSent = try outputs.ends(of: [configuration.topics.profiles])[configuration.topics.profiles] ?? [:]
+            }
         }
     }
 
@@ -308,8 +314,14 @@ final class DetectorLoop {
 
     private func reportBatchMetrics() {
         var malformed: Int64 = 0, deadLetters: Int64 = 0
+        var step = DetectorStageReport()
+        step.stages = stepCPU.take()
+        step.stages.add(aggregation.stages.stages.take())
+        step.metadataWallSeconds = aggregation.stages.metadataWallSeconds
+        aggregation.stages.metadataWallSeconds = 0
         for runtime in sources.all {
             let counted = runtime.takeCounters()
+            step.stages.add(DetectorStage.profile.rawValue, counted.profileCPU)
             let topic = runtime.source.topic
             malformed += counted.malformed.values.reduce(0, +)
             deadLetters += Int64(counted.deadLetters)
@@ -318,8 +330,11 @@ final class DetectorLoop {
             for (reason, count) in counted.malformed { metrics.malformed(topic, reason: reason, count: count) }
             if counted.deadLetters > 0 { metrics.deadLetters(topic, count: counted.deadLetters) }
         }
+        metrics.stageCPU(step.stages)
         let seen = recordsSeen
         status.update { status in
+            status.stages.stages.add(step.stages)
+            status.stages.metadataWallSeconds += step.metadataWallSeconds
             if seen > status.recordsConsumed {
                 status.firstRecordAt = status.firstRecordAt ?? Date()
                 status.lastRecordAt = Date()

@@ -1,6 +1,7 @@
 import DriftlineDetector
 import DriftlineKafka
 import DriftlineProfiling
+import DriftlineServiceRuntime
 
 /// One worker's share of a source: the partitions `partition % lanes == index`, windowed and
 /// profiled on its own core. The loop copies each batch's records into the lanes, runs the lanes
@@ -15,6 +16,8 @@ final class ProfilingLane: @unchecked Sendable {
     /// Outcomes of `process` not yet taken.
     private var late: Int64 = 0
     private var malformed: [Malformed] = []
+    /// CPU seconds `process` has used on whichever core ran it, since the last `takeOutcomes`.
+    private var profileCPU = 0.0
 
     struct Entry {
         var partition: Int32
@@ -47,16 +50,19 @@ final class ProfilingLane: @unchecked Sendable {
         entries.removeAll { partitions.contains($0.partition) }
     }
 
-    /// Late records and malformed records since the last call.
-    func takeOutcomes() -> (late: Int64, malformed: [Malformed]) {
+    /// Late records, malformed records and the profiling CPU seconds since the last call.
+    func takeOutcomes() -> (late: Int64, malformed: [Malformed], cpu: Double) {
         defer {
             late = 0
             malformed.removeAll(keepingCapacity: true)
+            profileCPU = 0
         }
-        return (late, malformed)
+        return (late, malformed, profileCPU)
     }
 
     func process(now: Int64) {
+        let start = threadCPUSeconds()
+        defer { profileCPU += threadCPUSeconds() - start }
         buffer.withUnsafeBytes { bytes in
             for entry in entries {
                 let record = UnsafeRawBufferPointer(rebasing: bytes[entry.start..<entry.start + entry.count])

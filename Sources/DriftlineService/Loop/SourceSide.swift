@@ -23,6 +23,8 @@ final class SourceSide {
         var late: Int64 = 0
         var malformed: [String: Int64] = [:]
         var deadLetters = 0
+        /// CPU seconds the lanes spent profiling.
+        var profileCPU = 0.0
     }
     private var counters = Counters()
     /// Since start, for the average record size.
@@ -80,6 +82,7 @@ final class SourceSide {
         for lane in lanes {
             let outcomes = lane.takeOutcomes()
             counters.late += outcomes.late
+            counters.profileCPU += outcomes.cpu
             for bad in outcomes.malformed {
                 counters.malformed[bad.error.reason.rawValue, default: 0] += 1
                 guard deadLetterBudget.admit(arrivedAt: bad.timestamp ?? now) else { continue }

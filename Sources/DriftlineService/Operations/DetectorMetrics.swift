@@ -31,6 +31,13 @@ final class DetectorMetrics {
         _ = counter("driftline_repartition_commands_total", [("table", table)])
     }
 
+    /// CPU seconds per pipeline stage (`DetectorStage`), so a dashboard shows where the detector's cores go.
+    func stageCPU(_ stages: StageCPU) {
+        for (stage, seconds) in stages.seconds where seconds > 0 {
+            handles.floatingCounter("driftline_stage_cpu_seconds_total", [("stage", stage)]).increment(by: seconds)
+        }
+    }
+
     func records(_ source: String, count: Int64, bytes: Int64) {
         counter("driftline_records_total", [("source", source)]).increment(by: count)
         counter("driftline_record_bytes_total", [("source", source)]).increment(by: bytes)

@@ -23,6 +23,8 @@ public final class ServiceStatus: ServiceHealth {
         public var recordsSkippedAlreadyScored: Int64 = 0
         /// Schema predictions stored by the detector's refresh (periodic, and on a new schema version).
         public var predictionsStored: Int64 = 0
+        /// CPU per pipeline stage since start.
+        public var stages = DetectorStageReport()
         public var stopRequested = false
         /// The service's run returned (stopped, limit reached or failed).
         public var finished = false
