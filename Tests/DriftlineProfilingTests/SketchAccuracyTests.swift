@@ -114,6 +114,63 @@ import Testing
         other.merge(a)
         #expect(other == merged)
     }
+
+    /// The registers a dense array would hold for these hashes, computed here from the definition.
+    static func referenceRegisters(_ hashes: [UInt64], precision: Int) -> [UInt8] {
+        var registers = [UInt8](repeating: 0, count: 1 << precision)
+        for hash in hashes {
+            let index = Int(hash >> UInt64(64 - precision))
+            let rank = UInt8(min((hash << UInt64(precision)).leadingZeroBitCount, 64 - precision) + 1)
+            registers[index] = max(registers[index], rank)
+        }
+        return registers
+    }
+
+    /// Sparse while few registers are set, dense past an eighth of them: the same registers, so the
+    /// same estimate and the same encoded bytes, on both sides of the switch and across merges of
+    /// either kind.
+    @Test(arguments: [0, 5, 17, 600, 2_048, 2_049, 2_100, 40_000])
+    func sparseAndDenseHoldTheSameRegisters(distinct: Int) throws {
+        let hashes = (0..<distinct).map { Hash64.string("value-\($0)") }
+        let reference = Self.referenceRegisters(hashes, precision: 14)
+        var sketch = HyperLogLog(precision: 14)
+        for hash in hashes + hashes.prefix(50) { sketch.add(hash: hash) }
+        #expect(sketch.registers == reference)
+        let setRegisters = reference.filter { $0 != 0 }.count
+        #expect(sketch.isSparse == (setRegisters <= 2_048), "\(setRegisters) registers set")
+        // (Array capacities round up to the allocator's size class: a few bytes over.)
+        if sketch.isSparse { #expect(sketch.allocatedBytes <= 16_384 + 64, "a sparse sketch is never larger than the dense one") }
+
+        // Round trip through the wire format lands on the same registers (sparse or dense alike).
+        var writer = BinaryWriter()
+        sketch.encode(into: &writer)
+        var reader = BinaryReader(writer.bytes)
+        let decoded = try HyperLogLog(from: &reader)
+        #expect(decoded == sketch)
+        #expect(decoded.estimate == sketch.estimate)
+        // The same registers held densely (the dense wire layout decodes to a dense sketch) estimate the same.
+        var denseWriter = BinaryWriter()
+        denseWriter.varint(14)
+        denseWriter.byte(0)
+        denseWriter.bytes(reference)
+        var denseReader = BinaryReader(denseWriter.bytes)
+        let heldDensely = try HyperLogLog(from: &denseReader)
+        #expect(!heldDensely.isSparse && heldDensely == sketch)
+        #expect(heldDensely.estimate == sketch.estimate)
+
+        // A merge of a sparse and a dense sketch, in either order, is the sketch of the union.
+        var dense = HyperLogLog(precision: 14)
+        let wide = (0..<30_000).map { Hash64.string("wide-\($0)") }
+        for hash in wide { dense.add(hash: hash) }
+        #expect(!dense.isSparse)
+        let union = Self.referenceRegisters(hashes + wide, precision: 14)
+        var left = sketch
+        left.merge(dense)
+        var right = dense
+        right.merge(sketch)
+        #expect(left.registers == union && right.registers == union)
+        #expect(left.estimate == right.estimate)
+    }
 }
 
 @Suite struct FrequentValuesTests {
