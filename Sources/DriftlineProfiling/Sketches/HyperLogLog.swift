@@ -62,9 +62,12 @@ public struct HyperLogLog: Sendable {
             return
         }
         if sparse.isEmpty { sparse = [UInt32](repeating: 0, count: 32) }
+        let shift = precision - sparse.count.trailingZeroBitCount
         let added: Bool = sparse.withUnsafeMutableBufferPointer { table in
             let mask = table.count - 1
-            var slot = index & mask
+            // Home slot from the index's top bits: the table stays nearly in index order, so
+            // encoding sorts an almost sorted list.
+            var slot = index >> shift
             while true {
                 let entry = table[slot]
                 if entry == 0 {
@@ -85,13 +88,21 @@ public struct HyperLogLog: Sendable {
     }
 
     /// Doubles the table, or turns dense past the sparse limit.
-    private mutating func grow() {
-        let entries = sparse.filter { $0 != 0 }
-        if sparseCount > Self.sparseLimit(precision) {
+    private mutating func grow() { reserve(sparseCount + 1) }
+
+    /// Room for `registers` set registers without growing: a table of at least twice as many slots,
+    /// or dense past the sparse limit (a merge or a decode sizes the table once, not step by step).
+    private mutating func reserve(_ registers: Int) {
+        guard isSparse else { return }
+        if registers > Self.sparseLimit(precision) {
             makeDense()
             return
         }
-        sparse = [UInt32](repeating: 0, count: sparse.count * 2)
+        var slots = Swift.max(sparse.count, 32)
+        while slots < registers * 2 { slots <<= 1 }
+        guard slots > sparse.count else { return }
+        let entries = sparse.filter { $0 != 0 }
+        sparse = [UInt32](repeating: 0, count: slots)
         sparseCount = 0
         for entry in entries { raise(Int(entry >> 8), to: UInt8(truncatingIfNeeded: entry)) }
     }
@@ -105,6 +116,7 @@ public struct HyperLogLog: Sendable {
     public mutating func merge(_ other: HyperLogLog) {
         precondition(precision == other.precision, "cannot merge HyperLogLogs of different precision")
         if other.isSparse {
+            reserve(sparseCount + other.sparseCount)
             for entry in other.sparse where entry != 0 { raise(Int(entry >> 8), to: UInt8(truncatingIfNeeded: entry)) }
             return
         }
@@ -245,7 +257,7 @@ extension HyperLogLog {
         switch try reader.byte() {
         case 1:
             let nonZero = try reader.varint(max: UInt64(count), "HyperLogLog set registers")
-            if Int(nonZero) > Self.sparseLimit(Int(precision)), isSparse { makeDense() }
+            reserve(Int(nonZero))
             var index = 0
             for entry in 0..<nonZero {
                 let delta = try reader.varint(max: UInt64(count), "HyperLogLog register gap")
