@@ -41,6 +41,10 @@ struct DetectorServiceTests {
         #expect(metrics.body.contains("driftline_window_close_latency_seconds_bucket"))
         #expect(metrics.body.contains("driftline_prediction_refreshes_total{source=\"orders\",result=\"stored\"}"))
         #expect(metrics.body.contains("driftline_consumer_lag_messages{source=\"orders\"}"))
+        // Every stage's CPU series exists; the records were profiled, so that stage's is above 0.
+        for stage in DetectorStage.allCases { #expect(metrics.body.contains("driftline_stage_cpu_seconds_total{stage=\"\(stage.rawValue)\"}")) }
+        let profiled = metrics.body.split(separator: "\n").first { $0.hasPrefix("driftline_stage_cpu_seconds_total{stage=\"profile\"} ") }
+        #expect(profiled.flatMap { Double($0.split(separator: " ").last!) }.map { $0 > 0 } == true, "\(String(describing: profiled))")
 
         service.status.requestStop()
         try await running.value

@@ -28,12 +28,16 @@ struct ExecuteBench: AsyncParsableCommand {
     @Option(help: "Seconds each writer measurement lasts (0: no writer measurements).") var writerSeconds: Double = 10
     @Option(help: "Swaps to time under the writer (0: none).") var swaps: Int = 20
     @Option(help: "Rows per copy batch.") var batchRows: Int = 50_000
+    @Option(help: ArgumentHelp("With --writer-seconds, the writer also runs beside a copy throttled to this fraction of the raw median (executor.yaml's throttleRowsPerSecond); 0: not measured.",
+                               discussion: "An unthrottled copy fills the WAL the writer's commits wait to flush; the throttle is how an operator trades copy speed for the application's."))
+    var writerThrottle: Double = 0.7
     @Option(help: "Alternating trials per measurement (raw / executor copy, writer alone / with capture): the machine's disk is noisy, so each ratio is taken between neighbours in time and the median reported.") var trials: Int = 3
 
     func run() async throws {
         let sizes = rows.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 10_000 }) else { throw ValidationError("--rows must list sizes of at least 10000") }
         guard trials >= 1 else { throw ValidationError("--trials must be at least 1") }
+        guard (0...1).contains(writerThrottle) else { throw ValidationError("--writer-throttle must be a fraction in 0...1") }
         let database = "driftline_bench_execute_\(getpid())"
         try await PostgresCatalog.withCatalog(pg) { try await $0.execute("CREATE DATABASE \(database)") }
         guard var components = URLComponents(string: pg) else { throw ValidationError("--pg is not a URL") }
@@ -191,7 +195,7 @@ struct ExecuteBench: AsyncParsableCommand {
     struct ExecutorRun { var copySeconds: Double; var totalSeconds: Double; var lockMilliseconds: Double; var steps: String }
 
     /// Re-partitions `events` to the monthly layout with the runner in this process, timing its copy phase.
-    private func runExecutor(url: String, id: String) async throws -> ExecutorRun {
+    private func runExecutor(url: String, id: String, throttle: Double? = nil) async throws -> ExecutorRun {
         let plan = PartitionPlan(table: "public.events", decision: .repartition, reason: "bench", strategy: .init(Self.monthly),
                                  ddl: PartitionDDL.statements(for: Self.monthly, schema: "public", table: "events"),
                                  estimated: .init(perClass: [], totalCostNow: 0, totalCostNew: 0, improvement: 0, horizonDays: 30, unit: "buffer accesses"),
@@ -202,6 +206,7 @@ struct ExecuteBench: AsyncParsableCommand {
         let target = TimedTarget(try await PostgresTarget(url: url))
         var settings = RepartitionWorkflow.Settings()
         settings.batchRows = batchRows
+        settings.throttleRowsPerSecond = throttle
         let clock = BenchClock()
         let start = DispatchTime.now()
         let outcome = try await MetadataStores.withStore(metadataPath) { store in
@@ -266,6 +271,19 @@ struct ExecuteBench: AsyncParsableCommand {
         let busy = try await during
         print(String(format: "during the copy:        %8.0f tx/s (p99 %.2f ms), %.0f%% of alone; the copy %8.0f rows/s, %.2f× the raw median",
                      busy.tps, busy.p99, busy.tps / Self.median(alone) * 100, Double(size) / copy.copySeconds, Double(size) / copy.copySeconds / rawRate))
+        guard writerThrottle > 0 else { return }
+        try await PostgresCatalog.withCatalog(url) { catalog in
+            try await createSource(catalog, rows: size)
+            try await catalog.execute("CHECKPOINT")
+        }
+        let throttledDone = AtomicFlag()
+        async let throttledWriter = writerTPS(url: url, maxID: size, until: { throttledDone.isSet })
+        let throttled = try await runExecutor(url: url, id: "bench-throttled-\(size)", throttle: writerThrottle * rawRate)
+        throttledDone.set()
+        let paced = try await throttledWriter
+        print(String(format: "during a copy throttled to %.2f× raw: %6.0f tx/s (p99 %.2f ms), %.0f%% of alone; the copy %8.0f rows/s, %.2f× the raw median",
+                     writerThrottle, paced.tps, paced.p99, paced.tps / Self.median(alone) * 100,
+                     Double(size) / throttled.copySeconds, Double(size) / throttled.copySeconds / rawRate))
     }
 
     /// Small tables swapped under a writer: the distribution of the time the swap holds its lock.

@@ -75,7 +75,7 @@ public struct SourceWindowing {
         switch eventTime {
         case .processing: time = now
         case .kafka: time = kafkaTimestamp ?? now
-        case let .field(path, unit):
+        case let .field(_, unit):
             if scanned == nil, let value = Self.time(in: scanner, path: eventTimePath, unit: unit) {
                 time = value
             } else {
@@ -110,6 +110,9 @@ public struct SourceWindowing {
         window.addScanned(scanner, eventTime: time)
         return .profiled(windowStart: start)
     }
+
+    /// Whether `closeReady(now:)` would close a window.
+    public func hasReadyWindows(now: Int64) -> Bool { windows.hasReady(now: now) }
 
     /// Windows the watermark has passed, with their partial profiles, oldest first.
     public mutating func closeReady(now: Int64) -> [ClosedWindow] {

@@ -226,9 +226,9 @@ final class DetectorLoop {
     /// Partials of windows closed in this batch go out, flushed before the source positions that
     /// cover them are committed.
     private func publishClosedWindows(now: Int64) throws {
-        let partials = stepCPU.measure(DetectorStage.partialsEncode.rawValue) {
-            sources.all.flatMap { $0.closeReadyWindows(now: now) }.map { (key: $0.source, value: Data($0.encoded())) }
-        }
+        // The lanes count their own encoding (on their cores); the envelopes are the loop's.
+        let closed = sources.all.flatMap { $0.closeReadyWindows(now: now) }
+        let partials = stepCPU.measure(DetectorStage.partialsEncode.rawValue) { closed.map { (key: $0.source, value: Data($0.encoded())) } }
         guard !partials.isEmpty else { return }
         try stepCPU.measure(DetectorStage.partialsPublish.rawValue) {
             for partial in partials { publisher.send(topic: configuration.topics.profiles, key: partial.key, value: partial.value) }
@@ -322,6 +322,7 @@ final class DetectorLoop {
         for runtime in sources.all {
             let counted = runtime.takeCounters()
             step.stages.add(DetectorStage.profile.rawValue, counted.profileCPU)
+            step.stages.add(DetectorStage.partialsEncode.rawValue, counted.encodeCPU)
             let topic = runtime.source.topic
             malformed += counted.malformed.values.reduce(0, +)
             deadLetters += Int64(counted.deadLetters)

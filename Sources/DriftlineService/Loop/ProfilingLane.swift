@@ -18,6 +18,9 @@ final class ProfilingLane: @unchecked Sendable {
     private var malformed: [Malformed] = []
     /// CPU seconds `process` has used on whichever core ran it, since the last `takeOutcomes`.
     private var profileCPU = 0.0
+    /// Partials `closeReadyWindows` made and the CPU seconds it took, until `takeClosed`.
+    private var closed: [PartialProfileMessage] = []
+    private var closeCPU = 0.0
 
     struct Entry {
         var partition: Int32
@@ -58,6 +61,32 @@ final class ProfilingLane: @unchecked Sendable {
             profileCPU = 0
         }
         return (late, malformed, profileCPU)
+    }
+
+    /// Closes the windows the watermark passed and encodes their partials: one per partition of
+    /// `owned` this lane (`lane` of `count`) profiles, empty for those without records, by partition.
+    func closeReadyWindows(now: Int64, topic: String, partitionCount: Int32, owned: Set<Int32>, lane: Int, of count: Int) {
+        let start = threadCPUSeconds()
+        defer { closeCPU += threadCPUSeconds() - start }
+        for window in windowing.closeReady(now: now) {
+            var parts = Dictionary(uniqueKeysWithValues: window.partitions.map { ($0.partition, $0.profile) })
+            for partition in owned where Int(partition) % count == lane && parts[partition] == nil {
+                parts[partition] = WindowProfile(configuration: windowing.profileConfiguration)
+            }
+            for (partition, profile) in parts.sorted(by: { $0.key < $1.key }) {
+                closed.append(PartialProfileMessage(
+                    source: topic, windowStart: window.start, windowEnd: window.end,
+                    partitionCount: partitionCount, partitions: [partition], profile: profile.encoded()))
+            }
+        }
+    }
+
+    func takeClosed() -> (partials: [PartialProfileMessage], cpu: Double) {
+        defer {
+            closed = []
+            closeCPU = 0
+        }
+        return (closed, closeCPU)
     }
 
     func process(now: Int64) {

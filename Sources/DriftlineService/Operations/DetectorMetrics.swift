@@ -12,6 +12,7 @@ final class DetectorMetrics {
     init(registry: PrometheusCollectorRegistry) {
         handles = MetricHandles(registry: registry, durationBuckets: [
             .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5), .seconds(15), .seconds(60), .seconds(300)])
+        for stage in DetectorStage.allCases { _ = handles.floatingCounter("driftline_stage_cpu_seconds_total", [("stage", stage.rawValue)]) }
     }
 
     /// A watched source's counters exist from the start at 0, so dashboards and alert rules see
