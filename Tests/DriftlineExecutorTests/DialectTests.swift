@@ -16,7 +16,7 @@ import Testing
 
     @Test func copyGoesInKeyRanges() {
         #expect(dialect.batchEnd(after: true, limit: 500) == """
-            WITH n AS MATERIALIZED (SELECT (SELECT ARRAY[s.id::text, s.ts::text] FROM public.events s WHERE (id, ts) > ($1::bigint, $2::timestamp with time zone) ORDER BY id, ts OFFSET 499 LIMIT 1) AS key)
+            WITH n AS MATERIALIZED (SELECT (SELECT ARRAY[w.id::text, w.ts::text] FROM (SELECT id, ts FROM public.events s WHERE (id, ts) > ($1::bigint, $2::timestamp with time zone) ORDER BY id, ts OFFSET 499 LIMIT 1) w) AS key)
             SELECT coalesce(n.key, (SELECT ARRAY[s.id::text, s.ts::text] FROM public.events s WHERE (id, ts) > ($1::bigint, $2::timestamp with time zone) ORDER BY s.id DESC, s.ts DESC LIMIT 1)),
                    CASE WHEN n.key IS NULL THEN (SELECT count(*)::int8 FROM public.events s WHERE (id, ts) > ($1::bigint, $2::timestamp with time zone)) ELSE 500::int8 END
             FROM n
