@@ -10,7 +10,7 @@ import DriftlineExecutor
 /// targets: {postgres: "postgres://app@db:5432/app", sqlite: /var/lib/app/app.sqlite}
 /// metadata: {store: driftline-metadata.sqlite}
 /// http: {listen: 127.0.0.1:9465}
-/// copy: {batchRows: 10000, throttleRowsPerSecond: 0, lockTimeout: 50ms, swapAttempts: 40, lease: 30s}
+/// copy: {batchRows: 50000, throttleRowsPerSecond: 0, lockTimeout: 50ms, swapAttempts: 40, lease: 30s}
 /// ```
 public struct ExecutorConfiguration: Equatable, Sendable {
     public var kafka = KafkaSettings(clientID: "driftline-executor", groupID: "driftline-executor")

@@ -31,7 +31,7 @@ struct ExecuteCommand: AsyncParsableCommand {
     @Option(help: "Log level with --config: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
     @Option(help: "Metadata store URL (checkpoints, leases, history).") var store: String = "driftline-metadata.sqlite"
     @Flag(help: "Print the DDL and the steps; change nothing.") var dryRun = false
-    @Option(help: "Rows per copy batch.") var batchRows: Int = 10_000
+    @Option(help: "Rows per copy batch (each its own transaction and checkpoint).") var batchRows: Int = 50_000
     @Option(help: "Copy at most this many rows per second (0: no limit).") var throttle: Double = 0
     @Option(help: "How long the swap may wait for the table's lock, per attempt, in milliseconds.") var lockTimeoutMs: Int = 50
     @Option(help: "Executor name for the lease (default: host and process id).") var holder: String?

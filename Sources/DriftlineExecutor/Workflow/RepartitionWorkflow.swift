@@ -30,7 +30,7 @@ public struct Checkpoint: Codable, Equatable, Sendable {
 /// retried with backoff → completed (the old table kept, writes captured back, for rollback).
 public struct RepartitionWorkflow: Sendable {
     public struct Settings: Equatable, Sendable {
-        public var batchRows = 10_000
+        public var batchRows = 50_000
         /// Rows per second at most during the copy (nil: as fast as the store goes).
         public var throttleRowsPerSecond: Double?
         /// Replay until at most this many captured changes are pending before verifying and swapping
