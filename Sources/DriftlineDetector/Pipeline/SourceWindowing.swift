@@ -111,6 +111,9 @@ public struct SourceWindowing {
         return .profiled(windowStart: start)
     }
 
+    /// Whether `closeReady(now:)` would close a window.
+    public func hasReadyWindows(now: Int64) -> Bool { windows.hasReady(now: now) }
+
     /// Windows the watermark has passed, with their partial profiles, oldest first.
     public mutating func closeReady(now: Int64) -> [ClosedWindow] {
         let closed: [ClosedWindow] = windows.closeReady(now: now).compactMap { start in

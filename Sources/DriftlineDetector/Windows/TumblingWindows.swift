@@ -66,6 +66,12 @@ public struct TumblingWindows: Sendable, Equatable {
         return (active.isEmpty ? partitionWatermarks : active).values.min()
     }
 
+    /// Whether `closeReady(now:)` would close a window.
+    public func hasReady(now: Int64) -> Bool {
+        guard let watermark = watermark(now: now), watermark > .min else { return false }
+        return openWindows.contains { $0 + size + allowedLateness <= watermark }
+    }
+
     /// Closes and returns (ascending) the windows the watermark has passed, lateness included.
     public mutating func closeReady(now: Int64) -> [Int64] {
         guard let watermark = watermark(now: now) else { return [] }

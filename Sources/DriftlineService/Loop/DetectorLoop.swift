@@ -314,8 +314,11 @@ final class DetectorLoop {
 
     private func reportBatchMetrics() {
         var malformed: Int64 = 0, deadLetters: Int64 = 0
-        var step = aggregation.stages.take()
-        step.stages.add(stepCPU.take())
+        var step = DetectorStageReport()
+        step.stages = stepCPU.take()
+        step.stages.add(aggregation.stages.stages.take())
+        step.metadataWallSeconds = aggregation.stages.metadataWallSeconds
+        aggregation.stages.metadataWallSeconds = 0
         for runtime in sources.all {
             let counted = runtime.takeCounters()
             step.stages.add(DetectorStage.profile.rawValue, counted.profileCPU)
@@ -331,7 +334,8 @@ final class DetectorLoop {
         metrics.stageCPU(step.stages)
         let seen = recordsSeen
         status.update { status in
-            status.stages.add(step)
+            status.stages.stages.add(step.stages)
+            status.stages.metadataWallSeconds += step.metadataWallSeconds
             if seen > status.recordsConsumed {
                 status.firstRecordAt = status.firstRecordAt ?? Date()
                 status.lastRecordAt = Date()

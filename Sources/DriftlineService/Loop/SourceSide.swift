@@ -106,7 +106,7 @@ final class SourceSide {
         let owned = assigned
         let lanes = lanes
         let (topic, partitionCount) = (source.topic, partitionCount)
-        if lanes.count > 1 {
+        if lanes.count > 1, lanes.contains(where: { $0.windowing.hasReadyWindows(now: now) }) {
             DispatchQueue.concurrentPerform(iterations: lanes.count) { index in
                 lanes[index].closeReadyWindows(now: now, topic: topic, partitionCount: partitionCount, owned: owned, lane: index, of: lanes.count)
             }

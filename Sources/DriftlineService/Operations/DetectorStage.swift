@@ -27,25 +27,12 @@ public enum DetectorStage: String, CaseIterable, Sendable {
 /// process (metadata store, HTTP, runtime), and the wall time spent in metadata-store calls.
 public struct DetectorStageReport: Sendable, Equatable {
     public var stages = StageCPU()
-    /// Wall seconds the loop spent storing scored windows: the fenced aggregator state, the
-    /// history, predictions and planning (lease renewals elsewhere are not in it).
+    /// Wall seconds the loop spent awaiting the metadata store (leases, state, history).
     public var metadataWallSeconds = 0.0
     /// librdkafka's threads (`rdk:…`), read just before the clients close (their threads end with them).
     public var kafkaThreadsCPU: Double?
 
     public init() {}
-
-    /// Adds another report's stages and wall time (the librdkafka figure is set once, at the end).
-    public mutating func add(_ other: DetectorStageReport) {
-        stages.add(other.stages)
-        metadataWallSeconds += other.metadataWallSeconds
-    }
-
-    /// Takes what was measured since the last call.
-    public mutating func take() -> DetectorStageReport {
-        defer { self = DetectorStageReport() }
-        return self
-    }
 
     /// "stage CPU s: consume 0.41, profile 1.20, …, librdkafka_threads 0.90, other 0.12; metadata wall 0.30 s":
     /// one line a benchmark can parse.
