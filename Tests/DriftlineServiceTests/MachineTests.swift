@@ -294,6 +294,13 @@ import Testing
         }
     }
 
+    /// Profiles the queued records as the loop does: each lane on its worker, then waits.
+    static func profile(_ side: SourceSide) {
+        let group = DispatchGroup()
+        for lane in side.lanes where !lane.isEmpty { lane.startProcessing(now: 0, group: group) }
+        group.wait()
+    }
+
     static func add(_ side: SourceSide, partition: Int32, offset: Int64, _ text: String, kafkaTime: Int64 = 0) {
         var bytes = Array(text.utf8)
         bytes.withUnsafeMutableBytes { side.enqueue(partition: partition, offset: offset, timestamp: kafkaTime, value: UnsafeRawBufferPointer($0)) }
@@ -308,7 +315,7 @@ import Testing
         Self.add(side, partition: 1, offset: 0, #"{"ts": 1700, "x": 4}"#)
         Self.add(side, partition: 0, offset: 3, #"{"ts": 1600, "x""#, kafkaTime: 10)  // malformed
         Self.add(side, partition: 0, offset: 4, #"{"ts"#, kafkaTime: 20)              // malformed, same window of arrival
-        for lane in side.lanes { lane.process(now: 0) }
+        Self.profile(side)
 
         let letters = side.takeDeadLetters(now: 0)
         #expect(letters.count == 1, "one sample per window of arrival")
@@ -332,7 +339,7 @@ import Testing
         Self.add(side, partition: 0, offset: 0, #"{"ts": 100}"#)
         Self.add(side, partition: 1, offset: 0, #"{"ts": 2500}"#)
         Self.add(side, partition: 0, offset: 1, #"{"ts": 2600}"#)
-        for lane in side.lanes { lane.process(now: 0) }
+        Self.profile(side)
         #expect(side.closeReadyWindows(now: 0).count == 2)
         side.revoke([TopicPartition("orders", 1)], now: 0)
         #expect(side.assigned == [0])
@@ -340,7 +347,7 @@ import Testing
         #expect(side.commitPositions.isEmpty)
         // A window already closed is not closed (published) again after the reset.
         Self.add(side, partition: 0, offset: 0, #"{"ts": 100}"#)
-        for lane in side.lanes { lane.process(now: 0) }
+        Self.profile(side)
         #expect(side.closeReadyWindows(now: 0).isEmpty)
     }
 }

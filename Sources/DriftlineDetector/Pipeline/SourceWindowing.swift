@@ -68,7 +68,7 @@ public struct SourceWindowing {
     }
 
     public mutating func ingest(_ record: UnsafeRawBufferPointer, partition: Int32, offset: Int64, kafkaTimestamp: Int64?, now: Int64) -> Outcome {
-        nextOffsets[partition] = max(nextOffsets[partition] ?? 0, offset + 1)
+        Self.raise(&nextOffsets[partition, default: 0], to: offset + 1)
         let scanned: ScanError?
         do { try scanner.scan(record); scanned = nil } catch { scanned = error }
         let time: Int64
@@ -110,6 +110,9 @@ public struct SourceWindowing {
         window.addScanned(scanner, eventTime: time)
         return .profiled(windowStart: start)
     }
+
+    /// In place through the dictionary's default subscript: one hash lookup per record, not two.
+    private static func raise(_ value: inout Int64, to bound: Int64) { if bound > value { value = bound } }
 
     /// Whether `closeReady(now:)` would close a window.
     public func hasReadyWindows(now: Int64) -> Bool { windows.hasReady(now: now) }

@@ -11,8 +11,16 @@ public struct TumblingWindows: Sendable, Equatable {
     public let allowedLateness: Int64
     public let idleTimeout: Int64
 
-    private var partitionWatermarks: [Int32: Int64] = [:]
-    private var lastDelivery: [Int32: Int64] = [:]
+    /// Per partition: its watermark (nil until assigned or on time; `.min` while assigned but
+    /// silent) and when it last delivered. One entry, so placing a record is one hash lookup.
+    private var partitions: [Int32: PartitionClock] = [:]
+    /// The window the previous record opened: consecutive records mostly share one.
+    private var lastOpened: Int64?
+
+    private struct PartitionClock: Sendable, Equatable {
+        var watermark: Int64?
+        var lastDelivery: Int64
+    }
     /// Windows that received records and have not closed, by start.
     public private(set) var openWindows: Set<Int64> = []
     /// Everything before this (exclusive end of the last closed window) is closed.
@@ -43,27 +51,37 @@ public struct TumblingWindows: Sendable, Equatable {
 
     /// Places one record delivered at processing time `now`.
     public mutating func place(partition: Int32, time: Int64, now: Int64) -> Placement {
-        lastDelivery[partition] = now
         let start = windowStart(time)
-        if start + size <= closedThrough {
+        let late = start + size <= closedThrough
+        Self.deliver(&partitions[partition, default: PartitionClock(watermark: nil, lastDelivery: now)], time: late ? nil : time, now: now)
+        if late {
             lateRecords += 1
             return .late(windowStart: start)
         }
-        partitionWatermarks[partition] = max(partitionWatermarks[partition] ?? .min, time)
-        openWindows.insert(start)
+        if lastOpened != start {
+            openWindows.insert(start)
+            lastOpened = start
+        }
         return .window(start: start)
+    }
+
+    /// In place (through the dictionary's default subscript): one lookup per record.
+    private static func deliver(_ clock: inout PartitionClock, time: Int64?, now: Int64) {
+        clock.lastDelivery = now
+        if let time { clock.watermark = max(clock.watermark ?? .min, time) }
     }
 
     /// The largest event time `partition` has delivered, if any.
     public func watermark(of partition: Int32) -> Int64? {
-        partitionWatermarks[partition].flatMap { $0 == .min ? nil : $0 }
+        partitions[partition]?.watermark.flatMap { $0 == .min ? nil : $0 }
     }
 
     /// The source's watermark at processing time `now` (nil before any partition delivered).
     public func watermark(now: Int64) -> Int64? {
-        let active = partitionWatermarks.filter { now - (lastDelivery[$0.key] ?? .min) <= idleTimeout }
+        let watermarks = partitions.values.filter { $0.watermark != nil }
+        let active = watermarks.filter { now - $0.lastDelivery <= idleTimeout }
         // Every partition idle: the freshest watermark is all there is to go on.
-        return (active.isEmpty ? partitionWatermarks : active).values.min()
+        return (active.isEmpty ? watermarks : active).compactMap(\.watermark).min()
     }
 
     /// Whether `closeReady(now:)` would close a window.
@@ -78,6 +96,7 @@ public struct TumblingWindows: Sendable, Equatable {
         guard watermark > .min else { return [] }
         let ready = openWindows.filter { $0 + size + allowedLateness <= watermark }.sorted()
         for start in ready { openWindows.remove(start) }
+        lastOpened = nil
         // Every window ending at or before watermark − lateness is closed, with or without records.
         closedThrough = max(closedThrough, windowStart(watermark - allowedLateness))
         return ready
@@ -86,17 +105,15 @@ public struct TumblingWindows: Sendable, Equatable {
     /// Newly assigned partitions hold the watermark back until they deliver (or go idle), so a first
     /// batch from one partition cannot close windows that the others still have records for.
     public mutating func assign(_ partitions: [Int32], now: Int64) {
-        for partition in partitions where partitionWatermarks[partition] == nil {
-            partitionWatermarks[partition] = .min
-            lastDelivery[partition] = now
+        for partition in partitions where self.partitions[partition]?.watermark == nil {
+            self.partitions[partition] = PartitionClock(watermark: .min, lastDelivery: now)
         }
     }
 
     /// Partitions moved to another instance stop holding the watermark back.
     public mutating func revoke(_ partitions: [Int32]) {
         for partition in partitions {
-            partitionWatermarks.removeValue(forKey: partition)
-            lastDelivery.removeValue(forKey: partition)
+            self.partitions.removeValue(forKey: partition)
         }
     }
 }

@@ -101,10 +101,21 @@ public struct HyperLogLog: Sendable {
         var slots = Swift.max(sparse.count, 32)
         while slots < registers * 2 { slots <<= 1 }
         guard slots > sparse.count else { return }
-        let entries = sparse.filter { $0 != 0 }
-        sparse = [UInt32](repeating: 0, count: slots)
-        sparseCount = 0
-        for entry in entries { raise(Int(entry >> 8), to: UInt8(truncatingIfNeeded: entry)) }
+        // Entries move straight into the new table (distinct indexes, so no match to look for):
+        // a filtered copy then re-adding each cost a tenth of windowed profiling in perf.
+        var table = [UInt32](repeating: 0, count: slots)
+        let shift = precision - slots.trailingZeroBitCount
+        table.withUnsafeMutableBufferPointer { table in
+            let mask = table.count - 1
+            sparse.withUnsafeBufferPointer { old in
+                for entry in old where entry != 0 {
+                    var slot = Int(entry >> 8) >> shift
+                    while table[slot] != 0 { slot = (slot + 1) & mask }
+                    table[slot] = entry
+                }
+            }
+        }
+        sparse = table
     }
 
     private mutating func makeDense() {

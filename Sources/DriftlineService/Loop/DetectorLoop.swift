@@ -50,6 +50,12 @@ final class DetectorLoop {
     private var lastLagCheck = ContinuousClock.now - .seconds(3_600)
     /// The current step's stage CPU (the loop thread's stages; lanes and the aggregation report theirs).
     private var stepCPU = StageCPU()
+    /// Left by each lane when it has profiled the batch in flight.
+    private let laneWork = DispatchGroup()
+    private var lanesBusy = false
+    /// Source positions taken while the lanes were idle: committed while the next batch is in flight
+    /// (they lag it, so a restart re-reads it rather than skipping it).
+    private var sourcePositions: [TopicPartition: Int64] = [:]
 
     init(configuration: DetectorConfiguration, store: any MetadataStore, status: ServiceStatus, metrics: DetectorMetrics, logger: Logger, recordLimit: Int64?) throws {
         self.configuration = configuration
@@ -111,6 +117,7 @@ final class DetectorLoop {
                 // Leave the group without committing anything new: a restart resumes from the
                 // last commit, which only ever covers durable outputs.
                 logger.error("detector failed: \(error)")
+                finishProfiling()
                 for consumer in [consumer, aggregationConsumer] {
                     consumer.onRevoke = nil
                     try? consumer.close()
@@ -137,6 +144,9 @@ final class DetectorLoop {
     /// of open windows), release leases.
     private func shutdown() async throws {
         logger.info("detector stopping", metadata: ["records": "\(recordsSeen)"])
+        // The batch in flight is profiled; its windows stay open, so the commit covers it exactly as
+        // any open window: a restart re-reads it.
+        finishProfiling()
         // Stored with the commit, so close() commits them again if this one meets a rebalance.
         try commitProgress()
         let kafkaThreads = threadsCPUSeconds(namePrefix: "rdk:")
@@ -147,7 +157,9 @@ final class DetectorLoop {
         try publisher.close()
     }
 
-    /// One batch; true if it read partials or scored windows.
+    /// One batch; true if it read partials or scored windows. The lanes profile the batch the
+    /// previous step consumed while this one polls; from `finishProfiling` on they are idle until
+    /// `startProfiling` hands them this step's batch.
     private func step() async throws -> Bool {
         let now = Self.millisecondsNow()
         var events = stepCPU.measure(DetectorStage.consume.rawValue) { consumer.consumeBatch(maxMessages: 20_000, timeout: .milliseconds(100)) { message in
@@ -167,7 +179,8 @@ final class DetectorLoop {
         events += stepCPU.measure(DetectorStage.partialsRead.rawValue) {
             aggregationConsumer.consumeBatch(maxMessages: 5_000, timeout: .zero) { message in readPartial(message) }
         }
-        profileBatch(now: now)
+        finishProfiling()
+        sampleDeadLetters(now: now)
         for event in events {
             switch event {
             case let .rebalance(.assigned(partitions)):
@@ -188,9 +201,11 @@ final class DetectorLoop {
         }
         // Drained every step, so they are seen (and their buffer stays small).
         try publisher.checkClientErrors()
+        let closed = closeReadyWindows(now: now)
+        startProfiling(now: now)
         await aggregation.releaseLeases()
 
-        try publishClosedWindows(now: now)
+        try publishClosedWindows(closed)
         let partials = batchPartials
         batchPartials.removeAll()
         let progressed = try await aggregation.add(partials, now: now)
@@ -205,14 +220,32 @@ final class DetectorLoop {
 
     // MARK: Source side
 
-    /// Profiles the batch (every lane with records on its own core), then samples dead letters.
-    private func profileBatch(now: Int64) {
+    /// Hands every lane with records its part of the batch just consumed, each on its own core.
+    private func startProfiling(now: Int64) {
+        precondition(!lanesBusy, "a batch is still in flight")
         let busy = sources.all.flatMap(\.lanes).filter { !$0.isEmpty }
-        if busy.count > 1 {
-            DispatchQueue.concurrentPerform(iterations: busy.count) { busy[$0].process(now: now) }
-        } else {
-            busy.first?.process(now: now)
+        for lane in busy { lane.startProcessing(now: now, group: laneWork) }
+        lanesBusy = !busy.isEmpty
+    }
+
+    /// Waits for the batch in flight, then records where each source partition may be committed
+    /// (only idle lanes may be read). Safe to call when nothing is in flight.
+    private func finishProfiling() {
+        if lanesBusy {
+            laneWork.wait()
+            lanesBusy = false
         }
+        takeSourcePositions()
+    }
+
+    private func takeSourcePositions() {
+        precondition(!lanesBusy, "lanes are read only between batches")
+        sourcePositions = [:]
+        for runtime in sources.all { sourcePositions.merge(runtime.commitPositions) { $1 } }
+    }
+
+    /// Samples the malformed records of the batch just profiled to the dead-letter topic.
+    private func sampleDeadLetters(now: Int64) {
         for runtime in sources.all {
             for letter in runtime.takeDeadLetters(now: now) {
                 do { publisher.send(topic: configuration.topics.deadLetter, key: letter.key, value: try WireJSON.encode(letter)) } catch {
@@ -223,11 +256,18 @@ final class DetectorLoop {
         }
     }
 
+    /// Windows the watermark passed, their partials encoded by the lanes (on their cores); then the
+    /// commit positions, which no longer wait for those windows.
+    private func closeReadyWindows(now: Int64) -> [PartialProfileMessage] {
+        let closed = sources.all.flatMap { $0.closeReadyWindows(now: now) }
+        if !closed.isEmpty { takeSourcePositions() }
+        return closed
+    }
+
     /// Partials of windows closed in this batch go out, flushed before the source positions that
     /// cover them are committed.
-    private func publishClosedWindows(now: Int64) throws {
-        // The lanes count their own encoding (on their cores); the envelopes are the loop's.
-        let closed = sources.all.flatMap { $0.closeReadyWindows(now: now) }
+    private func publishClosedWindows(_ closed: [PartialProfileMessage]) throws {
+        // The lanes count their own encoding; the envelopes are the loop's.
         let partials = stepCPU.measure(DetectorStage.partialsEncode.rawValue) { closed.map { (key: $0.source, value: Data($0.encoded())) } }
         guard !partials.isEmpty else { return }
         try stepCPU.measure(DetectorStage.partialsPublish.rawValue) {
@@ -254,8 +294,7 @@ final class DetectorLoop {
 
     /// Source partitions at their commit positions, profiles partitions at the oldest pending partial.
     private func positions() -> [TopicPartition: Int64] {
-        var result: [TopicPartition: Int64] = [:]
-        for runtime in sources.all { result.merge(runtime.commitPositions) { $1 } }
+        var result = sourcePositions
         var pending = aggregation.pendingOffsets
         for partial in batchPartials { pending[partial.partition, default: []].append(partial.offset) }
         for (partition, position) in CommitTracker.profilesPositions(next: profilesNext, pending: pending) {
@@ -284,6 +323,7 @@ final class DetectorLoop {
     /// then forget the state built from them (eager rebalancing revokes everything; the next owner,
     /// maybe this instance again, rebuilds open windows from those positions).
     private func revokeSources(_ partitions: [TopicPartition]) {
+        finishProfiling()
         storePositions(of: partitions, in: consumer)
         let revoked = Set(partitions)
         for runtime in sources.all { runtime.revoke(revoked, now: Self.millisecondsNow()) }

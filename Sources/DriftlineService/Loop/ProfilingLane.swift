@@ -2,17 +2,26 @@ import DriftlineDetector
 import DriftlineKafka
 import DriftlineProfiling
 import DriftlineServiceRuntime
+import Foundation
 
 /// One worker's share of a source: the partitions `partition % lanes == index`, windowed and
-/// profiled on its own core. The loop copies each batch's records into the lanes, runs the lanes
-/// concurrently, then reads their outcomes back on its own thread.
+/// profiled on its own core. The loop copies a batch's records into the lanes' incoming buffers,
+/// then hands that batch to the lanes (`startProcessing`) and polls the next one while they
+/// profile it: polling and profiling overlap instead of taking turns.
 ///
-/// `@unchecked Sendable`: a lane is touched by exactly one thread at a time — the loop between
-/// batches, one worker of `DispatchQueue.concurrentPerform` during `process`.
+/// `@unchecked Sendable`: while a batch is in flight the lane's worker owns `windowing`, the
+/// batch being processed and the outcomes; the loop touches only the incoming buffers, and waits
+/// for the lane's group before it reads anything else (`DetectorLoop.finishProfiling`).
 final class ProfilingLane: @unchecked Sendable {
     var windowing: SourceWindowing
+    /// The next batch, filled by the loop while the previous one is processed.
     private var buffer: [UInt8] = []
     private var entries: [Entry] = []
+    /// The batch in flight (swapped with the incoming buffers, so neither reallocates).
+    private var processingBuffer: [UInt8] = []
+    private var processingEntries: [Entry] = []
+    private var processingNow: Int64 = 0
+    private let queue: DispatchQueue
     /// Outcomes of `process` not yet taken.
     private var late: Int64 = 0
     private var malformed: [Malformed] = []
@@ -38,7 +47,12 @@ final class ProfilingLane: @unchecked Sendable {
         var record: [UInt8]
     }
 
-    init(windowing: SourceWindowing) { self.windowing = windowing }
+    init(windowing: SourceWindowing, index: Int) {
+        self.windowing = windowing
+        // Its own serial queue on Dispatch's threads, never Swift's cooperative pool: profiling a
+        // batch is tens of milliseconds of CPU.
+        queue = DispatchQueue(label: "driftline.lane.\(index)", qos: .userInitiated)
+    }
 
     var isEmpty: Bool { entries.isEmpty }
 
@@ -48,7 +62,8 @@ final class ProfilingLane: @unchecked Sendable {
         buffer.append(contentsOf: value)
     }
 
-    /// Forgets queued records of revoked partitions: their new owner re-reads them.
+    /// Forgets queued records of revoked partitions: their new owner re-reads them. Only with no
+    /// batch in flight.
     func discard(_ partitions: Set<Int32>) {
         entries.removeAll { partitions.contains($0.partition) }
     }
@@ -89,11 +104,20 @@ final class ProfilingLane: @unchecked Sendable {
         return (closed, closeCPU)
     }
 
-    func process(now: Int64) {
+    /// Hands the incoming batch to the lane's worker; `group` is left when it is profiled.
+    func startProcessing(now: Int64, group: DispatchGroup) {
+        swap(&buffer, &processingBuffer)
+        swap(&entries, &processingEntries)
+        processingNow = now
+        queue.async(group: group) { self.process() }
+    }
+
+    private func process() {
         let start = threadCPUSeconds()
         defer { profileCPU += threadCPUSeconds() - start }
-        buffer.withUnsafeBytes { bytes in
-            for entry in entries {
+        let now = processingNow
+        processingBuffer.withUnsafeBytes { bytes in
+            for entry in processingEntries {
                 let record = UnsafeRawBufferPointer(rebasing: bytes[entry.start..<entry.start + entry.count])
                 switch windowing.ingest(record, partition: entry.partition, offset: entry.offset, kafkaTimestamp: entry.timestamp, now: now) {
                 case .profiled: break
@@ -103,7 +127,7 @@ final class ProfilingLane: @unchecked Sendable {
                 }
             }
         }
-        entries.removeAll(keepingCapacity: true)
-        buffer.removeAll(keepingCapacity: true)
+        processingEntries.removeAll(keepingCapacity: true)
+        processingBuffer.removeAll(keepingCapacity: true)
     }
 }

@@ -40,7 +40,7 @@ final class SourceSide {
         self.partitionCount = partitionCount
         self.deadLetterBudget = deadLetterBudget
         self.makeWindowing = makeWindowing
-        lanes = (0..<max(workers, 1)).map { _ in ProfilingLane(windowing: makeWindowing(.min)) }
+        lanes = (0..<max(workers, 1)).map { ProfilingLane(windowing: makeWindowing(.min), index: $0) }
     }
 
     func lane(_ partition: Int32) -> ProfilingLane { lanes[Int(partition) % lanes.count] }
