@@ -2,8 +2,8 @@ import ArgumentParser
 import DriftlinePlanning
 import DriftlineSampleData
 import DriftlineSQL
-import DriftlineTargets
 import DriftlineServiceRuntime
+import DriftlineTargets
 import Foundation
 
 struct PlanBench: AsyncParsableCommand {

@@ -42,6 +42,8 @@ public struct PartialAggregator {
     }
 
     /// Adds a partial; `partitions` are the input partitions it covers (even those with no records).
+    /// The aggregator keeps `partial` itself, not a copy (the caller hands over a freshly decoded
+    /// one), and never changes it: `ready` merges the parts into a new profile.
     @discardableResult
     public mutating func add(windowStart: Int64, partial: WindowProfile, partitions: Set<Int32>, now: Int64) throws(ProfileConfigurationError) -> Added {
         // A window already scored is never scored again.
@@ -55,7 +57,7 @@ public struct PartialAggregator {
         guard entry.parts.first.map({ $0.profile.configuration == partial.configuration }) ?? true else {
             throw ProfileConfigurationError.notMergeable("partials of one window were profiled with different settings")
         }
-        entry.parts.append((partitions, partial.copy()))
+        entry.parts.append((partitions, partial))
         entry.partitions.formUnion(partitions)
         pending[windowStart] = entry
         return .merged
@@ -76,11 +78,9 @@ public struct PartialAggregator {
             releasedThrough = max(releasedThrough, start)
             // Merged in partition order, so the result does not depend on which instance sent what first.
             let parts = entry.parts.sorted { $0.partitions.min()! < $1.partitions.min()! }
-            let merged = parts[0].profile
-            for part in parts.dropFirst() {
-                do { try merged.merge(part.profile) } catch {
-                    preconditionFailure("add() admits only parts with the window's configuration, so they merge: \(error)")
-                }
+            let merged: WindowProfile
+            do { merged = try .merging(parts.map(\.profile), configuration: parts[0].profile.configuration) } catch {
+                preconditionFailure("add() admits only parts with the window's configuration, so they merge: \(error)")
             }
             result.append(ReadyWindow(start: start, profile: merged, coveredPartitions: entry.partitions.count, complete: complete))
         }
