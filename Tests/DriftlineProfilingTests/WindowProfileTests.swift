@@ -182,6 +182,30 @@ func expectSameProfile(_ a: WindowProfile, _ b: WindowProfile, sourceLocation: S
         }
     }
 
+    /// The checksum stays CRC-32 (IEEE) whatever the implementation: its published check value, and
+    /// the byte-at-a-time definition on every length and alignment around the 8-byte steps.
+    @Test func checksumIsCRC32() {
+        #expect(CRC32.checksum(Array("123456789".utf8)[...]) == 0xCBF4_3926)
+        #expect(CRC32.checksum([UInt8]()[...]) == 0)
+        var table = [UInt32](repeating: 0, count: 256)
+        for index in 0..<256 {
+            var value = UInt32(index)
+            for _ in 0..<8 { value = value & 1 == 1 ? 0xEDB8_8320 ^ (value >> 1) : value >> 1 }
+            table[index] = value
+        }
+        func bytewise(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+            var crc: UInt32 = 0xFFFF_FFFF
+            for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+            return crc ^ 0xFFFF_FFFF
+        }
+        var random = SeededRandom(seed: 5)
+        let bytes = (0..<300).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        for start in 0..<9 {
+            for end in start...min(bytes.count, start + 40) { #expect(CRC32.checksum(bytes[start..<end]) == bytewise(bytes[start..<end])) }
+            #expect(CRC32.checksum(bytes[start...]) == bytewise(bytes[start...]))
+        }
+    }
+
     @Test func corruptionIsRejected() {
         let bytes = profile(DriftDataset(records: 300)).encoded()
         var random = SeededRandom(seed: 23)

@@ -88,13 +88,10 @@ extension WindowProfile {
         guard CRC32.checksum(bytes[..<body]) == stored else {
             throw ProfileDecodingError(reason: "checksum mismatch: the profile is corrupt or truncated", offset: body)
         }
-        var reader = BinaryReader(Array(bytes[5..<body]))
-        do {
-            try self.init(reading: &reader)
-        } catch {
-            throw ProfileDecodingError(reason: error.reason, offset: error.offset + 5)
-        }
-        guard reader.isAtEnd else { throw ProfileDecodingError(reason: "\(reader.remaining) unexpected bytes after the profile", offset: reader.offset + 5) }
+        // Reads the body in place (a copy of it was a tenth of decoding a partial).
+        var reader = BinaryReader(bytes, from: 5, to: body)
+        try self.init(reading: &reader)
+        guard reader.isAtEnd else { throw ProfileDecodingError(reason: "\(reader.remaining) unexpected bytes after the profile", offset: reader.offset) }
     }
 
     private convenience init(reading reader: inout BinaryReader) throws(ProfileDecodingError) {

@@ -208,8 +208,24 @@ extension HyperLogLog {
             // Fewer than a third of the registers are set (the sparse limit is an eighth).
             writer.byte(1)
             writer.varint(UInt64(sparseCount))
+            // The table is almost in index order (home slots come from the index's top bits; only
+            // probing displaces entries, a few slots each, and a wrap moves some to the front), so an
+            // insertion sort is close to linear, where `filter` + `sorted` allocated twice and merge-sorted.
+            let entries = [UInt32](unsafeUninitializedCapacity: sparseCount) { buffer, initialized in
+                var filled = 0
+                for entry in sparse where entry != 0 {
+                    var position = filled
+                    while position > 0, buffer[position - 1] > entry {
+                        buffer[position] = buffer[position - 1]
+                        position -= 1
+                    }
+                    buffer[position] = entry
+                    filled += 1
+                }
+                initialized = filled
+            }
             var previous = 0
-            for entry in sparse.filter({ $0 != 0 }).sorted() {
+            for entry in entries {
                 let index = Int(entry >> 8)
                 writer.varint(UInt64(index - previous))
                 writer.byte(UInt8(truncatingIfNeeded: entry))

@@ -207,7 +207,7 @@ extension QuantileSketch {
         writer.varint(UInt64(levels.count))
         for level in levels {
             writer.varint(UInt64(level.count))
-            for value in level { writer.double(value) }
+            writer.doubles(level)
         }
     }
 
@@ -225,7 +225,7 @@ extension QuantileSketch {
         for _ in 0..<height {
             let itemCount = try reader.varint(max: UInt64(k), "quantile level size")
             var level = Self.level(capacity: Int(k))
-            for _ in 0..<itemCount { level.append(try reader.double()) }
+            try reader.doubles(Int(itemCount), into: &level)
             levels.append(level)
         }
         if levels.isEmpty { levels = [Self.level(capacity: Int(k))] }
