@@ -37,12 +37,16 @@ struct DetectBench: ParsableCommand {
     @Option(name: .customLong("kafka-property"), help: "A librdkafka property for the detector (key=value; repeatable).")
     var kafkaProperties: [String] = []
 
+    @Option(help: "Profiling lanes of the detector (`workers` in its configuration; default: one per core, at most 8).")
+    var workers: Int?
+
     @Option(help: "kcat executable; empty to skip the baseline.")
     var kcat = "kcat"
 
     func validate() throws {
         guard records >= 10_000 else { throw ValidationError("--records must be at least 10000") }
         if let partitions, partitions < 1 { throw ValidationError("--partitions must be positive") }
+        if let workers, !(1...64).contains(workers) { throw ValidationError("--workers must be in 1...64") }
     }
 
     func run() throws {
@@ -83,6 +87,7 @@ struct DetectBench: ParsableCommand {
                 windows: {size: \(windowSeconds)s, allowedLateness: 1s}
                 metadata: {store: \(directory.appendingPathComponent("metadata.sqlite").path)}
                 http: {listen: "127.0.0.1:0"}
+                \(workers.map { "workers: \($0)" } ?? "")
                 """.write(to: config, atomically: true, encoding: .utf8)
             let start = DispatchTime.now()
             let output = try runProcess(URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
