@@ -90,8 +90,13 @@ struct DetectBench: ParsableCommand {
                 \(workers.map { "workers: \($0)" } ?? "")
                 """.write(to: config, atomically: true, encoding: .utf8)
             let start = DispatchTime.now()
-            let output = try runProcess(URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
-                                        ["detect", "--config", config.path, "--exit-after-records", String(records), "--log-level", "warning"]).output
+            let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+            let detect = ["detect", "--config", config.path, "--exit-after-records", String(records), "--log-level", "warning"]
+            // A profiler around the detector alone (heaptrack, valgrind, perf): its first word is the
+            // program, the rest its arguments, then the detector's command line.
+            let wrapper = ProcessInfo.processInfo.environment["DRIFTLINE_BENCH_DETECTOR_WRAPPER"].map { $0.split(separator: " ").map(String.init) } ?? []
+            let output = try wrapper.first.map { try runProcess(executablePath(named: $0) ?? $0, Array(wrapper.dropFirst()) + [executable] + detect).output }
+                ?? runProcess(executable, detect).output
             let wall = seconds(since: start)
             guard let span = number(after: "consuming span ", in: output), let rss = number(after: "peak RSS ", in: output) else {
                 throw ValidationError("unexpected detector output:\n\(output)")
