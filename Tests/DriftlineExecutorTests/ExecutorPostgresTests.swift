@@ -111,6 +111,43 @@ extension ChildProcess {
         await database.close()
     }
 
+    /// Verification hashes rows with `hash_record` where it can; json and point columns have no
+    /// hash function, so there it must fall back to the rows' text and still complete exactly.
+    @Test(.enabled(if: enabled, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))
+    func verificationHashesTextWhereAColumnTypeHasNoHashFunction() async throws {
+        let database = try await TargetDatabase.open("unhashable")
+        do {
+            try await database.createEvents(rows: 20_000)
+            try await database.execute("ALTER TABLE public.events ADD COLUMN doc json, ADD COLUMN at point")
+            try await database.execute("UPDATE public.events SET doc = json_build_object('id', id, 'note', note), at = point(id, user_id)")
+            await #expect(throws: (any Error).self, "hash_record refuses json and point") {
+                try await database.execute("SELECT hash_record(e) FROM public.events e LIMIT 1")
+            }
+            let contents = "SELECT sum(hashtext(e::text)::int8)::int8 FROM public.events e"
+            let before: Int64 = try await database.scalar(contents)
+            let store = try await MetadataStores.open(metadataFile())
+            try await store.migrate()
+            let target = try await PostgresTarget(url: database.url)
+            let statuses = StatusLog()
+            let runner = RepartitionRunner(command: command("unhashable", PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 4)])),
+                                           target: target, repository: MetadataRepository(store: store), holder: "test", settings: RepartitionWorkflow.Settings()) { statuses.append($0) }
+            let outcome = await runner.run()
+            await target.close()
+            await store.close()
+            #expect(outcome == .completed, "\(statuses.all.last.map { "\($0.state) \($0.error ?? "")" } ?? "no status")")
+            #expect(statuses.all.map(\.state).contains(.verifying))
+            let leaves: Int64 = try await database.scalar("SELECT count(*)::int8 FROM pg_partition_tree('public.events') WHERE isleaf")
+            #expect(leaves == 4)
+            let after: Int64 = try await database.scalar(contents)
+            #expect(after == before, "the rows, json and points included, are the same after the migration")
+            #expect(try await database.scalar("SELECT count(*)::int8 FROM public.events") == Int64(20_000))
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+
     @Test(.enabled(if: enabled, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))
     func twoExecutorsOneCommandOneDoesTheWork() async throws {
         let database = try await TargetDatabase.open("twice")
