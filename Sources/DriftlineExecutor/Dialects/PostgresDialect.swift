@@ -204,7 +204,7 @@ public struct PostgresDialect: Sendable {
     /// Rows and a checksum per key range of `relation`, leaving out keys with captured changes not
     /// yet replayed; run for the original and the shadow in one REPEATABLE READ snapshot, the two
     /// must agree exactly.
-    public func checksums(of relation: String, buckets: Int, rowHash: RowHash = .text) -> String {
+    public func checksums(of relation: String, buckets: Int, rowHash: RowHash) -> String {
         let bucket: String
         if key.count == 1, ["bigint", "integer", "smallint"].contains(key[0].type) {
             // Key ranges of equal width over the original's keys.
