@@ -24,8 +24,8 @@ final class Aggregation {
     private let status: ServiceStatus
     let metrics: DetectorMetrics
     let logger: Logger
-    /// The source sides (a source's configuration, its average record size).
-    private let sources: SourceDirectory
+    /// The sources' configurations and average record sizes (the source side reports them).
+    private let sources: SourceCatalog
     var aggregators: [String: AggregatorRuntime] = [:]
     /// Aggregators dropped by a revocation, whose leases still need releasing.
     private var released: [Lease] = []
@@ -45,7 +45,7 @@ final class Aggregation {
     var stages = DetectorStageReport()
 
     init(configuration: DetectorConfiguration, repository: MetadataRepository, holder: String, outputs: OutputTopicReader, publisher: OutputPublisher,
-         status: ServiceStatus, metrics: DetectorMetrics, logger: Logger, sources: SourceDirectory) {
+         status: ServiceStatus, metrics: DetectorMetrics, logger: Logger, sources: SourceCatalog) {
         self.configuration = configuration
         self.repository = repository
         self.holder = holder
@@ -123,7 +123,7 @@ final class Aggregation {
     /// its state on first use.
     private func ownAggregator(for partial: PartialProfileMessage, profilesPartition: Int32) async throws -> Bool {
         if let existing = aggregators[partial.source] { return existing.delivery.isIdle }
-        guard let source = sources.watch(partial.source)?.source else {
+        guard let source = sources.source(partial.source) else {
             logger.warning("partial for unknown source '\(partial.source)' ignored")
             return false
         }
@@ -160,7 +160,7 @@ final class Aggregation {
                 action = .acquireLease
             case .loadState:
                 let stored = try await repository.get(AggregatorState.self, kind: MetadataKind.detectorState, source: source)
-                if let (state, _) = stored, var runtime = aggregators[source], let watched = sources.watch(source)?.source {
+                if let (state, _) = stored, var runtime = aggregators[source], let watched = sources.source(source) {
                     runtime.aggregator = PartialAggregator(partitionCount: runtime.aggregator.partitionCount, timeout: runtime.aggregator.timeout,
                                                            releasedThrough: state.releasedThrough)
                     runtime.scorer = try WindowScorer(source: watched, reference: configuration.reference, schema: try schema(watched), restoring: state.scorer)
@@ -323,7 +323,7 @@ final class Aggregation {
     /// Drift log, field statistics and schema versions. Written after the outputs are durable; a
     /// crash in between repeats log entries (with the same ids), never loses an alert.
     private func recordMetadata(source: String, windows: [ScoredWindow]) async throws {
-        let averageBytes = sources.watch(source)?.averageRecordBytes ?? 0
+        let averageBytes = sources.averageRecordBytes(of: source)
         for window in windows {
             // Many windows at once (a backlog) on a slow disk can take longer than the lease TTL:
             // renew between windows (at most every TTL / 3).

@@ -17,9 +17,11 @@ import Logging
 ///   partials go to the profiles topic, are flushed, and only then is each source partition
 ///   committed at the first offset an open window still needs (`CommitTracker`), so open windows
 ///   are rebuilt by re-reading after a restart or a rebalance.
-/// - `Aggregation`: whoever owns a source's key in the profiles topic holds its lease, merges
-///   partials, scores windows in order and publishes through the fenced outbox
-///   (`AggregatorDelivery`); the profiles topic is committed at the oldest partial still pending.
+/// - `AggregationSide` (its own consumer and executor): whoever owns a source's key in the profiles
+///   topic holds its lease, merges partials, scores windows in order and publishes through the
+///   fenced outbox (`AggregatorDelivery`); the profiles topic is committed at the oldest partial
+///   still pending. Each step starts one aggregation step and the next step awaits it, so it runs
+///   while this thread polls and the lanes profile.
 final class DetectorLoop {
     let configuration: DetectorConfiguration
     let status: ServiceStatus
@@ -31,15 +33,16 @@ final class DetectorLoop {
     let recordLimit: Int64?
 
     private let consumer: KafkaConsumer
-    private let aggregationConsumer: KafkaConsumer
     private let publisher: OutputPublisher
     private let outputs: OutputTopicReader
-    private let aggregation: Aggregation
+    private let aggregationSide: AggregationSide
+    /// The aggregation's own thread (a Dispatch queue, never Swift's cooperative pool: a step may
+    /// block in a flush or a broker query).
+    private let aggregationExecutor = BlockingWorkExecutor(label: "driftline.detector.aggregation")
+    /// The aggregation step started by the previous loop step, awaited by the next one.
+    private var aggregationInFlight: Task<Bool, any Error>?
     private let sources: SourceDirectory
-    /// Partials read in the current batch, handled after it (lease and store calls are async).
-    private var batchPartials: [ReadPartial] = []
-    /// Profiles topic: per partition, the offset after the last message read.
-    private var profilesNext: [Int32: Int64] = [:]
+    /// Source partitions only; the aggregation side commits the profiles topic.
     private var commits: CommitTracker
     private var recordsSeen: Int64 = 0
     /// Each source topic's runtime by `KafkaMessageView.topicIdentity` (no topic name per record).
@@ -75,7 +78,7 @@ final class DetectorLoop {
         // Both can be overridden in kafka.properties.
         consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(
             client: client, groupID: configuration.kafka.groupID, queuedMinMessages: 1_000_000, fetchWaitMaxMilliseconds: 10))
-        aggregationConsumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(
+        let aggregationConsumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(
             client: client, groupID: configuration.kafka.groupID + ".aggregation", queuedMinMessages: 1_000, fetchWaitMaxMilliseconds: 10))
         outputs = try OutputTopicReader(client: client)
 
@@ -96,11 +99,12 @@ final class DetectorLoop {
         for topic in metadata.topics where sources.watch(topic.name, partitions: topic.partitions.count) != nil { metrics.sourceWatched(topic.name) }
         for table in configuration.tables { metrics.tablePlanned(table.name) }
         self.sources = sources
-        aggregation = Aggregation(configuration: configuration, repository: repository, holder: holder, outputs: outputs, publisher: publisher,
-                                  status: status, metrics: metrics, logger: logger, sources: sources)
+        let aggregation = Aggregation(configuration: configuration, repository: repository, holder: holder, outputs: outputs, publisher: publisher,
+                                      status: status, metrics: metrics, logger: logger, sources: sources.catalog)
+        aggregationSide = AggregationSide(consumer: aggregationConsumer, aggregation: aggregation, profilesTopic: configuration.topics.profiles,
+                                          publisher: publisher, status: status, logger: logger)
         // Weak: the consumer may close from its deinit after the loop is gone (a failed start).
         consumer.onRevoke = { [weak self] partitions in self?.revokeSources(partitions) }
-        aggregationConsumer.onRevoke = { [weak self] partitions in self?.revokeProfiles(partitions) }
         try consumer.subscribe(topics: configuration.sources.map(\.topic))
         logger.info("watching", metadata: ["topics": "\(sources.sides.keys.sorted())"])
         try aggregationConsumer.subscribe(topics: [configuration.topics.profiles])
@@ -120,10 +124,16 @@ final class DetectorLoop {
                 // last commit, which only ever covers durable outputs.
                 logger.error("detector failed: \(error)")
                 finishProfiling()
-                for consumer in [consumer, aggregationConsumer] {
-                    consumer.onRevoke = nil
-                    try? consumer.close()
+                if let inFlight = aggregationInFlight, case let .failure(other) = await inFlight.result, "\(other)" != "\(error)" {
+                    logger.error("the aggregation failed as well: \(other)")
                 }
+                aggregationInFlight = nil
+                consumer.onRevoke = nil
+                do { try consumer.close() } catch {
+                    // The group then rebalances after the session timeout instead of at once; nothing is lost.
+                    logger.warning("closing the source consumer after a failure: \(error)")
+                }
+                aggregationSide.abandon()
                 throw error
             }
             // With a record limit, stop once the limit is reached and the windows it closed are
@@ -136,11 +146,9 @@ final class DetectorLoop {
         try await shutdown()
     }
 
-    /// Every partial this instance sent has been read back (so its windows were aggregated here or
-    /// by their owner).
-    private var partialsReadBack: Bool {
-        profilesSent.allSatisfy { partition, end in (profilesNext[partition] ?? 0) >= end }
-    }
+    /// Whether every partial this instance sent had been read back when the last aggregation step
+    /// finished (so its windows were aggregated here or by their owner).
+    private var partialsReadBack = false
 
     /// Finish: publish what closed, commit, leave the group (commit-on-revoke stores the positions
     /// of open windows), release leases.
@@ -149,22 +157,25 @@ final class DetectorLoop {
         // The batch in flight is profiled; its windows stay open, so the commit covers it exactly as
         // any open window: a restart re-reads it.
         finishProfiling()
+        _ = try await finishAggregation()
+        reportBatchMetrics()
         // Stored with the commit, so close() commits them again if this one meets a rebalance.
         try commitProgress()
+        try aggregationSide.commit()
         let kafkaThreads = threadsCPUSeconds(namePrefix: "rdk:")
         status.update { $0.stages.kafkaThreadsCPU = kafkaThreads }
         try consumer.close()
-        try aggregationConsumer.close()
-        await aggregation.releaseAll()
+        try await aggregationSide.close()
         try publisher.close()
     }
 
-    /// One batch; true if it read partials or scored windows. The lanes profile the batch the
-    /// previous step consumed while this one polls; from `finishProfiling` on they are idle until
-    /// `startProfiling` hands them this step's batch.
+    /// One batch; true if the aggregation step it awaited read partials or scored windows. The
+    /// lanes profile the batch the previous step consumed while this one polls; from
+    /// `finishProfiling` on they are idle until `startProfiling` hands them this step's batch. The
+    /// aggregation step the previous step started runs meanwhile on its own executor.
     private func step() async throws -> Bool {
         let now = Self.millisecondsNow()
-        var events = stepCPU.measure(DetectorStage.consume.rawValue) { consumer.consumeBatch(maxMessages: 20_000, timeout: .milliseconds(100)) { message in
+        let events = stepCPU.measure(DetectorStage.consume.rawValue) { consumer.consumeBatch(maxMessages: 20_000, timeout: .milliseconds(100)) { message in
             let identity = message.topicIdentity
             let runtime: SourceSide?
             if let known = routes[identity] {
@@ -178,9 +189,6 @@ final class DetectorLoop {
                 runtime.enqueue(message)
             }
         } }
-        events += stepCPU.measure(DetectorStage.partialsRead.rawValue) {
-            aggregationConsumer.consumeBatch(maxMessages: 5_000, timeout: .zero) { message in readPartial(message) }
-        }
         finishProfiling()
         sampleDeadLetters(now: now)
         for event in events {
@@ -205,19 +213,32 @@ final class DetectorLoop {
         try publisher.checkClientErrors()
         let closed = closeReadyWindows(now: now)
         startProfiling(now: now)
-        await aggregation.releaseLeases()
-
         try publishClosedWindows(closed)
-        let partials = batchPartials
-        batchPartials.removeAll()
-        let progressed = try await aggregation.add(partials, now: now)
-        try await aggregation.collectPlans()
         try stepCPU.measure(DetectorStage.commit.rawValue) { try commitProgress() }
-        try await aggregation.renewLeases()
+        sources.reportRecordSizes()
+        let progressed = try await finishAggregation()
+        partialsReadBack = aggregationSide.hasRead(through: profilesSent)
         reportBatchMetrics()
+        startAggregation(now: now)
         if ContinuousClock.now - lastLagCheck > .seconds(10), status.snapshot.ready { reportLag() }
         status.update { $0.lastStep = Date() }
         return progressed
+    }
+
+    // MARK: Aggregation side
+
+    /// Starts the next aggregation step on the aggregation's executor (none may be in flight).
+    private func startAggregation(now: Int64) {
+        precondition(aggregationInFlight == nil, "an aggregation step is still in flight")
+        let side = aggregationSide
+        aggregationInFlight = Task(executorPreference: aggregationExecutor) { try await side.step(now: now) }
+    }
+
+    /// Awaits the aggregation step in flight (false if none); its error is the loop's.
+    private func finishAggregation() async throws -> Bool {
+        guard let inFlight = aggregationInFlight else { return false }
+        aggregationInFlight = nil
+        return try await inFlight.value
     }
 
     // MARK: Source side
@@ -283,43 +304,21 @@ final class DetectorLoop {
         }
     }
 
-    private func readPartial(_ message: KafkaMessageView) {
-        profilesNext[message.partition] = message.offset + 1
-        guard let value = message.value else { return }
-        do {
-            let partial = try PartialProfileMessage(decoding: value)
-            batchPartials.append((message.partition, message.offset, partial))
-        } catch {
-            logger.error("skipping a message on \(configuration.topics.profiles)[\(message.partition)]@\(message.offset): \(error)")
-        }
-    }
-
     // MARK: Progress
 
-    /// Source partitions at their commit positions, profiles partitions at the oldest pending partial.
-    private func positions() -> [TopicPartition: Int64] {
-        var result = sourcePositions
-        var pending = aggregation.pendingOffsets
-        for partial in batchPartials { pending[partial.partition, default: []].append(partial.offset) }
-        for (partition, position) in CommitTracker.profilesPositions(next: profilesNext, pending: pending) {
-            result[TopicPartition(configuration.topics.profiles, partition)] = position
-        }
-        return result
-    }
-
+    /// Source partitions at their commit positions (after a flush, so the partials of every closed
+    /// window are durable first).
     private func commitProgress() throws {
-        guard case let .flushThenCommit(sourceOffsets, profileOffsets) = commits.progress(positions()) else { return }
+        guard case let .flushThenCommit(offsets, _) = commits.progress(sourcePositions), !offsets.isEmpty else { return }
         try publisher.flush()
-        for (consumer, offsets) in [(consumer, sourceOffsets), (aggregationConsumer, profileOffsets)] where !offsets.isEmpty {
-            do {
-                // Stored as well, so the commit on revocation or close never rewinds to older positions.
-                try consumer.storeOffsets(offsets)
-                try consumer.commit(offsets)
-                commits.committed(offsets)
-            } catch {
-                // Refused during a rebalance: retried next step (or by close); records are re-read at worst.
-                logger.warning("commit failed: \(error)")
-            }
+        do {
+            // Stored as well, so the commit on revocation or close never rewinds to older positions.
+            try consumer.storeOffsets(offsets)
+            try consumer.commit(offsets)
+            commits.committed(offsets)
+        } catch {
+            // Refused during a rebalance: retried next step (or by close); records are re-read at worst.
+            logger.warning("commit failed: \(error)")
         }
     }
 
@@ -328,25 +327,15 @@ final class DetectorLoop {
     /// maybe this instance again, rebuilds open windows from those positions).
     private func revokeSources(_ partitions: [TopicPartition]) {
         finishProfiling()
-        storePositions(of: partitions, in: consumer)
+        storePositions(of: partitions)
         let revoked = Set(partitions)
         for runtime in sources.all { runtime.revoke(revoked, now: Self.millisecondsNow()) }
     }
 
-    /// Profiles partitions revoked: their aggregators go (leases released after the batch); the next
-    /// owner re-reads from the oldest partial still pending.
-    private func revokeProfiles(_ partitions: [TopicPartition]) {
-        storePositions(of: partitions, in: aggregationConsumer)
-        let lost = Set(partitions.map(\.partition))
-        aggregation.revoke(profilesPartitions: lost)
-        batchPartials.removeAll { lost.contains($0.partition) }
-        for partition in lost { profilesNext.removeValue(forKey: partition) }
-    }
-
     /// Inside the rebalance callback, which cannot throw: a failed flush or store is logged, and
     /// the partitions' next owner resumes from the last commit (re-reading, never skipping).
-    private func storePositions(of partitions: [TopicPartition], in consumer: KafkaConsumer) {
-        let stored = positions().filter { partitions.contains($0.key) }.map { TopicPartitionOffset($0.key, offset: $0.value) }
+    private func storePositions(of partitions: [TopicPartition]) {
+        let stored = sourcePositions.filter { partitions.contains($0.key) }.map { TopicPartitionOffset($0.key, offset: $0.value) }
         commits.forget(Set(partitions))
         do {
             try publisher.flush()
@@ -359,7 +348,10 @@ final class DetectorLoop {
     private func reportBatchMetrics() {
         var malformed: Int64 = 0, deadLetters: Int64 = 0
         var step = DetectorStageReport()
+        // Only between aggregation steps (the aggregation side's counters are its step's own).
+        let aggregation = aggregationSide.aggregation
         step.stages = stepCPU.take()
+        step.stages.add(aggregationSide.stepCPU.take())
         step.stages.add(aggregation.stages.stages.take())
         step.metadataWallSeconds = aggregation.stages.metadataWallSeconds
         aggregation.stages.metadataWallSeconds = 0

@@ -1,14 +1,16 @@
 import DriftlineKafka
 import Foundation
 import Logging
+import Synchronization
 
 /// The detector's one producer, for every output topic. A message that cannot be queued or
 /// delivered makes the next `flush()` throw, so nothing is committed past an output that was
-/// never written.
-final class OutputPublisher {
+/// never written. Thread-safe: the source side and the aggregation side both send and flush (a
+/// flush waits for the other side's messages too, which only makes it stricter).
+final class OutputPublisher: Sendable {
     let producer: KafkaProducer
     private let logger: Logger
-    private var queueFailures = 0
+    private let queueFailures = Mutex(0)
 
     init(producer: KafkaProducer, logger: Logger) {
         self.producer = producer
@@ -19,18 +21,19 @@ final class OutputPublisher {
         do {
             try producer.send(ProducerRecord(topic: topic, key: Array(key.utf8), value: Array(value)))
         } catch {
-            queueFailures += 1
+            queueFailures.withLock { $0 += 1 }
             logger.error("cannot queue a message for \(topic): \(error)")
         }
     }
 
     /// Waits until everything queued is acknowledged (blocking: the loop runs on its own executor).
     func flush() throws {
-        guard producer.queuedMessages > 0 || queueFailures > 0 else { return }
+        let failures = queueFailures.withLock { $0 }
+        guard producer.queuedMessages > 0 || failures > 0 else { return }
         try producer.flush(timeout: .seconds(120))
         let counts = producer.deliveryCounts
-        if counts.failed > 0 || queueFailures > 0 {
-            throw DetectorServiceError.deliveryFailed(count: counts.failed + queueFailures, last: counts.lastFailure.map { "\($0)" } ?? "queueing failed")
+        if counts.failed > 0 || failures > 0 {
+            throw DetectorServiceError.deliveryFailed(count: counts.failed + failures, last: counts.lastFailure.map { "\($0)" } ?? "queueing failed")
         }
     }
 

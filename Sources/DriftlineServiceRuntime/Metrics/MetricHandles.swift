@@ -1,12 +1,15 @@
 import CoreMetrics
+import Foundation
 import Prometheus
 
 /// swift-metrics handles recorded into one Prometheus registry per service (so several services in
 /// one process, as in tests, do not share counters), each made once per label and dimensions.
-/// Not thread-safe: one owner (the service's loop) records.
-public final class MetricHandles {
+/// Thread-safe: the detector records from its source side and its aggregation side. (A lock, not a
+/// `Mutex`: the handles are stored as `Any`, which a `Mutex` would need to be `sending`.)
+public final class MetricHandles: @unchecked Sendable {
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
+    private let lock = NSLock()
     private var handles: [String: Any] = [:]
 
     public init(registry: PrometheusCollectorRegistry, durationBuckets: [Duration]) {
@@ -34,6 +37,8 @@ public final class MetricHandles {
 
     private func cached<Handle>(_ label: String, _ dimensions: [(String, String)], make: () -> Handle) -> Handle {
         let key = ([label] + dimensions.map { "\($0.0)=\($0.1)" }).joined(separator: "\u{1}")
+        lock.lock()
+        defer { lock.unlock() }
         if let existing = handles[key] as? Handle { return existing }
         let made = make()
         handles[key] = made
