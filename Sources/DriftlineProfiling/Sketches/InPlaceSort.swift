@@ -3,6 +3,18 @@
 @inline(__always)
 func sortInPlace(_ base: UnsafeMutablePointer<Double>, _ count: Int) {
     guard count > 1 else { return }
+    // Ids and timestamps arrive in order within a partition, so a quantile sketch's levels for them
+    // are already sorted: one pass finds that (and stops at the first descent otherwise).
+    var sorted = true
+    for index in 1..<count where base[index] < base[index - 1] {
+        sorted = false
+        break
+    }
+    if !sorted { quicksort(base, count) }
+}
+
+private func quicksort(_ base: UnsafeMutablePointer<Double>, _ count: Int) {
+    guard count > 1 else { return }
     var low = 0
     var high = count - 1
     // Quicksort with median-of-three, recursing into the smaller side (stack depth ≤ log2(n)),
@@ -25,10 +37,10 @@ func sortInPlace(_ base: UnsafeMutablePointer<Double>, _ count: Int) {
             }
         }
         if j - low < high - i {
-            sortInPlace(base + low, j - low + 1)
+            quicksort(base + low, j - low + 1)
             low = i
         } else {
-            sortInPlace(base + i, high - i + 1)
+            quicksort(base + i, high - i + 1)
             high = j
         }
     }

@@ -21,6 +21,9 @@ final class ProfilingLane: @unchecked Sendable {
     private var processingBuffer: [UInt8] = []
     private var processingEntries: [Entry] = []
     private var processingNow: Int64 = 0
+    /// The batch's entries in processing order: grouped by partition, each partition's in offset order.
+    private var order: [Int32] = []
+    private var partitionRuns: [Int32: Int] = [:]
     private let queue: DispatchQueue
     /// Outcomes of `process` not yet taken.
     private var late: Int64 = 0
@@ -45,6 +48,8 @@ final class ProfilingLane: @unchecked Sendable {
         var timestamp: Int64?
         var error: ScanError
         var record: [UInt8]
+        /// Where it was in its batch.
+        var position: Int
     }
 
     init(windowing: SourceWindowing, index: Int) {
@@ -112,21 +117,53 @@ final class ProfilingLane: @unchecked Sendable {
         queue.async(group: group) { self.process() }
     }
 
+    /// Orders the batch by partition, keeping each partition's records in their order. A batch
+    /// interleaves partitions (librdkafka hands over fetched message sets as they arrive); profiling
+    /// one partition's run at a time keeps that partition's open-window sketches in cache instead of
+    /// touching another partition's on nearly every record. Per partition nothing changes: windows,
+    /// watermarks and lateness depend on a partition's own records and on what closed before the
+    /// batch, never on how partitions interleave within it.
+    private func groupByPartition() {
+        order.removeAll(keepingCapacity: true)
+        partitionRuns.removeAll(keepingCapacity: true)
+        // Counting sort: the start of each partition's run, in order of first appearance.
+        for entry in processingEntries { partitionRuns[entry.partition, default: 0] += 1 }
+        var next = 0
+        var partitionsSeen: Set<Int32> = []
+        for entry in processingEntries where partitionsSeen.insert(entry.partition).inserted {
+            let count = partitionRuns[entry.partition]!
+            partitionRuns[entry.partition] = next
+            next += count
+        }
+        order.append(contentsOf: repeatElement(0, count: processingEntries.count))
+        for (index, entry) in processingEntries.enumerated() {
+            let slot = partitionRuns[entry.partition]!
+            order[slot] = Int32(index)
+            partitionRuns[entry.partition] = slot + 1
+        }
+    }
+
     private func process() {
         let start = threadCPUSeconds()
         defer { profileCPU += threadCPUSeconds() - start }
         let now = processingNow
+        groupByPartition()
+        let firstMalformed = malformed.count
         processingBuffer.withUnsafeBytes { bytes in
-            for entry in processingEntries {
+            for position in order {
+                let entry = processingEntries[Int(position)]
                 let record = UnsafeRawBufferPointer(rebasing: bytes[entry.start..<entry.start + entry.count])
                 switch windowing.ingest(record, partition: entry.partition, offset: entry.offset, kafkaTimestamp: entry.timestamp, now: now) {
                 case .profiled: break
                 case .late: late += 1
                 case let .malformed(error):
-                    malformed.append(Malformed(partition: entry.partition, offset: entry.offset, timestamp: entry.timestamp, error: error, record: Array(record)))
+                    malformed.append(Malformed(partition: entry.partition, offset: entry.offset, timestamp: entry.timestamp, error: error, record: Array(record),
+                                               position: Int(position)))
                 }
             }
         }
+        // Back in the order they were consumed, so dead letters are sampled as if nothing was grouped.
+        malformed[firstMalformed...].sort { $0.position < $1.position }
         processingEntries.removeAll(keepingCapacity: true)
         processingBuffer.removeAll(keepingCapacity: true)
     }
