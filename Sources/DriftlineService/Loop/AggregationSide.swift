@@ -18,14 +18,13 @@ final class AggregationSide: @unchecked Sendable {
     let consumer: KafkaConsumer
     let aggregation: Aggregation
     private let profilesTopic: String
-    private let publisher: OutputPublisher
     private let status: ServiceStatus
     private let logger: Logger
     /// Partials read in the current step, handled after the poll (lease and store calls are async).
     private var batchPartials: [ReadPartial] = []
     /// Per profiles partition, the offset after the last message read.
     private(set) var profilesNext: [Int32: Int64] = [:]
-    private var commits: CommitTracker
+    private var commits: GroupCommits
     /// CPU of this side's synchronous stages in the steps since the loop last took it.
     var stepCPU = StageCPU()
 
@@ -33,10 +32,9 @@ final class AggregationSide: @unchecked Sendable {
         self.consumer = consumer
         self.aggregation = aggregation
         self.profilesTopic = profilesTopic
-        self.publisher = publisher
         self.status = status
         self.logger = logger
-        commits = CommitTracker(profilesTopic: profilesTopic)
+        commits = GroupCommits(consumer: consumer, profilesTopic: profilesTopic, publisher: publisher, logger: logger)
         // Weak: the consumer may close from its deinit after this side is gone (a failed start).
         consumer.onRevoke = { [weak self] partitions in self?.revoke(partitions) }
     }
@@ -47,20 +45,7 @@ final class AggregationSide: @unchecked Sendable {
         let events = stepCPU.measure(DetectorStage.partialsRead.rawValue) {
             consumer.consumeBatch(maxMessages: 5_000, timeout: .zero) { message in read(message) }
         }
-        for event in events {
-            switch event {
-            case let .rebalance(.assigned(partitions)):
-                status.update { $0.ready = true }
-                logger.info("profiles partitions assigned", metadata: ["partitions": "\(partitions.map(\.description).sorted())"])
-            case let .rebalance(.revoked(partitions)):
-                logger.info("profiles partitions revoked", metadata: ["partitions": "\(partitions.map(\.description).sorted())"])
-            case let .error(error):
-                if error.isFatal { throw DetectorServiceError.fatalKafka("profiles consumer: \(error)") }
-                logger.warning("kafka: \(error)")
-            case .message, .partitionEOF:
-                break
-            }
-        }
+        if try events.handleClientEvents(client: "profiles", logger: logger) != nil { status.update { $0.ready = true } }
         await aggregation.releaseLeases()
         let partials = batchPartials
         batchPartials.removeAll()
@@ -78,19 +63,7 @@ final class AggregationSide: @unchecked Sendable {
 
     /// Commits the profiles topic where the pending partials allow (after a flush, so the outputs of
     /// every scored window are durable first).
-    func commit() throws {
-        guard case let .flushThenCommit(_, offsets) = commits.progress(positions()), !offsets.isEmpty else { return }
-        try publisher.flush()
-        do {
-            // Stored as well, so the commit on revocation or close never rewinds to older positions.
-            try consumer.storeOffsets(offsets)
-            try consumer.commit(offsets)
-            commits.committed(offsets)
-        } catch {
-            // Refused during a rebalance: retried next step (or by close); partials are re-read at worst.
-            logger.warning("commit failed: \(error)")
-        }
-    }
+    func commit() throws { try commits.commit(positions()) }
 
     /// Shutdown (after the last step): every lease goes, and the consumer leaves its group.
     func close() async throws {
@@ -132,15 +105,7 @@ final class AggregationSide: @unchecked Sendable {
     /// Called inside the poll when profiles partitions are revoked: their aggregators go (leases
     /// released after the batch); the next owner re-reads from the oldest partial still pending.
     private func revoke(_ partitions: [TopicPartition]) {
-        let stored = positions().filter { partitions.contains($0.key) }.map { TopicPartitionOffset($0.key, offset: $0.value) }
-        commits.forget(Set(partitions))
-        do {
-            try publisher.flush()
-            try consumer.storeOffsets(stored)
-        } catch {
-            // Inside the rebalance callback, which cannot throw: the next owner resumes from the last commit.
-            logger.warning("storing offsets on revoke failed; the next owner resumes from the last commit: \(error)")
-        }
+        commits.storeRevoked(partitions, positions: positions())
         let lost = Set(partitions.map(\.partition))
         aggregation.revoke(profilesPartitions: lost)
         batchPartials.removeAll { lost.contains($0.partition) }

@@ -43,7 +43,7 @@ final class DetectorLoop {
     private var aggregationInFlight: Task<Bool, any Error>?
     private let sources: SourceDirectory
     /// Source partitions only; the aggregation side commits the profiles topic.
-    private var commits: CommitTracker
+    private var commits: GroupCommits
     private var recordsSeen: Int64 = 0
     /// Each source topic's runtime by `KafkaMessageView.topicIdentity` (no topic name per record).
     private var routes: [UInt: SourceSide?] = [:]
@@ -69,15 +69,16 @@ final class DetectorLoop {
         self.logger = logger
         self.recordLimit = recordLimit
         repository = MetadataRepository(store: store)
-        commits = CommitTracker(profilesTopic: configuration.topics.profiles)
         let client = configuration.kafka.clientConfiguration
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, compression: .lz4))
-        publisher = OutputPublisher(producer: producer, logger: logger)
+        let publisher = OutputPublisher(producer: producer, logger: logger)
+        self.publisher = publisher
         // Prefetch deeply (as tuned kcat does); librdkafka bounds the queue as a whole by
         // queued.max.messages.kbytes (64 MiB by default), so memory does not grow with partitions.
         // Both can be overridden in kafka.properties.
         consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(
             client: client, groupID: configuration.kafka.groupID, queuedMinMessages: 1_000_000, fetchWaitMaxMilliseconds: 10))
+        commits = GroupCommits(consumer: consumer, profilesTopic: configuration.topics.profiles, publisher: publisher, logger: logger)
         let aggregationConsumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(
             client: client, groupID: configuration.kafka.groupID + ".aggregation", queuedMinMessages: 1_000, fetchWaitMaxMilliseconds: 10))
         outputs = try OutputTopicReader(client: client)
@@ -124,8 +125,10 @@ final class DetectorLoop {
                 // last commit, which only ever covers durable outputs.
                 logger.error("detector failed: \(error)")
                 finishProfiling()
-                if let inFlight = aggregationInFlight, case let .failure(other) = await inFlight.result, "\(other)" != "\(error)" {
-                    logger.error("the aggregation failed as well: \(other)")
+                // A step that failed on its own was awaited (and is this error); one still in flight is
+                // awaited so nothing touches the consumers while they close.
+                if let inFlight = aggregationInFlight, case let .failure(other) = await inFlight.result {
+                    logger.error("the aggregation step in flight failed as well: \(other)")
                 }
                 aggregationInFlight = nil
                 consumer.onRevoke = nil
@@ -191,23 +194,11 @@ final class DetectorLoop {
         } }
         finishProfiling()
         sampleDeadLetters(now: now)
-        for event in events {
-            switch event {
-            case let .rebalance(.assigned(partitions)):
-                for (topic, group) in Dictionary(grouping: partitions, by: \.topic) {
-                    sources.watch(topic)?.assign(group.map(\.partition), now: now)
-                }
-                status.update { $0.ready = true }
-                logger.info("partitions assigned", metadata: ["partitions": "\(partitions.map(\.description).sorted())"])
-            case let .rebalance(.revoked(partitions)):
-                logger.info("partitions revoked", metadata: ["partitions": "\(partitions.map(\.description).sorted())"])
-            case let .error(error):
-                // A fatal error leaves the client unusable: stop with its message, commit nothing more.
-                if error.isFatal { throw DetectorServiceError.fatalKafka("consumer: \(error)") }
-                logger.warning("kafka: \(error)")
-            case .message, .partitionEOF:
-                break
+        if let assigned = try events.handleClientEvents(client: "source", logger: logger) {
+            for (topic, group) in Dictionary(grouping: assigned, by: \.topic) {
+                sources.watch(topic)?.assign(group.map(\.partition), now: now)
             }
+            status.update { $0.ready = true }
         }
         // Drained every step, so they are seen (and their buffer stays small).
         try publisher.checkClientErrors()
@@ -308,41 +299,16 @@ final class DetectorLoop {
 
     /// Source partitions at their commit positions (after a flush, so the partials of every closed
     /// window are durable first).
-    private func commitProgress() throws {
-        guard case let .flushThenCommit(offsets, _) = commits.progress(sourcePositions), !offsets.isEmpty else { return }
-        try publisher.flush()
-        do {
-            // Stored as well, so the commit on revocation or close never rewinds to older positions.
-            try consumer.storeOffsets(offsets)
-            try consumer.commit(offsets)
-            commits.committed(offsets)
-        } catch {
-            // Refused during a rebalance: retried next step (or by close); records are re-read at worst.
-            logger.warning("commit failed: \(error)")
-        }
-    }
+    private func commitProgress() throws { try commits.commit(sourcePositions) }
 
     /// Called inside the poll when source partitions are revoked: store where each one must resume,
     /// then forget the state built from them (eager rebalancing revokes everything; the next owner,
     /// maybe this instance again, rebuilds open windows from those positions).
     private func revokeSources(_ partitions: [TopicPartition]) {
         finishProfiling()
-        storePositions(of: partitions)
+        commits.storeRevoked(partitions, positions: sourcePositions)
         let revoked = Set(partitions)
         for runtime in sources.all { runtime.revoke(revoked, now: Self.millisecondsNow()) }
-    }
-
-    /// Inside the rebalance callback, which cannot throw: a failed flush or store is logged, and
-    /// the partitions' next owner resumes from the last commit (re-reading, never skipping).
-    private func storePositions(of partitions: [TopicPartition]) {
-        let stored = sourcePositions.filter { partitions.contains($0.key) }.map { TopicPartitionOffset($0.key, offset: $0.value) }
-        commits.forget(Set(partitions))
-        do {
-            try publisher.flush()
-            try consumer.storeOffsets(stored)
-        } catch {
-            logger.warning("storing offsets on revoke failed; the next owner resumes from the last commit: \(error)")
-        }
     }
 
     private func reportBatchMetrics() {

@@ -23,7 +23,9 @@ final class ProfilingLane: @unchecked Sendable {
     private var processingNow: Int64 = 0
     /// The batch's entries in processing order: grouped by partition, each partition's in offset order.
     private var order: [Int32] = []
-    private var partitionRuns: [Int32: Int] = [:]
+    /// Per partition: its records in the batch, and where its run starts in `order` (reused).
+    private var partitionCounts: [Int32: Int] = [:]
+    private var runStarts: [Int32: Int] = [:]
     private let queue: DispatchQueue
     /// Outcomes of `process` not yet taken.
     private var late: Int64 = 0
@@ -125,21 +127,20 @@ final class ProfilingLane: @unchecked Sendable {
     /// batch, never on how partitions interleave within it.
     private func groupByPartition() {
         order.removeAll(keepingCapacity: true)
-        partitionRuns.removeAll(keepingCapacity: true)
-        // Counting sort: the start of each partition's run, in order of first appearance.
-        for entry in processingEntries { partitionRuns[entry.partition, default: 0] += 1 }
+        partitionCounts.removeAll(keepingCapacity: true)
+        runStarts.removeAll(keepingCapacity: true)
+        // Counting sort, partitions in order of first appearance.
+        for entry in processingEntries { partitionCounts[entry.partition, default: 0] += 1 }
         var next = 0
-        var partitionsSeen: Set<Int32> = []
-        for entry in processingEntries where partitionsSeen.insert(entry.partition).inserted {
-            let count = partitionRuns[entry.partition]!
-            partitionRuns[entry.partition] = next
-            next += count
+        for entry in processingEntries where runStarts[entry.partition] == nil {
+            runStarts[entry.partition] = next
+            next += partitionCounts[entry.partition]!
         }
         order.append(contentsOf: repeatElement(0, count: processingEntries.count))
         for (index, entry) in processingEntries.enumerated() {
-            let slot = partitionRuns[entry.partition]!
+            let slot = runStarts[entry.partition]!
             order[slot] = Int32(index)
-            partitionRuns[entry.partition] = slot + 1
+            runStarts[entry.partition] = slot + 1
         }
     }
 
