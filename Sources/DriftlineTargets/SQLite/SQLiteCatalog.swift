@@ -27,7 +27,11 @@ public enum SQLiteCatalog {
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
             defer { try? queue.close() }  // a read-only connection has nothing to flush
-            return try await queue.read { db in try read(db, name: name, path: path) }
+            // Only the reading holds SQLite's lock: in rollback-journal mode a reader keeps every
+            // writer's commit waiting, and the statistics took seconds (an application's 30 s busy
+            // timeout ran out in CI while the planner computed them inside the transaction).
+            let facts = try await queue.read { db in try read(db, name: name, path: path) }
+            return facts.map(estimate) ?? .partitionedByDriftline("\(name) in \(path) is a view (partitioned by Driftline, or an application's view); SQLite tables are re-partitioned once per rollback point: roll the last change back to plan it again")
         } catch let error as TargetError {
             throw error
         } catch {
@@ -35,13 +39,21 @@ public enum SQLiteCatalog {
         }
     }
 
-    static func read(_ db: Database, name: String, path: String) throws -> Found {
+    /// What is read under the lock: the schema, the row count and the sample (nil: a view).
+    struct Facts: Sendable {
+        let name: String
+        let columns: [SQLiteDialect.Column]
+        let rows: Double
+        let indexes: [[String]]
+        let uniqueKeys: [[String]]
+        let sample: [[String?]]
+    }
+
+    static func read(_ db: Database, name: String, path: String) throws -> Facts? {
         switch try SQLiteTarget.kind(db, name) {
         case "table": break
-        case "view":
-            return .partitionedByDriftline("\(name) in \(path) is a view (partitioned by Driftline, or an application's view); SQLite tables are re-partitioned once per rollback point: roll the last change back to plan it again")
-        default:
-            throw TargetError.tableMissing(name)
+        case "view": return nil
+        default: throw TargetError.tableMissing(name)
         }
         let (columns, key, _) = try SQLiteTarget.columns(db, name)
         let rows = Double(try Int64.fetchOne(db, sql: "SELECT count(*) FROM \(SQLiteDialect.identifier(name))") ?? 0)
@@ -57,22 +69,26 @@ public enum SQLiteCatalog {
             indexes.append(names)
         }
         if !key.isEmpty, !indexes.contains(key) { indexes.append(key) }  // an INTEGER PRIMARY KEY is the rowid: ordered by it
-
         let sample = try Self.sample(db, name: name, columns: columns.map(\.name), rows: rows)
+        return Facts(name: name, columns: columns, rows: rows, indexes: indexes, uniqueKeys: uniqueKeys, sample: sample)
+    }
+
+    /// The planner's statistics from what was read, outside the transaction.
+    static func estimate(_ facts: Facts) -> Found {
         var statistics: [ColumnStatistics] = []
         var rowBytes = 0.0
-        for (position, column) in columns.enumerated() {
-            let values = sample.map { $0[position] }
+        for (position, column) in facts.columns.enumerated() {
+            let values = facts.sample.map { $0[position] }
             let width = values.isEmpty ? 8 : Double(values.reduce(0) { $0 + ($1?.utf8.count ?? 0) }) / Double(values.count)
             rowBytes += width + 1
             statistics.append(SampleStatistics.column(name: column.name, type: ColumnType(sqliteType: column.type), values: values,
-                                                      tableRows: rows, averageWidth: width))
+                                                      tableRows: facts.rows, averageWidth: width))
         }
         // SQLite pages default to 4 KiB; the planner counts 8 KiB pages as PostgreSQL does.
-        let bytes = rows * (rowBytes + 8)
-        let notes = ["statistics of \(name) estimated from \(sample.count) of its \(Int(rows)) rows (SQLite keeps no column statistics)"]
-        return .table(TableStatistics(schema: "main", table: name, rows: rows, pages: max(1, (bytes / 8192).rounded(.up)), totalBytes: bytes,
-                                      columns: statistics, indexes: indexes, uniqueKeys: uniqueKeys), notes: notes)
+        let bytes = facts.rows * (rowBytes + 8)
+        let notes = ["statistics of \(facts.name) estimated from \(facts.sample.count) of its \(Int(facts.rows)) rows (SQLite keeps no column statistics)"]
+        return .table(TableStatistics(schema: "main", table: facts.name, rows: facts.rows, pages: max(1, (bytes / 8192).rounded(.up)), totalBytes: bytes,
+                                      columns: statistics, indexes: facts.indexes, uniqueKeys: facts.uniqueKeys), notes: notes)
     }
 
     /// Up to `sampleRows` rows in rowid order as text (nil for NULL): every row of a small table;
