@@ -12,8 +12,9 @@ public struct TumblingWindows: Sendable, Equatable {
     public let idleTimeout: Int64
 
     /// Per partition: its watermark (nil until assigned or on time; `.min` while assigned but
-    /// silent) and when it last delivered. One entry, so placing a record is one hash lookup.
-    private var partitions: [Int32: PartitionClock] = [:]
+    /// silent) and when it last delivered; indexed by partition number, nil for partitions not
+    /// seen or revoked (an array: placing a record is an index, not a hash lookup).
+    private var partitions: [PartitionClock?] = []
     /// The window the previous record opened: consecutive records mostly share one.
     private var lastOpened: Int64?
 
@@ -53,7 +54,10 @@ public struct TumblingWindows: Sendable, Equatable {
     public mutating func place(partition: Int32, time: Int64, now: Int64) -> Placement {
         let start = windowStart(time)
         let late = start + size <= closedThrough
-        Self.deliver(&partitions[partition, default: PartitionClock(watermark: nil, lastDelivery: now)], time: late ? nil : time, now: now)
+        let index = Int(partition)
+        if index >= partitions.count { partitions.append(contentsOf: repeatElement(nil, count: index + 1 - partitions.count)) }
+        if partitions[index] == nil { partitions[index] = PartitionClock(watermark: nil, lastDelivery: now) }
+        Self.deliver(&partitions[index]!, time: late ? nil : time, now: now)
         if late {
             lateRecords += 1
             return .late(windowStart: start)
@@ -73,12 +77,12 @@ public struct TumblingWindows: Sendable, Equatable {
 
     /// The largest event time `partition` has delivered, if any.
     public func watermark(of partition: Int32) -> Int64? {
-        partitions[partition]?.watermark.flatMap { $0 == .min ? nil : $0 }
+        clock(partition)?.watermark.flatMap { $0 == .min ? nil : $0 }
     }
 
     /// The source's watermark at processing time `now` (nil before any partition delivered).
     public func watermark(now: Int64) -> Int64? {
-        let watermarks = partitions.values.filter { $0.watermark != nil }
+        let watermarks = partitions.compactMap { $0 }.filter { $0.watermark != nil }
         let active = watermarks.filter { now - $0.lastDelivery <= idleTimeout }
         // Every partition idle: the freshest watermark is all there is to go on.
         return (active.isEmpty ? watermarks : active).compactMap(\.watermark).min()
@@ -105,15 +109,23 @@ public struct TumblingWindows: Sendable, Equatable {
     /// Newly assigned partitions hold the watermark back until they deliver (or go idle), so a first
     /// batch from one partition cannot close windows that the others still have records for.
     public mutating func assign(_ partitions: [Int32], now: Int64) {
-        for partition in partitions where self.partitions[partition]?.watermark == nil {
-            self.partitions[partition] = PartitionClock(watermark: .min, lastDelivery: now)
+        for partition in partitions where clock(partition)?.watermark == nil {
+            let index = Int(partition)
+            if index >= self.partitions.count { self.partitions.append(contentsOf: repeatElement(nil, count: index + 1 - self.partitions.count)) }
+            self.partitions[index] = PartitionClock(watermark: .min, lastDelivery: now)
         }
     }
 
     /// Partitions moved to another instance stop holding the watermark back.
     public mutating func revoke(_ partitions: [Int32]) {
-        for partition in partitions {
-            self.partitions.removeValue(forKey: partition)
+        for partition in partitions where Int(partition) < self.partitions.count {
+            self.partitions[Int(partition)] = nil
         }
+        // No trailing empty entries: equal states compare equal however they were reached.
+        while let last = self.partitions.last, last == nil { self.partitions.removeLast() }
+    }
+
+    private func clock(_ partition: Int32) -> PartitionClock? {
+        Int(partition) < partitions.count ? partitions[Int(partition)] : nil
     }
 }
