@@ -171,6 +171,24 @@ import Testing
         #expect(left.registers == union && right.registers == union)
         #expect(left.estimate == right.estimate)
     }
+
+    /// A sketch sized from a hint (the same field's set registers in an earlier window) holds the
+    /// same registers, estimate and encoded bytes as one grown step by step, whether the hint is
+    /// too small, right, too large or past the dense switch.
+    @Test(arguments: [(600, 0), (600, 100), (600, 600), (600, 5_000), (3_000, 600), (3_000, 16_384)])
+    func aSizeHintChangesNothingButTheGrowth(distinct: Int, hint: Int) throws {
+        let hashes = (0..<distinct).map { Hash64.string("hinted-\($0)") }
+        var grown = HyperLogLog(precision: 14)
+        var hinted = HyperLogLog(precision: 14, expectedRegisters: hint)
+        for hash in hashes { grown.add(hash: hash); hinted.add(hash: hash) }
+        #expect(hinted.registers == grown.registers)
+        #expect(hinted.estimate == grown.estimate)
+        #expect(hinted.setRegisters == grown.setRegisters)
+        var a = BinaryWriter(), b = BinaryWriter()
+        grown.encode(into: &a)
+        hinted.encode(into: &b)
+        #expect(a.bytes == b.bytes)
+    }
 }
 
 @Suite struct FrequentValuesTests {

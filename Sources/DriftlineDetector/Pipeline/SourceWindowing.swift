@@ -20,6 +20,10 @@ public struct SourceWindowing {
     private let scanner: JSONScanner
     /// The event-time field's path as the scanner spells it (compared without building strings).
     private let eventTimePath: [UInt8]
+    /// Per field path hash, the most registers its distinct sketch set in the windows closed last:
+    /// the next windows' sketches start at that size (replaced at every close, so bounded by the
+    /// configuration's fields, not by history).
+    private var distinctHints: [UInt64: Int] = [:]
     /// Records that could not be scanned, by reason (also counted in each window's profile).
     public private(set) var malformed: [ScanErrorReason: Int64] = [:]
     /// Records whose event time could not be read (missing or unparsable time field).
@@ -99,7 +103,9 @@ public struct SourceWindowing {
         } else if let existing = open[start]?[partition] {
             slot = existing
         } else {
-            slot = Slot(WindowProfile(configuration: profileConfiguration), offset: offset)
+            let profile = WindowProfile(configuration: profileConfiguration)
+            profile.distinctHints = distinctHints
+            slot = Slot(profile, offset: offset)
             open[start, default: [:]][partition] = slot
         }
         current = (start, partition, slot)
@@ -129,6 +135,15 @@ public struct SourceWindowing {
             }
         }
         if let current, open[current.start] == nil { self.current = nil }
+        if !closed.isEmpty {
+            var hints: [UInt64: Int] = [:]
+            for window in closed {
+                for (_, profile) in window.partitions {
+                    for size in profile.distinctSizes { hints[size.pathHash] = max(hints[size.pathHash] ?? 0, size.registers) }
+                }
+            }
+            distinctHints = hints
+        }
         return closed
     }
 

@@ -44,6 +44,9 @@ public final class FieldProfile {
 
     /// The record number that last marked this field present (not part of the profile's value).
     var lastRecord: Int64 = -1
+    /// Set registers the field's distinct sketch had in an earlier window: its sketch is sized for
+    /// that many at once (not part of the profile's value).
+    var distinctHint = 0
 
     init(path pathBytes: [UInt8], hash: UInt64, configuration: ProfileConfiguration) {
         self.pathBytes = pathBytes
@@ -118,7 +121,7 @@ public final class FieldProfile {
 
     @inline(__always)
     private func addDistinct(_ hash: UInt64) {
-        if case .none = distinct { distinct = HyperLogLog(precision: hllPrecision) }
+        if case .none = distinct { distinct = HyperLogLog(precision: hllPrecision, expectedRegisters: distinctHint) }
         distinct!.add(hash: hash)
     }
 

@@ -44,6 +44,16 @@ public final class WindowProfile {
     /// does no reference counting.
     private let fieldReferences: UnsafeMutablePointer<Unmanaged<FieldProfile>>
 
+    /// Per field path hash, how many registers its distinct sketch set in an earlier window: new
+    /// fields size their sketch from it (`HyperLogLog(precision:expectedRegisters:)`). Set by the
+    /// owner before records are added; changes no result.
+    public var distinctHints: [UInt64: Int] = [:]
+
+    /// Each field's path hash and its distinct sketch's set registers: hints for the next window.
+    public var distinctSizes: [(pathHash: UInt64, registers: Int)] {
+        fieldList.compactMap { field in field.distinct.map { (field.pathHash, $0.setRegisters) } }
+    }
+
     private struct PartitionKey: Hashable {
         var topic: String
         var partition: Int32
@@ -164,6 +174,7 @@ public final class WindowProfile {
     private func insert(hash: UInt64, path: UnsafeRawBufferPointer) -> Int? {
         guard fieldList.count < configuration.maxFields else { return nil }
         let field = FieldProfile(path: Array(path), hash: hash, configuration: configuration)
+        field.distinctHint = distinctHints[hash] ?? 0
         fieldReferences[fieldList.count] = .passUnretained(field)
         fieldList.append(field)
         var slot = Int(truncatingIfNeeded: hash) & slotMask

@@ -25,6 +25,18 @@ public struct HyperLogLog: Sendable {
         if Self.sparseLimit(precision) < 8 { dense = [UInt8](repeating: 0, count: 1 << precision) }
     }
 
+    /// A sketch sized at once for about `expectedRegisters` set registers (a hint from the same
+    /// field's sketch in an earlier window): the sparse table starts that big, or the registers
+    /// dense, instead of doubling up to it (the growth was 1.8% of the detector's samples). The
+    /// content, estimates and encoding are the same as a sketch grown step by step.
+    public init(precision: Int = 14, expectedRegisters: Int) {
+        self.init(precision: precision)
+        if expectedRegisters > 16 { reserve(expectedRegisters) }
+    }
+
+    /// Registers set: the size hint for the field's next sketch.
+    public var setRegisters: Int { isSparse ? sparseCount : denseSetRegisters }
+
     /// Set registers a sparse table holds before the sketch turns dense: at a load of at most one
     /// half its slots then take as many bytes as the dense registers (4 bytes a slot, m / 4 slots).
     private static func sparseLimit(_ precision: Int) -> Int { (1 << precision) / 8 }
@@ -233,23 +245,7 @@ extension HyperLogLog {
             }
             return
         }
-        // Partials of small windows are mostly empty registers: skip them eight at a time (this
-        // runs once per field per partition per window, on the detector's path).
-        let nonZero = dense.withUnsafeBytes { raw in
-            var count = 0
-            var index = 0
-            while index + 8 <= raw.count {
-                let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                if word != 0 {
-                    // One bit per non-zero byte.
-                    let low = (word & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F
-                    count += ((low | word) & 0x8080_8080_8080_8080).nonzeroBitCount
-                }
-                index += 8
-            }
-            while index < raw.count { count += raw[index] == 0 ? 0 : 1; index += 1 }
-            return count
-        }
+        let nonZero = denseSetRegisters
         if nonZero * 3 < count {
             writer.byte(1)
             writer.varint(UInt64(nonZero))
@@ -272,6 +268,26 @@ extension HyperLogLog {
         } else {
             writer.byte(0)
             writer.bytes(dense)
+        }
+    }
+
+    /// Non-zero dense registers. Partials of small windows are mostly empty registers: skip them
+    /// eight at a time (this runs once per field per partition per window, on the detector's path).
+    private var denseSetRegisters: Int {
+        dense.withUnsafeBytes { raw in
+            var count = 0
+            var index = 0
+            while index + 8 <= raw.count {
+                let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                if word != 0 {
+                    // One bit per non-zero byte.
+                    let low = (word & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F
+                    count += ((low | word) & 0x8080_8080_8080_8080).nonzeroBitCount
+                }
+                index += 8
+            }
+            while index < raw.count { count += raw[index] == 0 ? 0 : 1; index += 1 }
+            return count
         }
     }
 
