@@ -35,21 +35,6 @@ struct DetectCommand: AsyncParsableCommand {
         if let exitAfterRecords, exitAfterRecords < 1 { throw ValidationError("--exit-after-records must be positive") }
     }
 
-    /// This process's own peak RSS: `VmHWM` of /proc/self/status. Not `getrusage`'s `ru_maxrss`:
-    /// Linux carries the spawning process's peak across the exec into it, so a detector started by
-    /// `bench detect` (whose embedded cluster holds the whole topic) reported the bench's RSS at 5M
-    /// records — 400 MiB where the detector itself peaked at 338.
-    static func peakResidentMiB() -> Double {
-        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),  // absent off Linux: fall back below
-           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-           let kilobytes = Double(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") {
-            return kilobytes / 1024
-        }
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_maxrss) / 1024
-    }
-
     func run() async throws {
         let configuration: DetectorConfiguration
         do { configuration = try DetectorConfiguration.load(path: config) } catch {
@@ -71,7 +56,7 @@ struct DetectCommand: AsyncParsableCommand {
             print("skipped \(status.recordsSkippedAlreadyScored) records of windows the metadata store had already scored (a new consumer group or reset offsets re-read them)")
         }
         let cpu = processCPUSeconds()
-        print(String(format: "consuming span %.3f s; peak RSS %.1f MiB; CPU %.2f s", span, Self.peakResidentMiB(), cpu))
+        print(String(format: "consuming span %.3f s; peak RSS %.1f MiB; CPU %.2f s", span, peakResidentMiB(), cpu))
         print(status.stages.line(processCPU: cpu))
     }
 }

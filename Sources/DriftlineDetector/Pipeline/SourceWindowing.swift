@@ -74,7 +74,7 @@ public struct SourceWindowing {
 
     public mutating func ingest(_ record: UnsafeRawBufferPointer, partition: Int32, offset: Int64, kafkaTimestamp: Int64?, now: Int64) -> Outcome {
         let index = Int(partition)
-        if index >= nextOffsets.count { nextOffsets.append(contentsOf: repeatElement(-1, count: index + 1 - nextOffsets.count)) }
+        nextOffsets.extend(toInclude: index, with: -1)
         if offset + 1 > nextOffsets[index] { nextOffsets[index] = offset + 1 }
         let scanned: ScanError?
         do { try scanner.scan(record); scanned = nil } catch { scanned = error }

@@ -55,7 +55,7 @@ public struct TumblingWindows: Sendable, Equatable {
         let start = windowStart(time)
         let late = start + size <= closedThrough
         let index = Int(partition)
-        if index >= partitions.count { partitions.append(contentsOf: repeatElement(nil, count: index + 1 - partitions.count)) }
+        partitions.extend(toInclude: index, with: nil)
         if partitions[index] == nil { partitions[index] = PartitionClock(watermark: nil, lastDelivery: now) }
         Self.deliver(&partitions[index]!, time: late ? nil : time, now: now)
         if late {
@@ -110,9 +110,8 @@ public struct TumblingWindows: Sendable, Equatable {
     /// batch from one partition cannot close windows that the others still have records for.
     public mutating func assign(_ partitions: [Int32], now: Int64) {
         for partition in partitions where clock(partition)?.watermark == nil {
-            let index = Int(partition)
-            if index >= self.partitions.count { self.partitions.append(contentsOf: repeatElement(nil, count: index + 1 - self.partitions.count)) }
-            self.partitions[index] = PartitionClock(watermark: .min, lastDelivery: now)
+            self.partitions.extend(toInclude: Int(partition), with: nil)
+            self.partitions[Int(partition)] = PartitionClock(watermark: .min, lastDelivery: now)
         }
     }
 

@@ -18,6 +18,21 @@ public func processCPUSeconds() -> Double {
     return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
 }
 
+/// This process's own peak RSS in MiB: `VmHWM` of /proc/self/status. Not `getrusage`'s
+/// `ru_maxrss`: Linux carries the spawning process's peak across the exec into it, so a detector
+/// started by `bench detect` (whose embedded cluster holds the whole topic) reported the bench's
+/// RSS at 5M records, 400 MiB where the detector itself peaked at 338.
+public func peakResidentMiB() -> Double {
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),  // absent off Linux: fall back below
+       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+       let kilobytes = Double(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") {
+        return kilobytes / 1024
+    }
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
+
 /// CPU seconds per pipeline stage, each added on the thread that did the work. A value type: every
 /// worker keeps its own and the owner adds them up, so nothing is shared while measuring.
 public struct StageCPU: Sendable, Equatable {
