@@ -10,7 +10,7 @@ import DriftlineExecutor
 /// targets: {postgres: "postgres://app@db:5432/app", sqlite: /var/lib/app/app.sqlite}
 /// metadata: {store: driftline-metadata.sqlite}
 /// http: {listen: 127.0.0.1:9465}
-/// copy: {batchRows: 50000, throttleRowsPerSecond: 0, lockTimeout: 50ms, swapAttempts: 40, lease: 30s}
+/// copy: {batchRows: 50000, throttleRowsPerSecond: 0, lockTimeout: 50ms, swapAttempts: 40, lease: 30s, capture: trigger}
 /// ```
 public struct ExecutorConfiguration: Equatable, Sendable {
     public var kafka = KafkaSettings(clientID: "driftline-executor", groupID: "driftline-executor")
@@ -22,6 +22,8 @@ public struct ExecutorConfiguration: Equatable, Sendable {
     public var httpListen = HostPort(host: "127.0.0.1", port: 9465)
     public var workflow = RepartitionWorkflow.Settings()
     public var leaseSeconds = 30
+    /// How PostgreSQL targets capture writes during a copy (`trigger` or `logical`).
+    public var capture = ChangeCapture.trigger
 
     public init() {}
 
@@ -66,7 +68,7 @@ public struct ExecutorConfiguration: Equatable, Sendable {
             if let value = try http.hostPort("listen") { configuration.httpListen = value }
         }
         if let copy = try reader.mapping("copy") {
-            try copy.check(allowed: ["batchRows", "throttleRowsPerSecond", "lockTimeout", "swapAttempts", "lease"])
+            try copy.check(allowed: ["batchRows", "throttleRowsPerSecond", "lockTimeout", "swapAttempts", "lease", "capture"])
             if let value = try copy.integer("batchRows") {
                 guard (1...1_000_000).contains(value) else { throw ConfigurationError(key: copy.path("batchRows"), reason: "must be in 1...1000000") }
                 configuration.workflow.batchRows = value
@@ -82,6 +84,12 @@ public struct ExecutorConfiguration: Equatable, Sendable {
             if let value = try copy.integer("swapAttempts") {
                 guard (1...10_000).contains(value) else { throw ConfigurationError(key: copy.path("swapAttempts"), reason: "must be in 1...10000") }
                 configuration.workflow.swapAttempts = value
+            }
+            if let value = try copy.string("capture") {
+                guard let capture = ChangeCapture(rawValue: value) else {
+                    throw ConfigurationError(key: copy.path("capture"), reason: "must be trigger or logical (logical needs wal_level = logical; see README, \"Capture\")")
+                }
+                configuration.capture = capture
             }
             if let value = try copy.duration("lease") {
                 guard value >= 3000 else { throw ConfigurationError(key: copy.path("lease"), reason: "must be at least 3s") }

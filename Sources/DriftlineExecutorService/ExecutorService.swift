@@ -167,7 +167,7 @@ public struct ExecutorService: Service {
         health.update { $0.current = "\(command.id) on \(command.table)" }
         defer { health.update { $0.current = nil } }
         let target: any TargetStore
-        do { target = try await TargetStores.open(url) } catch {
+        do { target = try await TargetStores.open(url, capture: configuration.capture) } catch {
             // The database is unreachable: the command stays for the next attempt (not committed).
             logger.error("target unavailable", metadata: ["error": "\(error)"])
             try await Task.sleep(for: .seconds(5))

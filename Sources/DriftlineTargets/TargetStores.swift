@@ -40,8 +40,9 @@ public enum TargetStores {
         url.hasPrefix("sqlite:") ? String(url.dropFirst("sqlite:".count)) : url
     }
 
-    public static func open(_ url: String) async throws(TargetError) -> any TargetStore {
-        if storeName(of: url) == "postgres" { return try await PostgresTarget(url: url) }
+    /// `capture` is how a PostgreSQL target captures writes during a copy (SQLite's are triggers).
+    public static func open(_ url: String, capture: ChangeCapture = .trigger) async throws(TargetError) -> any TargetStore {
+        if storeName(of: url) == "postgres" { return try await PostgresTarget(url: url, capture: capture) }
         return try SQLiteTarget(path: sqlitePath(url))
     }
 }

@@ -19,9 +19,9 @@ extension ChildProcess {
 @Suite(.serialized) struct ExecutorPostgresTests {
     static let enabled = TargetDatabase.available
 
-    @Test(.enabled(if: enabled, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"))
-    func rangeToHashThenHashToCompositeUnderALiveWriter() async throws {
-        let database = try await TargetDatabase.open("live")
+    @Test(.enabled(if: enabled, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"), arguments: ChangeCapture.allCases)
+    func rangeToHashThenHashToCompositeUnderALiveWriter(_ capture: ChangeCapture) async throws {
+        let database = try await TargetDatabase.open("live_\(capture)")
         do {
             try await database.createEvents(rows: 300_000, layout: PartitionLayout(levels: [rangeByID([100_000, 200_000, 300_000])]))
             let (writer, task) = try await database.startWriter(seed: 42)
@@ -35,15 +35,16 @@ extension ChildProcess {
                 ("to-composite", PartitionLayout(levels: [rangeByID([150_000]), .hash(column: "id", type: .integer, modulus: 4)])),
             ]
             var emitted: [RepartitionStatus] = []
+            let watcher = try await CaptureWatcher(database)
             for (id, layout) in steps {
-                let target = try await PostgresTarget(url: database.url)
+                let target = try await PostgresTarget(url: database.url, capture: capture)
                 let statuses = StatusLog()
                 try await validate([try JSONEncoder().encode(command(id, layout))], schema: "repartition-command.v1.json")
                 defer { emitted += statuses.all }
                 let runner = RepartitionRunner(command: command(id, layout), target: target, repository: repository, holder: "test", settings: settings) { statuses.append($0) }
                 let outcome = await runner.run()
                 await target.close()
-                #expect(outcome == .completed, "\(id): \(statuses.all.last.map { "\($0.state) \($0.error ?? "")" } ?? "no status")")
+                #expect(outcome == .completed, "\(id) (\(capture)): \(statuses.all.last.map { "\($0.state) \($0.error ?? "")" } ?? "no status")")
                 #expect(statuses.all.map(\.state).contains(.swapped))
                 // The new layout is live.
                 let leaves: Int64 = try await database.scalar("SELECT count(*)::int8 FROM pg_partition_tree('public.events') WHERE isleaf")
@@ -51,6 +52,13 @@ extension ChildProcess {
             }
             writer.stop = true
             await task.value
+            let seen = await watcher.stop()
+            // Which capture did the work: the logical one copies with no trigger on the table.
+            if capture == .logical {
+                #expect(seen.contains { $0.slot && !$0.trigger }, "no moment with the slot and without the trigger in \(seen.count) samples")
+            } else {
+                #expect(!seen.contains { $0.slot } && seen.contains { $0.trigger })
+            }
             // Every status the runner emitted matches the status topic's schema; the copy reported progress.
             try await validate(try emitted.map { try JSONEncoder().encode($0) }, schema: "repartition-status.v1.json")
             #expect(emitted.contains { $0.state == .copying && ($0.rate ?? 0) > 0 && $0.etaSeconds != nil })
@@ -74,17 +82,24 @@ extension ChildProcess {
     }
 
     @Test(.enabled(if: enabled, "DRIFTLINE_TEST_POSTGRES_URL is not set: run ops/test.sh, which starts PostgreSQL"),
-          arguments: ["copy:6", "replay", "verify", "swap", "swapped"])
-    func killNineResumesFromTheLastCheckpoint(_ point: String) async throws {
-        let database = try await TargetDatabase.open("kill_\(point.filter(\.isLetter))")
+          arguments: zip(["copy:6", "replay", "verify", "swap", "swapped", "copy:6", "replay", "verify"],
+                         [ChangeCapture.trigger, .trigger, .trigger, .trigger, .trigger, .logical, .logical, .logical]))
+    func killNineResumesFromTheLastCheckpoint(_ point: String, _ capture: ChangeCapture) async throws {
+        let database = try await TargetDatabase.open("kill_\(point.filter(\.isLetter))_\(capture)")
         do {
             try await database.createEvents(rows: 300_000)
             let (writer, task) = try await database.startWriter(seed: 7)
             let path = try writeCommand(command("kill-\(point.filter(\.isLetter))", PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 4)])))
             let metadata = metadataFile()
+            // The restart runs with the default (trigger) capture: a job resumes as it began (a
+            // logical one drains its slot until the hand-over), whatever the restarted executor's setting.
             let arguments = ["execute", "--command", path, "--target", database.url, "--store", metadata, "--batch-rows", "20000", "--lease-seconds", "3"]
-            let first = try Child(arguments, environment: ["DRIFTLINE_FAULT_PAUSE_BEFORE": point])
+            let first = try Child(arguments + ["--capture", capture.rawValue], environment: ["DRIFTLINE_FAULT_PAUSE_BEFORE": point])
             #expect(await first.waitFor("paused before \(point)"), "never reached \(point): \(first.output) \(first.errors.suffix(2000))")
+            if capture == .logical {
+                // Killed while the slot, not a trigger, captured the writes.
+                #expect(try await database.captureInUse() == (slot: true, trigger: false))
+            }
             await first.kill()
             let second = try Child(arguments)
             let status = await second.wait()
@@ -329,6 +344,18 @@ extension ChildProcess {
                 #expect(error.contains(reason), "\(command.id): \(error)")
                 #expect(try await database.leftovers().isEmpty, "\(command.id) left something")
             }
+            // The logical capture for a role that may not use replication slots: rejected, and why.
+            try await database.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'driftline_app') THEN CREATE ROLE driftline_app LOGIN; END IF; END $$")
+            var app = try #require(URLComponents(string: database.url))
+            app.user = "driftline_app"
+            let target = try await PostgresTarget(url: try #require(app.string), capture: .logical)
+            let statuses = StatusLog()
+            let outcome = await RepartitionRunner(command: command("noreplication", PartitionLayout(levels: [.hash(column: "id", type: .integer, modulus: 4)])),
+                                                  target: target, repository: repository, holder: "test") { statuses.append($0) }.run()
+            await target.close()
+            #expect(outcome == .rejected)
+            #expect((statuses.all.last?.error ?? "").contains("needs a role with REPLICATION"), "\(statuses.all.last?.error ?? "")")
+            #expect(try await database.leftovers().isEmpty)
             #expect(try await database.scalar("SELECT relkind::text FROM pg_class WHERE relname = 'events'", as: String.self) == "r")
             #expect(try await repository.log(PartitionStrategyRecord.self, kind: MetadataKind.partitioning, source: "public.events").isEmpty)
             await store.close()

@@ -108,14 +108,26 @@ final class TargetDatabase: @unchecked Sendable {
     }
 
     /// Leftovers a job must not leave behind: forward capture triggers and functions, change tables,
-    /// an unswapped shadow. (The live table's partitions keep the shadow's name prefix.)
+    /// the logical capture's publication and replication slot, an unswapped shadow. (The live table's partitions keep the shadow's name prefix.)
     func leftovers() async throws -> [String] {
         let rows = try await connection.query("""
             SELECT relname::text FROM pg_class WHERE relname LIKE 'driftline_changes%' OR relname = 'events_repartitioned'
             UNION ALL SELECT tgname::text FROM pg_trigger WHERE tgname = 'driftline_capture'
             UNION ALL SELECT proname::text FROM pg_proc WHERE proname LIKE 'driftline_capture%'
+            UNION ALL SELECT pubname::text FROM pg_publication WHERE pubname LIKE 'driftline%'
+            UNION ALL SELECT slot_name::text FROM pg_replication_slots WHERE slot_name LIKE 'driftline%' AND database = current_database()
             """, logger: Self.logger).collect()
         return try rows.map { try $0.decode(String.self) }
+    }
+
+    /// Whether a logical capture slot of this database, and the forward capture trigger, exist now.
+    func captureInUse(_ connection: PostgresConnection? = nil) async throws -> (slot: Bool, trigger: Bool) {
+        let rows = try await (connection ?? self.connection).query("""
+            SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name LIKE 'driftline%' AND database = current_database()),
+                   EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'driftline_capture')
+            """, logger: Self.logger).collect()
+        let (slot, trigger) = try rows[0].decode((Bool, Bool).self)
+        return (slot, trigger)
     }
 
     final class Writer: @unchecked Sendable {
@@ -191,4 +203,30 @@ func validate(_ documents: [Data], schema: String) async throws {
         return
     }
     #expect(result.status == 0, "messages do not match schemas/\(schema): \(result.output)")
+}
+
+/// Samples which capture is in use (slot, trigger) every 20 ms on a connection of its own, until stopped.
+final class CaptureWatcher: @unchecked Sendable {
+    private let lock = NSLock()
+    private var samples: [(slot: Bool, trigger: Bool)] = []
+    private var stopped = false
+    private var task: Task<Void, Never>?
+
+    init(_ database: TargetDatabase) async throws {
+        let connection = try await database.connect(id: 90)
+        task = Task {
+            while !self.lock.withLock({ self.stopped }) {
+                // A failed sample (the table renamed under the query) is just not recorded.
+                if let sample = try? await database.captureInUse(connection) { self.lock.withLock { self.samples.append(sample) } }
+                try? await Task.sleep(for: .milliseconds(20))  // cancellation is not used here
+            }
+            try? await connection.close()  // the test is over
+        }
+    }
+
+    func stop() async -> [(slot: Bool, trigger: Bool)] {
+        lock.withLock { stopped = true }
+        await task?.value
+        return lock.withLock { samples }
+    }
 }

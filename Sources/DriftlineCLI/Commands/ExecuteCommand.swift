@@ -34,6 +34,7 @@ struct ExecuteCommand: AsyncParsableCommand {
     @Option(help: "Rows per copy batch (each its own transaction and checkpoint).") var batchRows: Int = 50_000
     @Option(help: "Copy at most this many rows per second (0: no limit).") var throttle: Double = 0
     @Option(help: "How long the swap may wait for the table's lock, per attempt, in milliseconds.") var lockTimeoutMs: Int = 50
+    @Option(help: "How a PostgreSQL target captures writes during the copy: trigger (any server) or logical (a replication slot; needs wal_level = logical; writers pay no trigger until verification).") var capture: String = "trigger"
     @Option(help: "Executor name for the lease (default: host and process id).") var holder: String?
     @Option(help: "Seconds the table's lease lasts without renewal (a crashed executor's job waits this long for another).") var leaseSeconds: Int = 30
 
@@ -83,7 +84,7 @@ struct ExecuteCommand: AsyncParsableCommand {
         let job = try loadCommand()
         if dryRun || job.dryRun {
             print("dry run of \(job.id) on \(job.table): \(job.plan.strategy.summary)")
-            print("steps: validate; lease; create the shadow table and capture writes (op, key); copy in batches of \(batchRows) rows; replay; verify; swap (lock timeout \(lockTimeoutMs) ms)")
+            print("steps: validate; lease; create the shadow table and capture writes (op, key\(capture == "logical" ? ", from a replication slot until verification" : "")); copy in batches of \(batchRows) rows; replay; verify; swap (lock timeout \(lockTimeoutMs) ms)")
             for statement in job.plan.ddl { print("  " + statement) }
             return
         }
@@ -93,7 +94,8 @@ struct ExecuteCommand: AsyncParsableCommand {
         settings.lockTimeoutMilliseconds = lockTimeoutMs
         let name = holder ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         let database: any TargetStore
-        do { database = try await TargetStores.open(target) } catch { throw ValidationError("\(error)") }
+        guard let capture = ChangeCapture(rawValue: capture) else { throw ValidationError("--capture must be trigger or logical, not '\(self.capture)'") }
+        do { database = try await TargetStores.open(target, capture: capture) } catch { throw ValidationError("\(error)") }
         let outcome: RepartitionStatus.State
         do {
             outcome = try await MetadataStores.withStore(store) { metadata in

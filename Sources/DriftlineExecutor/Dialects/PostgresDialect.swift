@@ -60,6 +60,12 @@ public struct PostgresDialect: Sendable {
 
     // MARK: Capture
 
+    /// A change table: (op, key) of writes, in no order.
+    func changeLog(_ log: String) -> String { "CREATE TABLE IF NOT EXISTS \(log) (op \"char\" NOT NULL, \(keyDefinitions))" }
+
+    /// The forward change log alone (the logical capture fills it from the slot).
+    public var createChangeLog: String { changeLog(changes) }
+
     /// A change table and a trigger that logs (op, key) of every write to `target` into it.
     func capture(into log: String, function: String, trigger: String, on target: String) -> [String] {
         let newKeys = key.map { "NEW.\(Self.identifier($0.name))" }.joined(separator: ", ")
@@ -69,7 +75,7 @@ public struct PostgresDialect: Sendable {
             // A heap with no sequence and no index: the trigger's insert is all a writer pays for
             // (a bigserial key cost every captured write a nextval and a B-tree insert). Replay needs
             // no order (see `replay`).
-            "CREATE TABLE IF NOT EXISTS \(log) (op \"char\" NOT NULL, \(keyDefinitions))",
+            changeLog(log),
             """
             CREATE OR REPLACE FUNCTION \(function)() RETURNS trigger LANGUAGE plpgsql AS $driftline$
             BEGIN

@@ -104,6 +104,20 @@ public final class PostgresCatalog: Sendable {
         do { return try await connection.query(query, logger: Self.logger).collect() } catch { throw Self.targetError(error) }
     }
 
+    /// Streams a query's rows into `body` as they arrive (memory: what `body` keeps). Errors of
+    /// the query are target errors; `body`'s own pass through.
+    public func forEachRow(_ query: PostgresQuery, _ body: (PostgresRow) async throws -> Void) async throws {
+        let rows: PostgresRowSequence
+        do { rows = try await connection.query(query, logger: Self.logger) } catch { throw Self.targetError(error) }
+        var iterator = rows.makeAsyncIterator()
+        while true {
+            let row: PostgresRow?
+            do { row = try await iterator.next() } catch { throw Self.targetError(error) }
+            guard let row else { return }
+            try await body(row)
+        }
+    }
+
     // MARK: Statistics
 
     /// `table` is `name` or `schema.name`; without a schema, the first match on the search path.

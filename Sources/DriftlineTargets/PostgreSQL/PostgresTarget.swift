@@ -8,32 +8,43 @@ import PostgresNIO
 /// done or not, never half.
 public final class PostgresTarget: TargetStore, @unchecked Sendable {
     // One connection used by one workflow at a time (the runner awaits each step): not shared.
-    private let database: PostgresCatalog
-    private var dialect: PostgresDialect?
+    let database: PostgresCatalog
+    var dialect: PostgresDialect?
     /// The original's largest key once the capture was in place (nil: it was empty): the copy goes
     /// up to it, the change log has everything after. Taken again by a resumed job's prepare.
     private var copyBound: [String]??
-    private let url: String
+    let url: String
+    /// How a new job captures writes (a resumed one continues as it began: see `prepare`).
+    let capture: ChangeCapture
+    /// The logical capture's slot, while it feeds the change log (nil: the trigger does, or none yet).
+    var slot: String?
+    /// A second connection that stores decoded keys while the first streams them from the slot.
+    var keyWriter: PostgresCatalog?
+    var lastDrain = DispatchTime.now()
     /// The bounded lock wait of the DDL on the live table (capture trigger created or dropped): each
     /// attempt stalls writers at most this long.
     let ddlLockTimeoutMilliseconds = 100
     let ddlLockAttempts = 60
 
-    public init(url: String) async throws(TargetError) {
+    public init(url: String, capture: ChangeCapture = .trigger) async throws(TargetError) {
         self.url = url
+        self.capture = capture
         database = try await PostgresCatalog.open(url)
     }
 
-    public func close() async { await database.close() }
+    public func close() async {
+        await keyWriter?.close()
+        await database.close()
+    }
 
     public var description: String { database.description }
 
-    private func run(_ statements: [String]) async throws(TargetError) {
+    func run(_ statements: [String]) async throws(TargetError) {
         for statement in statements { try await database.execute(statement) }
     }
 
     /// Runs `body` in a transaction, rolled back if it throws.
-    private func transaction<T>(_ begin: String = "BEGIN", _ body: () async throws -> T) async throws -> T {
+    func transaction<T>(_ begin: String = "BEGIN", _ body: () async throws -> T) async throws -> T {
         try await database.execute(begin)
         do {
             let result = try await body()
@@ -115,6 +126,7 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
             // The new layout must be creatable: try it and roll back (a missing column, a type without
             // a hash operator class, a unique key without the partition key fail here with PostgreSQL's reason).
             let dialect = dialect!
+            if capture == .logical { try await checkLogicalCapture() }
             do {
                 try await rolledBack { () async throws(TargetError) in
                     // Executors validating the same table at once would race on the DDL's names.
@@ -122,6 +134,8 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
                     // Another executor created the shadow while this one waited: its DDL evidently works.
                     guard !(try await committed(schema: schema, name: dialect.shadowName)) else { return }
                     try await run(command.plan.ddl)
+                    // The publication needs the table's owner.
+                    if capture == .logical { try await database.execute(dialect.createPublication(try slotName(dialect))) }
                 }
             } catch {
                 guard case let .query(reason) = error else { throw error }
@@ -174,23 +188,58 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
                 try await database.execute("ALTER TABLE \(leaf) SET (autovacuum_enabled = off)")
             }
         }
-        // The capture only after the shadow committed: its trigger on the original is the one step
-        // writers wait for, so it has a transaction (and a bounded lock wait) of its own. Copying
-        // starts only after it, so no write goes unlogged; a crash in between redoes it here.
-        try await underTableLock(dialect, mode: "SHARE ROW EXCLUSIVE", [dialect.tableLock] + dialect.prepareCapture)
+        let found = try await database.rows(PostgresQuery(unsafeSQL: dialect.copiedThrough))
+        let copied: (key: [String]?, rows: Int64)
+        do { copied = try found[0].decode(([String]?, Int64).self) } catch { throw TargetError.query("\(error)") }
+        // The capture only after the shadow committed, and copying only after the capture, so no
+        // write goes unlogged; a crash in between redoes it here.
+        try await startCapture(dialect, shadowRows: copied.rows)
         let largest = try await database.rows(PostgresQuery(unsafeSQL: dialect.largestKey))
         do { copyBound = .some(try largest[0].decode([String]?.self)) } catch { throw TargetError.query("\(error)") }
-        let found = try await database.rows(PostgresQuery(unsafeSQL: dialect.copiedThrough))
-        do {
-            let (key, rows) = try found[0].decode(([String]?, Int64).self)
-            return (key, rows)
-        } catch { throw TargetError.query("\(error)") }
+        return (copied.key, copied.rows)
+    }
+
+    /// The capture of writes to the original: the job's slot when it has one (a logical job resumed:
+    /// its drains continue); a new slot for a fresh job when the capture is logical; else the
+    /// trigger, whose creation is the one step writers wait for, so it has a transaction (and a
+    /// bounded lock wait) of its own. A shadow holding rows with neither means writes went unlogged
+    /// since (a slot or trigger dropped by hand): the job cannot go on.
+    private func startCapture(_ dialect: PostgresDialect, shadowRows: Int64) async throws {
+        let name = try slotName(dialect)
+        let triggered = try await hasCaptureTrigger(dialect)
+        if try await scalarBool(PostgresDialect.slotExists(name)) {
+            guard try await scalarBool(PostgresDialect.publicationExists(name)) else {
+                throw TargetError.query("the logical capture's publication \(name) is gone (dropped by hand?): writes since cannot be known; the job stops")
+            }
+            slot = name
+            return
+        }
+        if capture == .logical, !triggered, shadowRows == 0 {
+            try await startLogicalCapture(dialect, slot: name)
+            return
+        }
+        if shadowRows > 0, !triggered {
+            throw TargetError.query("the capture of writes to \(dialect.schema).\(dialect.table) is gone (trigger \(PostgresDialect.captureTrigger) or slot \(name) dropped by hand?) while the copy holds \(shadowRows) rows: writes since cannot be known; the job stops")
+        }
+        try await underTableLock(dialect, mode: "SHARE ROW EXCLUSIVE", [dialect.tableLock] + dialect.prepareCapture)
+    }
+
+    func hasCaptureTrigger(_ dialect: PostgresDialect) async throws(TargetError) -> Bool {
+        try await scalarBool(dialect.hasCaptureTrigger)
+    }
+
+    func scalarBool(_ sql: String) async throws(TargetError) -> Bool {
+        let found = try await database.rows(PostgresQuery(unsafeSQL: sql))
+        do { return try found[0].decode(Bool.self) } catch { throw .query("\(error)") }
     }
 
     public func copyBatch(after: [String]?, limit: Int) async throws -> (lastKey: [String]?, rows: Int64) {
         let dialect = try require()
         guard let bound = copyBound else { throw TargetError.query("copy before prepare") }
         guard let bound else { return (nil, 0) }  // empty when the capture began: the change log has every row
+        if slot != nil, Double(DispatchTime.now().uptimeNanoseconds - lastDrain.uptimeNanoseconds) / 1e9 > Self.drainInterval {
+            try await drainSlot(dialect)
+        }
         var endBindings = PostgresBindings()
         var bindings = PostgresBindings()
         for value in after ?? [] { endBindings.append(value); bindings.append(value) }
@@ -210,6 +259,7 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
 
     public func replay(limit: Int) async throws -> (rows: Int64, pending: Int64) {
         let dialect = try require()
+        if slot != nil { try await drainSlot(dialect) }
         return try await transaction {
             let replayed = try await apply(dialect.replayIntoShadow(limit: limit))
             let pending = try await scalar(dialect.pendingChanges)
@@ -228,13 +278,16 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         return keys
     }
 
-    private func scalar(_ sql: String) async throws(TargetError) -> Int64 {
+    func scalar(_ sql: String) async throws(TargetError) -> Int64 {
         let found = try await database.rows(PostgresQuery(unsafeSQL: sql))
         do { return try found[0].decode(Int64.self) } catch { throw .query("\(error)") }
     }
 
     public func verify() async throws -> [String] {
         let dialect = try require()
+        // Checksums compare only keys without logged changes, in one snapshot: the log must be
+        // written in the writers' own transactions from here on.
+        if slot != nil { try await handOverToTrigger(dialect) }
         return try await transaction("BEGIN ISOLATION LEVEL REPEATABLE READ") {
             let rowHash = try await rowHash(dialect)
             let source = try await checksums(dialect.checksums(of: dialect.source, buckets: 64, rowHash: rowHash))
@@ -293,6 +346,8 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
             try await transaction { try await run(dialect.afterSwap) }
             return 0
         }
+        // A job resumed at the swap whose slot outlived the hand-over (a crash before it was dropped).
+        if slot != nil { try await handOverToTrigger(dialect) }
         let sourceSequences = try await sequences(PostgresDialect.identifierPath(dialect.schema, dialect.table))
         let shadowSequences = try await sequences(PostgresDialect.identifierPath(dialect.schema, dialect.shadowName))
         // Outside the lock: the backward capture (on the shadow), and one more replay round so the
@@ -373,7 +428,7 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
     /// it while it waits; and DROP TRIGGER on a partitioned table locks the partitions before the
     /// parent, the reverse of a writer's order (a deadlock seen in CI). LOCK TABLE takes the parent
     /// first, then the partitions, and gives up quickly.
-    private func underTableLock(_ dialect: PostgresDialect, mode: String, _ statements: [String]) async throws {
+    func underTableLock(_ dialect: PostgresDialect, mode: String, _ statements: [String]) async throws {
         var backoff = 0.02
         for attempt in 1...ddlLockAttempts {
             do {
@@ -412,6 +467,7 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
         // A job that failed after its swap committed keeps the new layout and its rollback point.
         if try await alreadySwapped(dialect) {
             try await transaction { try await run(dialect.afterSwap) }
+            try await dropLogicalCapture(dialect)
             return
         }
         try await cleanUpUnswapped(dialect)
@@ -423,10 +479,8 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
     /// a job that failed before its capture needs no lock), and its change log.
     private func cleanUpUnswapped(_ dialect: PostgresDialect) async throws {
         try await transaction { try await run(dialect.cleanUp) }
-        let found = try await database.rows(PostgresQuery(unsafeSQL: dialect.hasCaptureTrigger))
-        let triggered: Bool
-        do { triggered = try found[0].decode(Bool.self) } catch { throw TargetError.query("\(error)") }
-        if triggered {
+        try await dropLogicalCapture(dialect)
+        if try await hasCaptureTrigger(dialect) {
             try await underTableLock(dialect, mode: "ACCESS EXCLUSIVE", [dialect.dropCaptureTrigger] + dialect.dropCaptureLog)
         } else {
             try await transaction { try await run(dialect.dropCaptureLog) }
