@@ -11,13 +11,18 @@
 # CPU of every server process, exited backends included through the postmaster's children times):
 # CAPTURE_LOOP=1 times single-row UPDATE statements run in a loop inside the server (one
 # transaction, no client, no commit): what the trigger adds to each statement, without the disk.
+# Variant logical_slot is the executor's logical capture (no trigger: a publication and a pgoutput
+# slot, decoded and advanced every second while the writer runs, as the drains do, more often).
+# The server runs with wal_level=logical; CAPTURE_WAL=replica runs it at PostgreSQL's default (the
+# logical variant then cannot run), which with the same variants measures what the level itself costs.
 set -euo pipefail
 rows="${1:-1000000}" seconds="${2:-2}" trials="${3:-15}"
 shift $(( $# < 3 ? $# : 3 ))
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=postgres.sh
 source "$here/postgres.sh"
-DRIFTLINE_TEST_POSTGRES_PORT="${CAPTURE_PORT:-56432}" DRIFTLINE_TEST_POSTGRES_DURABLE=1 start_test_postgres >/dev/null
+DRIFTLINE_TEST_POSTGRES_PORT="${CAPTURE_PORT:-56432}" DRIFTLINE_TEST_POSTGRES_DURABLE=1 \
+  DRIFTLINE_TEST_POSTGRES_WAL_LEVEL="${CAPTURE_WAL:-logical}" start_test_postgres >/dev/null
 trap stop_test_postgres EXIT
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 url="$DRIFTLINE_TEST_POSTGRES_URL"
@@ -96,7 +101,12 @@ CREATE TRIGGER capture_i AFTER INSERT ON events REFERENCING NEW TABLE AS new_row
 CREATE TRIGGER capture_u AFTER UPDATE ON events REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION capture_upd();
 CREATE TRIGGER capture_d AFTER DELETE ON events REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION capture_del();
 SQL
-teardown="DROP TRIGGER IF EXISTS capture ON events; DROP TRIGGER IF EXISTS capture_i ON events; DROP TRIGGER IF EXISTS capture_u ON events;
+# The slot itself is created after the publication, in a statement of its own (see below).
+setup[logical_slot]="CREATE PUBLICATION capture FOR TABLE events WITH (publish_via_partition_root = true)"
+drain="SELECT count(*) FROM pg_logical_slot_peek_binary_changes('capture', pg_current_wal_flush_lsn(), NULL, 'proto_version', '1', 'publication_names', 'capture')"
+advance="SELECT pg_replication_slot_advance('capture', pg_current_wal_flush_lsn())"
+teardown="SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'capture'; DROP PUBLICATION IF EXISTS capture;
+DROP TRIGGER IF EXISTS capture ON events; DROP TRIGGER IF EXISTS capture_i ON events; DROP TRIGGER IF EXISTS capture_u ON events;
 DROP TRIGGER IF EXISTS capture_d ON events; DROP TRIGGER IF EXISTS capture_k ON events;
 DROP FUNCTION IF EXISTS capture(), capture_new(), capture_old(), capture_ins(), capture_upd(), capture_del(); DROP TABLE IF EXISTS changes;"
 
@@ -106,6 +116,12 @@ server_cpu_ticks() {
   postmaster=$(head -n 1 "$DRIFTLINE_TEST_POSTGRES_DIR/data/postmaster.pid")
   { for pid in $(pgrep -u postgres); do awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null; done
     awk '{print $16 + $17}' "/proc/$postmaster/stat"; } | awk '{s += $1} END {print s}'
+}
+# Ends the logical variant's drain loop (its last decode finishes first: a slot in use cannot be dropped).
+stop_drainer() {
+  [ -n "$drainer" ] || return 0
+  rm -f "$results.draining"
+  wait "$drainer"
 }
 variants=(none row_plpgsql row_plpgsql_unlogged row_noop row_split row_before statement)
 [ $# -gt 0 ] && variants=(none "$@")
@@ -122,6 +138,13 @@ for trial in $(seq 1 "$trials"); do
   for variant in "${order[@]}"; do
     psql -c "$teardown" >/dev/null 2>&1
     [ -n "${setup[$variant]}" ] && psql -c "${setup[$variant]}"
+    drainer=""
+    if [ "$variant" = logical_slot ]; then
+      psql -c "SELECT pg_create_logical_replication_slot('capture', 'pgoutput')" >/dev/null
+      touch "$results.draining"
+      ( while [ -e "$results.draining" ]; do sleep 1; psql -c "$drain" >/dev/null; psql -c "$advance" >/dev/null; done ) &
+      drainer=$!
+    fi
     psql -c "CHECKPOINT"
     if [ "${CAPTURE_LOOP:-0}" = 1 ]; then
       n=$((seconds * 25000))
@@ -129,6 +152,7 @@ for trial in $(seq 1 "$trials"); do
       tps=$(python3 -c "print($n / ($ms / 1000))")
       echo "trial $trial $variant $tps statements/s in the server"
       echo "$trial $variant $tps" >>"$results"
+      stop_drainer
       continue
     fi
     if [ "${CAPTURE_CPU:-0}" = 1 ]; then
@@ -139,11 +163,13 @@ for trial in $(seq 1 "$trials"); do
       tps=$(python3 -c "print($((seconds * 5000)) / (($after - $before) / $(getconf CLK_TCK)))")
       echo "trial $trial $variant $tps tx per server CPU second"
       echo "$trial $variant $tps" >>"$results"
+      stop_drainer
       continue
     fi
     tps=$(PGOPTIONS="-c synchronous_commit=${CAPTURE_SYNC:-on}" "$bin/pgbench" -n -c 1 -T "$seconds" -f "$script" "$url" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
     echo "trial $trial $variant $tps tx/s"
     echo "$trial $variant $tps" >>"$results"
+    stop_drainer
   done
 done
 python3 - "$results" <<'PY'

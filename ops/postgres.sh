@@ -12,7 +12,7 @@ start_test_postgres() {
   fi
   port="${DRIFTLINE_TEST_POSTGRES_PORT:-55432}"
   # wal_level=logical: the executor's logical capture is tested too (PostgreSQL's default, replica,
-  # lacks it). Tests run without fsync (nothing to keep); DRIFTLINE_TEST_POSTGRES_DURABLE=1 keeps PostgreSQL's
+  # lacks it; DRIFTLINE_TEST_POSTGRES_WAL_LEVEL=replica measures what logical costs). Tests run without fsync (nothing to keep); DRIFTLINE_TEST_POSTGRES_DURABLE=1 keeps PostgreSQL's
   # default durability, for benchmarks whose figures must hold on a real server.
   local durability="-c fsync=off"
   [ "${DRIFTLINE_TEST_POSTGRES_DURABLE:-0}" = 1 ] && durability=""
@@ -24,7 +24,7 @@ start_test_postgres() {
   "${as_user[@]}" "$bin/initdb" -D "$dir/data" -U postgres -A trust --no-sync --no-locale -E UTF8 >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; return 1; }
   "${as_user[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $durability -c max_connections=200 -c wal_level=logical -c log_lock_waits=on -c shared_preload_libraries=pg_stat_statements" start >/dev/null \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $durability -c max_connections=200 -c wal_level=${DRIFTLINE_TEST_POSTGRES_WAL_LEVEL:-logical} -c log_lock_waits=on -c shared_preload_libraries=pg_stat_statements" start >/dev/null \
     || { cat "$dir/server.log" >&2; return 1; }
   export DRIFTLINE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
   DRIFTLINE_TEST_POSTGRES_DIR="$dir"

@@ -29,9 +29,17 @@ import Testing
         let parsed = try ExecutorConfiguration.parse("""
             kafka: {brokers: ["127.0.0.1:1"], groupId: ex}
             targets: {postgres: 'postgres://u@h:5432/db'}
-            copy: {batchRows: 500, lockTimeout: 20ms, lease: 10s, throttleRowsPerSecond: 1000}
+            copy: {batchRows: 500, lockTimeout: 20ms, lease: 10s, throttleRowsPerSecond: 1000, capture: logical}
             """)
         #expect(parsed.workflow.batchRows == 500 && parsed.workflow.lockTimeoutMilliseconds == 20 && parsed.leaseSeconds == 10)
+        #expect(parsed.capture == .logical)
+        #expect(try ExecutorConfiguration.parse("targets: {postgres: 'postgres://u@h/db'}").capture == .trigger)
+        do {
+            _ = try ExecutorConfiguration.parse("targets: {postgres: 'postgres://u@h/db'}\ncopy: {capture: wal}")
+            Issue.record("accepted an unknown capture")
+        } catch {
+            #expect(error.key == "copy.capture" && error.reason.contains("trigger or logical"))
+        }
         #expect(parsed.workflow.throttleRowsPerSecond == 1000 && parsed.kafka.groupID == "ex")
         let both = try ExecutorConfiguration.parse("targets: {postgres: 'postgres://u@h/db', sqlite: /var/lib/app.sqlite}")
         #expect(both.targets == ["postgres": "postgres://u@h/db", "sqlite": "/var/lib/app.sqlite"])

@@ -18,7 +18,8 @@ struct ExecuteBench: AsyncParsableCommand {
             rows (bigserial key, a time column over a year); (1) raw: INSERT INTO a monthly RANGE table SELECT * \
             FROM it, the practical limit; (2) the executor re-partitioning it to the same layout, copy phase \
             timed; (3) with --writer-seconds, a writer's transactions per second alone, with the executor's \
-            capture trigger installed, and while the executor copies; (4) --swaps small re-partitionings \
+            capture in place (the trigger; with --capture logical the slot, decoded every second), and while \
+            the executor copies; (4) --swaps small re-partitionings \
             under the writer, each swap's lock time. Rows/s and ratios to raw; the database is dropped after.
             """
     )
@@ -31,6 +32,7 @@ struct ExecuteBench: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --writer-seconds, the writer also runs beside a copy throttled to this fraction of the raw median (executor.yaml's throttleRowsPerSecond); 0: not measured.",
                                discussion: "An unthrottled copy fills the WAL the writer's commits wait to flush; the throttle is how an operator trades copy speed for the application's."))
     var writerThrottle: Double = 0.7
+    @Option(help: "How the executor captures writes: trigger, or logical (a replication slot; the server needs wal_level = logical).") var capture: String = "trigger"
     @Option(help: "Alternating trials per measurement (raw / executor copy, writer alone / with capture): the machine's disk is noisy, so each ratio is taken between neighbours in time and the median reported.") var trials: Int = 3
 
     func run() async throws {
@@ -38,6 +40,7 @@ struct ExecuteBench: AsyncParsableCommand {
         guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 10_000 }) else { throw ValidationError("--rows must list sizes of at least 10000") }
         guard trials >= 1 else { throw ValidationError("--trials must be at least 1") }
         guard (0...1).contains(writerThrottle) else { throw ValidationError("--writer-throttle must be a fraction in 0...1") }
+        guard ChangeCapture(rawValue: capture) != nil else { throw ValidationError("--capture must be trigger or logical") }
         let database = "driftline_bench_execute_\(getpid())"
         try await PostgresCatalog.withCatalog(pg) { try await $0.execute("CREATE DATABASE \(database)") }
         guard var components = URLComponents(string: pg) else { throw ValidationError("--pg is not a URL") }
@@ -192,6 +195,8 @@ struct ExecuteBench: AsyncParsableCommand {
         return elapsed
     }
 
+    var changeCapture: ChangeCapture { ChangeCapture(rawValue: capture) ?? .trigger }
+
     struct ExecutorRun { var copySeconds: Double; var totalSeconds: Double; var lockMilliseconds: Double; var steps: String }
 
     /// Re-partitions `events` to the monthly layout with the runner in this process, timing its copy phase.
@@ -203,7 +208,7 @@ struct ExecuteBench: AsyncParsableCommand {
         let command = RepartitionCommand(id: id, table: "public.events", store: "postgres", expectedVersion: nil, plan: plan, createdAt: "")
         let metadataPath = FileManager.default.temporaryDirectory.appendingPathComponent("bench-execute-\(UUID().uuidString).sqlite").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: metadataPath + suffix) } }  // temporary files
-        let target = TimedTarget(try await PostgresTarget(url: url))
+        let target = TimedTarget(try await PostgresTarget(url: url, capture: changeCapture))
         var settings = RepartitionWorkflow.Settings()
         settings.batchRows = batchRows
         settings.throttleRowsPerSecond = throttle
@@ -251,6 +256,7 @@ struct ExecuteBench: AsyncParsableCommand {
             return try await writerTPS(url: url, maxID: size)
         }
         func measureCaptured() async throws -> (tps: Double, p99: Double, longest: Double) {
+            if changeCapture == .logical { return try await measureDecoded(url: url, size: size, dialect: dialect) }
             try await PostgresCatalog.withCatalog(url) { catalog in
                 for statement in dialect.prepareCapture { try await catalog.execute(statement) }
                 try await catalog.execute("CHECKPOINT")
@@ -261,6 +267,7 @@ struct ExecuteBench: AsyncParsableCommand {
             }
             return logged
         }
+        print("capture: \(changeCapture.rawValue)")
         for trial in 1...trials {
             let plain, logged: (tps: Double, p99: Double, longest: Double)
             if trial % 2 == 0 {
@@ -299,6 +306,46 @@ struct ExecuteBench: AsyncParsableCommand {
         print(String(format: "during a copy throttled to %.2f× raw: %6.0f tx/s (p99 %.2f ms), %.0f%% of alone; the copy %8.0f rows/s, %.2f× the raw median",
                      writerThrottle, paced.tps, paced.p99, paced.tps / Self.median(alone) * 100,
                      Double(size) / throttled.copySeconds, Double(size) / throttled.copySeconds / rawRate))
+    }
+
+    /// The writer beside the logical capture: the executor's publication and slot, decoded and
+    /// advanced every second on a connection of its own (the executor drains every 30 s during
+    /// the copy and before each replay round: this charges the writer more decoding than a job does).
+    private func measureDecoded(url: String, size: Int, dialect: PostgresDialect) async throws -> (tps: Double, p99: Double, longest: Double) {
+        let slot = dialect.slotName(database: "bench")
+        try await PostgresCatalog.withCatalog(url) { catalog in
+            try await catalog.execute(dialect.createPublication(slot))
+            _ = try await catalog.rows(PostgresQuery(unsafeSQL: PostgresDialect.createSlot(slot)))
+            try await catalog.execute("CHECKPOINT")
+        }
+        let done = AtomicFlag()
+        async let drains: Int = PostgresCatalog.withCatalog(url) { catalog in
+            var messages = 0
+            while !done.isSet {
+                try await Task.sleep(for: .seconds(1))
+                let flushed = try await catalog.rows(PostgresQuery(unsafeSQL: PostgresDialect.flushedPosition))[0].decode(String.self)
+                var bindings = PostgresBindings()
+                bindings.append(flushed)
+                messages += try await catalog.rows(PostgresQuery(unsafeSQL: PostgresDialect.peekSlot(slot, publication: dialect.publicationName(slot: slot)), binds: bindings)).count
+                _ = try await catalog.rows(PostgresQuery(unsafeSQL: PostgresDialect.advanceSlot(slot), binds: bindings))
+            }
+            return messages
+        }
+        let logged: (tps: Double, p99: Double, longest: Double)
+        do {
+            logged = try await writerTPS(url: url, maxID: size)
+            done.set()
+            _ = try await drains
+        } catch {
+            done.set()
+            _ = try? await drains  // the writer's error is the one to report
+            throw error
+        }
+        try await PostgresCatalog.withCatalog(url) { catalog in
+            _ = try await catalog.rows(PostgresQuery(unsafeSQL: PostgresDialect.dropSlot(slot)))
+            try await catalog.execute(PostgresDialect.dropPublication(slot))
+        }
+        return logged
     }
 
     /// Small tables swapped under a writer: the distribution of the time the swap holds its lock.

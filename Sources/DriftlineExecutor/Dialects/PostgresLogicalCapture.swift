@@ -63,8 +63,10 @@ extension PostgresDialect {
         "SELECT data FROM pg_logical_slot_peek_binary_changes(\(literal(slot)), $1::pg_lsn, NULL, 'proto_version', '1', 'publication_names', \(literal(publication)))"
     }
 
+    /// Only forward: a slot just created may confirm a position past the flushed end read after
+    /// it, and PostgreSQL refuses to move a slot backwards.
     public static func advanceSlot(_ name: String) -> String {
-        "SELECT pg_replication_slot_advance(\(literal(name)), $1::pg_lsn)::text"
+        "SELECT pg_replication_slot_advance(slot_name, $1::pg_lsn)::text FROM pg_replication_slots WHERE slot_name = \(literal(name)) AND confirmed_flush_lsn < $1::pg_lsn"
     }
 
     public static func dropSlot(_ name: String) -> String {
