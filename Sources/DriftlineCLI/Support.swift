@@ -43,6 +43,21 @@ func executablePath(named name: String) -> String? {
     return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
 }
 
+/// `runProcess` on a thread of its own, for a program that runs beside this process's async work
+/// (waiting for it must not hold one of Swift's cooperative threads). The thread unblocks every
+/// signal first: a child starts with its spawning thread's signal mask, the pool's threads block
+/// SIGALRM, and pgbench's `-T` is an alarm (it ran on for ten minutes past `-T 2`).
+func runProcessOffThePool(_ path: String, _ arguments: [String]) async throws -> (lines: Int, output: String) {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            var none = sigset_t()
+            sigemptyset(&none)
+            pthread_sigmask(SIG_SETMASK, &none, nil)
+            continuation.resume(with: Result { try runProcess(path, arguments) })
+        }
+    }
+}
+
 /// Runs a program to completion; fails unless it exits 0. With `captureLines`, standard output is
 /// only counted in lines as it streams (kcat printing millions of offsets); otherwise it is returned.
 @discardableResult

@@ -225,22 +225,48 @@ struct ExecuteBench: AsyncParsableCommand {
         return ExecutorRun(copySeconds: clock.copySeconds, totalSeconds: seconds(since: start), lockMilliseconds: clock.lockMilliseconds, steps: target.breakdown)
     }
 
-    /// The writer: single-row updates by key, one per transaction, for `writerSeconds`.
-    private func writerTPS(url: String, maxID: Int, until stop: @Sendable () -> Bool = { false }) async throws -> (tps: Double, p99: Double, longest: Double) {
-        try await PostgresCatalog.withCatalog(url) { catalog in
-            var latencies: [Double] = []
-            let start = DispatchTime.now()
-            var state: UInt64 = 0x9E37_79B9
-            while seconds(since: start) < writerSeconds, !stop() {
-                state ^= state << 13; state ^= state >> 7; state ^= state << 17
-                let operation = DispatchTime.now()
-                try await catalog.execute("UPDATE events SET amount = amount + 1 WHERE id = \(Int(state % UInt64(maxID)) + 1)")
-                latencies.append(seconds(since: operation) * 1000)
-            }
-            latencies.sort()
-            let p99 = latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))]
-            return (Double(latencies.count) / seconds(since: start), p99, latencies.last ?? 0)
+    /// The writer: pgbench's single-row updates by key, one client, one per transaction, for
+    /// `writerSeconds` — or, with `stop`, in runs of one second until it says so. pgbench, not a loop
+    /// in this process: that loop waited on its own wake-ups beside the copy's tasks and measured the
+    /// machine's idleness (it ran faster during a copy than alone). Latencies from pgbench's
+    /// per-transaction log.
+    private func writerTPS(url: String, maxID: Int, until stop: (@Sendable () -> Bool)? = nil) async throws -> (tps: Double, p99: Double, longest: Double) {
+        guard let pgbench = executablePath(named: "pgbench") else {
+            throw ValidationError("bench execute's writer is pgbench, which is not on PATH (Debian: postgresql-client; ops/install-deps.sh installs it)")
         }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-writer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }  // temporary files
+        let script = directory.appendingPathComponent("update.sql").path
+        try "\\set id random(1, \(maxID))\nUPDATE events SET amount = amount + 1 WHERE id = :id;\n".write(toFile: script, atomically: true, encoding: .utf8)
+        var transactions = 0.0, busySeconds = 0.0
+        repeat {
+            let duration = stop == nil ? max(1, Int(writerSeconds.rounded())) : 1
+            let output = try await runProcessOffThePool(pgbench, ["-n", "-c", "1", "-T", "\(duration)", "-f", script, "-l", "--log-prefix", directory.appendingPathComponent("log").path, url]).output
+            guard let processed = Self.number(after: "number of transactions actually processed: ", in: output),
+                  let tps = Self.number(after: "tps = ", in: output), tps > 0 else {
+                throw ValidationError("pgbench printed no throughput:\n\(output)")
+            }
+            transactions += processed
+            busySeconds += processed / tps
+        } while !(stop?() ?? true)
+        var latencies: [Double] = []
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory.path) where file.hasPrefix("log") {
+            // client_id transaction_no latency_us script_no epoch_s epoch_us
+            for line in try String(contentsOfFile: directory.appendingPathComponent(file).path, encoding: .utf8).split(separator: "\n") {
+                let fields = line.split(separator: " ")
+                if fields.count > 2, let microseconds = Double(fields[2]) { latencies.append(microseconds / 1000) }
+            }
+        }
+        latencies.sort()
+        let p99 = latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))]
+        return (transactions / busySeconds, p99, latencies.last ?? 0)
+    }
+
+    /// The number after `label` in pgbench's summary.
+    static func number(after label: String, in output: String) -> Double? {
+        guard let range = output.range(of: label) else { return nil }
+        return Double(output[range.upperBound...].prefix { $0.isNumber || $0 == "." })
     }
 
     private func measureWriter(url: String, size: Int, rawRate: Double) async throws {
