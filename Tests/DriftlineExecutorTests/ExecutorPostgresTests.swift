@@ -237,6 +237,11 @@ extension ChildProcess {
             try await database.execute("COMMENT ON TABLE events_repartitioned IS 'driftline:someone-else'")
             try await database.execute("INSERT INTO events_repartitioned SELECT * FROM events WHERE id <= 500")
             try await database.execute("UPDATE events_repartitioned SET note = 'stale'")
+            // …and that job's logical capture, which pins the server's WAL until someone drops it.
+            let theirs = PostgresDialect(schema: "public", table: "events", key: [.init(name: "id", type: "bigint")], commandId: "someone-else")
+            let slot = theirs.slotName(database: database.name)
+            try await database.execute(theirs.createPublication(slot))
+            try await database.execute(PostgresDialect.createSlot(slot))
             let store = try await MetadataStores.open(metadataFile())
             try await store.migrate()
             let target = try await PostgresTarget(url: database.url)

@@ -310,28 +310,36 @@ struct ExecuteBench: AsyncParsableCommand {
         print(String(format: "writer alone:           %8.0f tx/s (median of %d)", Self.median(alone), trials))
         print(String(format: "writer with capture:    %8.0f tx/s, %.0f%% of alone (median of the trials' ratios; range %.0f–%.0f%%)",
                      Self.median(captured), Self.median(kept) * 100, kept.min()! * 100, kept.max()! * 100))
-        // While the executor copies (the capture installed, and the copy competing for the disk).
-        try await PostgresCatalog.withCatalog(url) { try await $0.execute("CHECKPOINT") }
-        let done = AtomicFlag()
-        async let during = writerTPS(url: url, maxID: size, until: { done.isSet })
-        let copy = try await runExecutor(url: url, id: "bench-writer-\(size)")
-        done.set()
-        let busy = try await during
-        print(String(format: "during the copy:        %8.0f tx/s (p99 %.2f ms), %.0f%% of alone; the copy %8.0f rows/s, %.2f× the raw median",
-                     busy.tps, busy.p99, busy.tps / Self.median(alone) * 100, Double(size) / copy.copySeconds, Double(size) / copy.copySeconds / rawRate))
-        guard writerThrottle > 0 else { return }
-        try await PostgresCatalog.withCatalog(url) { catalog in
-            try await createSource(catalog, rows: size)
-            try await catalog.execute("CHECKPOINT")
+        // While the executor copies (the capture in place, and the copy competing for the disk),
+        // against the writer alone just before and just after: this disk's speed drifts by 5× within
+        // minutes, so the trials' median from earlier is no yardstick for a copy now.
+        func besideCopy(_ label: String, throttle: Double?) async throws {
+            try await PostgresCatalog.withCatalog(url) { catalog in
+                try await createSource(catalog, rows: size)
+                try await catalog.execute("CHECKPOINT")
+            }
+            let before = try await writerTPS(url: url, maxID: size)
+            let done = AtomicFlag()
+            async let during = writerTPS(url: url, maxID: size, until: { done.isSet })
+            let copy: ExecutorRun
+            do {
+                copy = try await runExecutor(url: url, id: "bench-\(throttle == nil ? "writer" : "throttled")-\(size)", throttle: throttle)
+            } catch {
+                done.set()
+                _ = try? await during  // the executor's error is the one to report
+                throw error
+            }
+            done.set()
+            let busy = try await during
+            let after = try await writerTPS(url: url, maxID: size)
+            let neighbours = (before.tps + after.tps) / 2
+            print(String(format: "%@ %6.0f tx/s (p99 %.2f ms), %.0f%% of alone around it (%.0f before, %.0f after); the copy %8.0f rows/s, %.2f× the raw median",
+                         label, busy.tps, busy.p99, busy.tps / neighbours * 100, before.tps, after.tps,
+                         Double(size) / copy.copySeconds, Double(size) / copy.copySeconds / rawRate))
         }
-        let throttledDone = AtomicFlag()
-        async let throttledWriter = writerTPS(url: url, maxID: size, until: { throttledDone.isSet })
-        let throttled = try await runExecutor(url: url, id: "bench-throttled-\(size)", throttle: writerThrottle * rawRate)
-        throttledDone.set()
-        let paced = try await throttledWriter
-        print(String(format: "during a copy throttled to %.2f× raw: %6.0f tx/s (p99 %.2f ms), %.0f%% of alone; the copy %8.0f rows/s, %.2f× the raw median",
-                     writerThrottle, paced.tps, paced.p99, paced.tps / Self.median(alone) * 100,
-                     Double(size) / throttled.copySeconds, Double(size) / throttled.copySeconds / rawRate))
+        try await besideCopy("during the copy:       ", throttle: nil)
+        guard writerThrottle > 0 else { return }
+        try await besideCopy(String(format: "during a copy throttled to %.2f× raw:", writerThrottle), throttle: writerThrottle * rawRate)
     }
 
     /// The writer beside the logical capture: the executor's publication and slot, decoded and

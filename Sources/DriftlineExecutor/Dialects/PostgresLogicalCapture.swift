@@ -19,12 +19,22 @@ extension PostgresDialect {
     /// A replication slot name (lower-case letters, digits and underscores only) unique to the
     /// database, the table and the command.
     public func slotName(database: String) -> String {
+        let tagPart = String(tag.unicodeScalars.filter { ("a"..."z").contains($0) || ("0"..."9").contains($0) }.map(Character.init))
+        return "driftline_\(tagPart)_\(tableSuffix(database: database))"
+    }
+
+    /// The part of a slot's name that names the database and table (the same for every command).
+    func tableSuffix(database: String) -> String {
         var hash: UInt32 = 2_166_136_261
         for byte in "\(database)\u{0}\(schema)\u{0}\(table)".utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
         let hex = String(hash, radix: 16)
-        let suffix = String(repeating: "0", count: 8 - hex.count) + hex
-        let tagPart = String(tag.unicodeScalars.filter { ("a"..."z").contains($0) || ("0"..."9").contains($0) }.map(Character.init))
-        return "driftline_\(tagPart)_\(suffix)"
+        return String(repeating: "0", count: 8 - hex.count) + hex
+    }
+
+    /// Every Driftline slot of this table, whichever command made it: a failed job that could not
+    /// clean up leaves its slot with its shadow, and the next job on the table drops both.
+    public func tableSlots(database: String) -> String {
+        "SELECT slot_name::text FROM pg_replication_slots WHERE slot_name LIKE \(Self.literal("driftline\\_%\\_" + tableSuffix(database: database)))"
     }
 
     /// The publication the slot decodes: the original alone, its partitions' changes reported as

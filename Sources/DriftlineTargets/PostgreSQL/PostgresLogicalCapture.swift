@@ -107,11 +107,21 @@ extension PostgresTarget {
         try await dropLogicalCapture(dialect)
     }
 
-    /// Drops the job's slot and publication (those of this command on this table), if any.
-    func dropLogicalCapture(_ dialect: PostgresDialect) async throws {
-        let name = try slotName(dialect)
-        try await withSlotRetries { _ = try await database.rows(PostgresQuery(unsafeSQL: PostgresDialect.dropSlot(name))) }
-        try await database.execute(PostgresDialect.dropPublication(dialect.publicationName(slot: name)))
+    /// Drops the job's slot and publication, if any; with `everyCommand`, those any command left on
+    /// the table (cleaning up after a job that could not).
+    func dropLogicalCapture(_ dialect: PostgresDialect, everyCommand: Bool = false) async throws {
+        var names = [try slotName(dialect)]
+        if everyCommand {
+            let database: String
+            do { database = try PostgresURL(url).database } catch { throw TargetError.invalidURL(error.reason) }
+            for row in try await self.database.rows(PostgresQuery(unsafeSQL: dialect.tableSlots(database: database))) {
+                do { names.append(try row.decode(String.self)) } catch { throw TargetError.query("\(error)") }
+            }
+        }
+        for name in Set(names).sorted() {
+            try await withSlotRetries { _ = try await self.database.rows(PostgresQuery(unsafeSQL: PostgresDialect.dropSlot(name))) }
+            try await self.database.execute(PostgresDialect.dropPublication(dialect.publicationName(slot: name)))
+        }
         slot = nil
     }
 

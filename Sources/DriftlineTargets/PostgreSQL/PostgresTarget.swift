@@ -479,7 +479,7 @@ public final class PostgresTarget: TargetStore, @unchecked Sendable {
     /// a job that failed before its capture needs no lock), and its change log.
     private func cleanUpUnswapped(_ dialect: PostgresDialect) async throws {
         try await transaction { try await run(dialect.cleanUp) }
-        try await dropLogicalCapture(dialect)
+        try await dropLogicalCapture(dialect, everyCommand: true)
         if try await hasCaptureTrigger(dialect) {
             try await underTableLock(dialect, mode: "ACCESS EXCLUSIVE", [dialect.dropCaptureTrigger] + dialect.dropCaptureLog)
         } else {
