@@ -151,9 +151,9 @@ func expectSameProfile(_ a: WindowProfile, _ b: WindowProfile, sourceLocation: S
         let difference = abs(large.allocatedBytes - small.allocatedBytes)
         // KLL keeps 8 more items per extra level (one level per doubling): a few hundred bytes, nothing more.
         #expect(Double(difference) <= 0.01 * Double(small.allocatedBytes), "100k: \(small.allocatedBytes) B, 1M: \(large.allocatedBytes) B")
-        // Per field: fixed parts, HLL registers, KLL items (3k + 8 per level, up to 64 levels, with slack),
+        // Per field: fixed parts, the buffer of hashes waiting for the HLL, HLL registers, KLL items (3k + 8 per level, up to 64 levels, with slack),
         // SpaceSaving counters and their index; plus the field table and the overflow HLL.
-        let perField = 256 + 64 + (1 << 14) + 8 * (3 * 200 + QuantileSketch.minimumWidth * 64) * 2 + 64 * (48 + 28) + 128 * 4
+        let perField = 256 + FieldProfile.distinctBatch * 8 + 64 + (1 << 14) + 8 * (3 * 200 + QuantileSketch.minimumWidth * 64) * 2 + 64 * (48 + 28) + 128 * 4
         let bound = 14 * perField + 512 * 4 + 1024 + 2048
         #expect(large.allocatedBytes <= bound, "configuration bound \(bound) B")
     }

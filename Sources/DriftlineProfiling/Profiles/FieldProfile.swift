@@ -33,8 +33,26 @@ public final class FieldProfile {
     /// Integers and floats.
     public internal(set) var numbers = RunningMoments()
     public internal(set) var quantiles: QuantileSketch?
-    /// Distinct non-null scalar values.
-    public internal(set) var distinct: HyperLogLog?
+    /// Distinct non-null scalar values. Value hashes wait in a small buffer and go into the sketch
+    /// a batch at a time (`HyperLogLog.add(hashes:)` overlaps their cache misses); every read of
+    /// `distinct` adds what waits first, so readers see every value. A profile still being updated
+    /// is owned by one thread; once its updates stop, the first read empties the buffer and later
+    /// reads change nothing, so finished profiles can still be read from several threads.
+    public internal(set) var distinct: HyperLogLog? {
+        get {
+            addPendingDistinct()
+            return distinctSketch
+        }
+        set {
+            addPendingDistinct()
+            distinctSketch = newValue
+        }
+    }
+    private var distinctSketch: HyperLogLog?
+    private let pendingDistinct: UnsafeMutablePointer<UInt64>
+    private var pendingDistinctCount = 0
+    /// Hashes buffered before a batch goes into the sketch: enough to overlap misses, 512 bytes a field.
+    static let distinctBatch = 64
     /// Most frequent strings and booleans (as their text).
     public internal(set) var frequent: FrequentValues?
     /// UTF-8 byte length of string values.
@@ -58,9 +76,13 @@ public final class FieldProfile {
         maxValueBytes = configuration.maxValueBytes
         counters = .allocate(capacity: 2 * Self.typeSlots)
         counters.initialize(repeating: 0, count: 2 * Self.typeSlots)
+        pendingDistinct = .allocate(capacity: Self.distinctBatch)
     }
 
-    deinit { counters.deallocate() }
+    deinit {
+        counters.deallocate()
+        pendingDistinct.deallocate()
+    }
 
     /// Same hash and length: how a leaf is matched to the field its position had in the previous
     /// record (a 64-bit collision at the same position and length is not a practical concern).
@@ -77,7 +99,7 @@ public final class FieldProfile {
 
     /// Heap bytes this field holds (sketch storage dominates; fixed parts are approximated).
     public var allocatedBytes: Int {
-        256 + pathBytes.capacity + (quantiles?.allocatedBytes ?? 0) + (distinct?.allocatedBytes ?? 0) + (frequent?.allocatedBytes ?? 0)
+        256 + Self.distinctBatch * 8 + pathBytes.count + (quantiles?.allocatedBytes ?? 0) + (distinct?.allocatedBytes ?? 0) + (frequent?.allocatedBytes ?? 0)
     }
     public func count(of type: JSONValueType) -> Int64 { counters[Int(type.rawValue)] }
     public var nulls: Int64 { count(of: .null) }
@@ -121,8 +143,16 @@ public final class FieldProfile {
 
     @inline(__always)
     private func addDistinct(_ hash: UInt64) {
-        if case .none = distinct { distinct = HyperLogLog(precision: hllPrecision, expectedRegisters: distinctHint) }
-        distinct!.add(hash: hash)
+        pendingDistinct[pendingDistinctCount] = hash
+        pendingDistinctCount += 1
+        if pendingDistinctCount == Self.distinctBatch { addPendingDistinct() }
+    }
+
+    private func addPendingDistinct() {
+        guard pendingDistinctCount > 0 else { return }
+        if case .none = distinctSketch { distinctSketch = HyperLogLog(precision: hllPrecision, expectedRegisters: distinctHint) }
+        distinctSketch!.add(hashes: UnsafeBufferPointer(start: pendingDistinct, count: pendingDistinctCount))
+        pendingDistinctCount = 0
     }
 
     @inline(__always)
@@ -139,7 +169,9 @@ public final class FieldProfile {
             if quantiles == nil { quantiles = theirs } else { quantiles!.merge(theirs) }
         }
         if let theirs = other.distinct {
-            if distinct == nil { distinct = theirs } else { distinct!.merge(theirs) }
+            // On the stored sketch: `distinct!.merge` would copy the registers out and back.
+            addPendingDistinct()
+            if distinctSketch == nil { distinctSketch = theirs } else { distinctSketch!.merge(theirs) }
         }
         if let theirs = other.frequent {
             if frequent == nil { frequent = theirs } else { frequent!.merge(theirs) }

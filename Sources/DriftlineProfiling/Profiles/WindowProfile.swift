@@ -73,7 +73,7 @@ public final class WindowProfile {
 
     /// Heap bytes the profile holds: bounded by the configuration, not by how many records it saw.
     public var allocatedBytes: Int {
-        fieldList.reduce(0) { $0 + $1.allocatedBytes } + slots.capacity * 4 + overflowFields.allocatedBytes + coverage.count * 64
+        fieldList.reduce(0) { $0 + $1.allocatedBytes } + slots.count * 4 + overflowFields.allocatedBytes + coverage.count * 64
     }
 
     /// Fields sorted by path.

@@ -28,13 +28,22 @@ enum Hash64 {
             offset += 8
         }
         if offset < count {
+            // The last 1–7 bytes as a little-endian word, in at most three loads (most field paths
+            // and values are shorter than 8 bytes: a byte loop was most of their hash).
+            let remaining = count - offset
             var tail: UInt64 = 0
             var shift: UInt64 = 0
-            while offset < count {
-                tail |= UInt64(start.load(fromByteOffset: offset, as: UInt8.self)) << shift
-                shift += 8
-                offset += 1
+            if remaining & 4 != 0 {
+                tail = UInt64(UInt32(littleEndian: start.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+                shift = 32
+                offset += 4
             }
+            if remaining & 2 != 0 {
+                tail |= UInt64(UInt16(littleEndian: start.loadUnaligned(fromByteOffset: offset, as: UInt16.self))) << shift
+                shift += 16
+                offset += 2
+            }
+            if remaining & 1 != 0 { tail |= UInt64(start.load(fromByteOffset: offset, as: UInt8.self)) << shift }
             hash = (hash ^ mix(tail)) &* 0xFF51_AFD7_ED55_8CCD
         }
         return mix(hash)

@@ -17,6 +17,8 @@ public struct HyperLogLog: Sendable {
     /// zero 16 KiB per field.
     private var sparse: [UInt32] = []
     private var sparseCount = 0
+    /// Written by `add(hashes:)`'s read-ahead pass only (not part of the sketch's value).
+    private var prefetchSink: UInt32 = 0
 
     public init(precision: Int = 14) {
         precondition((4...18).contains(precision), "precision must be in 4...18")
@@ -43,7 +45,9 @@ public struct HyperLogLog: Sendable {
 
     public var isSparse: Bool { dense.isEmpty }
 
-    public var allocatedBytes: Int { dense.capacity + sparse.capacity * 4 }
+    /// Register storage by size asked for (both arrays are made at their exact size; `capacity` would
+    /// add malloc's rounding, which depends on the heap's state).
+    public var allocatedBytes: Int { dense.count + sparse.count * 4 }
 
     public var standardError: Double { 1.04 / Double(1 << precision).squareRoot() }
 
@@ -62,6 +66,34 @@ public struct HyperLogLog: Sendable {
         let remaining = hash << UInt64(precision)
         let rank = UInt8(truncatingIfNeeded: Swift.min(remaining.leadingZeroBitCount, 64 - precision) + 1)
         raise(index, to: rank)
+    }
+
+    /// Adds hashes as `add(hash:)` would one by one, in order, with the same result. A cold sketch
+    /// (one per field, partition and open window) misses cache on nearly every probe, and one probe
+    /// after another leaves the misses in series: the home slots of the whole batch are read first,
+    /// independently of each other, so their misses overlap. Dense registers take a branchless max.
+    public mutating func add(hashes: UnsafeBufferPointer<UInt64>) {
+        let topShift = UInt64(64 - precision)
+        if !isSparse {
+            dense.withUnsafeMutableBufferPointer { r in
+                for hash in hashes {
+                    let index = Int(truncatingIfNeeded: hash >> topShift)
+                    let rank = UInt8(truncatingIfNeeded: Swift.min((hash << UInt64(precision)).leadingZeroBitCount, 64 - precision) + 1)
+                    r[index] = Swift.max(r[index], rank)
+                }
+            }
+            return
+        }
+        if !sparse.isEmpty {
+            let shift = precision - sparse.count.trailingZeroBitCount
+            var touched: UInt32 = 0
+            sparse.withUnsafeBufferPointer { table in
+                for hash in hashes { touched |= table[Int(truncatingIfNeeded: hash >> topShift) >> shift] }
+            }
+            // Kept so the reads above are not optimised away; its value means nothing.
+            prefetchSink = touched
+        }
+        for hash in hashes { add(hash: hash) }
     }
 
     /// Register `index` becomes at least `value`.
