@@ -1,4 +1,5 @@
 @testable import DriftlineProfiling
+import DriftlineSampleData
 import Testing
 
 /// The quantile sketch's sort must order exactly like the standard library's, on every shape its
@@ -6,7 +7,7 @@ import Testing
 @Suite struct InPlaceSortTests {
     @Test(arguments: ["random", "fewDistinct", "sorted", "reversed", "allEqual", "sawtooth", "organPipe"])
     func ordersLikeTheStandardLibrary(shape: String) {
-        var random = SplitMix(seed: 42)
+        var random = SeededRandom(seed: 42)
         for count in [0, 1, 2, 3, 15, 16, 17, 18, 33, 200, 201, 1_000, 4_097] {
             var values: [Double] = (0..<count).map { index in
                 switch shape {
@@ -25,17 +26,5 @@ import Testing
             }
             #expect(values == expected, "\(shape), \(count) items")
         }
-    }
-}
-
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

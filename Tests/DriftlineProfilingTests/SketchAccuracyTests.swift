@@ -189,6 +189,48 @@ import Testing
         hinted.encode(into: &b)
         #expect(a.bytes == b.bytes)
     }
+
+    /// Batches of every size, across the sparse → dense switch and with repeated values, leave the
+    /// registers, the estimate and the encoded bytes exactly as one add at a time does.
+    @Test(arguments: [(1, 500), (7, 2_100), (64, 2_049), (64, 40_000), (1_000, 3_000)])
+    func batchesEqualOneAtATime(batch: Int, distinct: Int) {
+        let hashes = (0..<(distinct * 3 / 2)).map { Hash64.string("batched-\($0 % distinct)") }
+        var single = HyperLogLog(precision: 14)
+        var batched = HyperLogLog(precision: 14)
+        for hash in hashes { single.add(hash: hash) }
+        hashes.withUnsafeBufferPointer { all in
+            var start = 0
+            while start < all.count {
+                let end = min(start + batch, all.count)
+                batched.add(hashes: UnsafeBufferPointer(rebasing: all[start..<end]))
+                start = end
+            }
+        }
+        #expect(batched.registers == single.registers)
+        #expect(batched.isSparse == single.isSparse)
+        #expect(batched.estimate == single.estimate)
+        var a = BinaryWriter(), b = BinaryWriter()
+        single.encode(into: &a)
+        batched.encode(into: &b)
+        #expect(a.bytes == b.bytes)
+    }
+
+    /// A field's buffered hashes are in every read of its sketch, also when fewer than a batch wait.
+    @Test func aFieldsReadsSeeValuesStillBuffered() throws {
+        for values in [1, FieldProfile.distinctBatch - 1, FieldProfile.distinctBatch, FieldProfile.distinctBatch + 3] {
+            let profile = WindowProfile(configuration: ProfileConfiguration())
+            for value in 0..<values {
+                let record = Array("{\"id\":\(value)}".utf8)
+                record.withUnsafeBytes { _ = profile.add($0, scanner: JSONScanner()) }
+            }
+            let field = try #require(profile.field("id"))
+            var reference = HyperLogLog(precision: ProfileConfiguration().hllPrecision)
+            for value in 0..<values { reference.add(hash: Hash64.double(Double(value))) }
+            #expect(field.distinct == reference, "\(values) values")
+            let decoded = try WindowProfile(encoded: profile.encoded())
+            #expect(decoded.field("id")?.distinct == reference, "\(values) values, encoded")
+        }
+    }
 }
 
 @Suite struct FrequentValuesTests {
