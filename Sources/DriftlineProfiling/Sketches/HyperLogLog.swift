@@ -62,10 +62,16 @@ public struct HyperLogLog: Sendable {
     /// Adds an item by its 64-bit hash.
     @inline(__always)
     public mutating func add(hash: UInt64) {
+        let (index, rank) = Self.register(of: hash, precision: precision)
+        raise(index, to: rank)
+    }
+
+    /// The register a hash falls in (its top bits) and the value it offers (leading zeros after them, plus one).
+    @inline(__always)
+    private static func register(of hash: UInt64, precision: Int) -> (index: Int, rank: UInt8) {
         let index = Int(truncatingIfNeeded: hash >> UInt64(64 - precision))
         let remaining = hash << UInt64(precision)
-        let rank = UInt8(truncatingIfNeeded: Swift.min(remaining.leadingZeroBitCount, 64 - precision) + 1)
-        raise(index, to: rank)
+        return (index, UInt8(truncatingIfNeeded: Swift.min(remaining.leadingZeroBitCount, 64 - precision) + 1))
     }
 
     /// Adds hashes as `add(hash:)` would one by one, in order, with the same result. A cold sketch
@@ -73,12 +79,11 @@ public struct HyperLogLog: Sendable {
     /// after another leaves the misses in series: the home slots of the whole batch are read first,
     /// independently of each other, so their misses overlap. Dense registers take a branchless max.
     public mutating func add(hashes: UnsafeBufferPointer<UInt64>) {
-        let topShift = UInt64(64 - precision)
+        let precision = precision
         if !isSparse {
             dense.withUnsafeMutableBufferPointer { r in
                 for hash in hashes {
-                    let index = Int(truncatingIfNeeded: hash >> topShift)
-                    let rank = UInt8(truncatingIfNeeded: Swift.min((hash << UInt64(precision)).leadingZeroBitCount, 64 - precision) + 1)
+                    let (index, rank) = Self.register(of: hash, precision: precision)
                     r[index] = Swift.max(r[index], rank)
                 }
             }
@@ -88,7 +93,7 @@ public struct HyperLogLog: Sendable {
             let shift = precision - sparse.count.trailingZeroBitCount
             var touched: UInt32 = 0
             sparse.withUnsafeBufferPointer { table in
-                for hash in hashes { touched |= table[Int(truncatingIfNeeded: hash >> topShift) >> shift] }
+                for hash in hashes { touched |= table[Self.register(of: hash, precision: precision).index >> shift] }
             }
             // Kept so the reads above are not optimised away; its value means nothing.
             prefetchSink = touched

@@ -18,9 +18,9 @@ private func quicksort(_ start: UnsafeMutablePointer<Double>, _ total: Int) {
     var count = total
     // Quicksort with median-of-three, recursing into the smaller side (stack depth ≤ log2(n)),
     // insertion sort for short runs. The partition is branchless (Lomuto, every item swapped, the
-    // boundary moved by the comparison's result as a number; `? 1 : 0` compiled to a branch): level 0 of a quantile sketch holds values in
-    // random order, and the branch of a classic partition mispredicted on half of them (the sort
-    // was 5% of the detector's CPU).
+    // boundary moved by the comparison's result as a number; `? 1 : 0` compiled to a branch):
+    // level 0 of a quantile sketch holds values in random order, and the branch of a classic
+    // partition mispredicted on half of them (the sort was 5% of the detector's CPU).
     while count > 16 {
         let middle = count / 2
         let last = count - 1
