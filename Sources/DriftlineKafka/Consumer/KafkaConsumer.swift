@@ -50,6 +50,9 @@ public final class KafkaConsumer {
         return events
     }
 
+    /// Wakes sent to librdkafka's fetchers after full batches (see `RdKafkaFetchWaker`).
+    var fetchWakesSent: Int { consumer.fetchWaker.wakesSent }
+
     /// Marks `message` processed: the next commit (or a revocation) covers it.
     public func storeOffset(_ message: KafkaMessage) throws(KafkaError) {
         try consumer.storeOffsets([message.nextOffset])

@@ -27,6 +27,7 @@ final class RdKafkaConsumer {
     private let client: RdKafkaClient
     private let queue: OpaquePointer
     let state: ConsumerCallbackState
+    let fetchWaker: RdKafkaFetchWaker
     private var batch: [UnsafeMutablePointer<rd_kafka_message_t>?] = []
     private(set) var isClosed = false
     private var isSubscribed = false
@@ -37,9 +38,16 @@ final class RdKafkaConsumer {
             onRebalance: { rk, code, list in Self.rebalance(rk, code, list, state) },
             onError: { state.append(.error($0)) }
         )
-        client = try RdKafkaClient(role: .consumer, properties: configuration.librdkafkaProperties, callbacks: callbacks) { conf in
+        var properties = configuration.librdkafkaProperties
+        // librdkafka 2.2 and later back a full queue's fetchers off for this long (1 s by default)
+        // instead of waiting for a wake-up; earlier versions do not know the property.
+        if rd_kafka_version() >= 0x0202_00FF, !properties.contains(where: { $0.0 == "fetch.queue.backoff.ms" }) {
+            properties.append(("fetch.queue.backoff.ms", "50"))
+        }
+        client = try RdKafkaClient(role: .consumer, properties: properties, callbacks: callbacks) { conf in
             rd_kafka_conf_set_offset_commit_cb(conf, commitTrampoline)
         }
+        fetchWaker = RdKafkaFetchWaker(client: client)
         // Route the main queue (errors, rebalances) to the consumer queue so one poll serves everything.
         rd_kafka_poll_set_consumer(client.handle)
         queue = rd_kafka_queue_get_consumer(client.handle)
@@ -117,6 +125,9 @@ final class RdKafkaConsumer {
             let rest = rd_kafka_consume_batch_queue(queue, 0, buffer.baseAddress! + 1, maxMessages - 1)
             return 1 + max(0, rest)
         }
+        // A full batch means more is queued: the application is behind, and the fetchers may have
+        // stopped at the queue's limit (a batch of one says nothing).
+        if maxMessages > 1 { fetchWaker.batchConsumed(full: Int(received) >= maxMessages) }
         // Rebalances and errors served during the call happened before the messages it returned.
         state.drain().forEach(onEvent)
         defer { state.drain().forEach(onEvent) }
@@ -211,6 +222,7 @@ final class RdKafkaConsumer {
     func close() throws(KafkaError) {
         guard !isClosed else { return }
         isClosed = true
+        fetchWaker.stop()
         if isSubscribed { leaveGroupBeforeClose() }
         try KafkaError.check(rd_kafka_consumer_close(client.handle), "consumer close")
     }
