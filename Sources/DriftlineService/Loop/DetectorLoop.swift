@@ -178,16 +178,21 @@ final class DetectorLoop {
     /// aggregation step the previous step started runs meanwhile on its own executor.
     private func step() async throws -> Bool {
         let now = Self.millisecondsNow()
+        // A batch mostly comes from one topic: its route is looked up when the topic changes.
+        var lastIdentity: UInt?
+        var lastRuntime: SourceSide?
         let events = stepCPU.measure(DetectorStage.consume.rawValue) { consumer.consumeBatch(maxMessages: 20_000, timeout: .milliseconds(100)) { message in
             let identity = message.topicIdentity
-            let runtime: SourceSide?
-            if let known = routes[identity] {
-                runtime = known
-            } else {
-                runtime = sources.watch(message.topic)
-                routes[identity] = runtime
+            if identity != lastIdentity {
+                lastIdentity = identity
+                if let known = routes[identity] {
+                    lastRuntime = known
+                } else {
+                    lastRuntime = sources.watch(message.topic)
+                    routes[identity] = lastRuntime
+                }
             }
-            if let runtime {
+            if let runtime = lastRuntime {
                 recordsSeen += 1
                 runtime.enqueue(message)
             }
