@@ -324,28 +324,34 @@ public final class JSONScanner {
     /// Scans a string starting at `"`, validating UTF-8 and escapes. Without escapes the result
     /// points into the input; with escapes, into the arena.
     private func scanString() throws(ScanError) -> ScannedString {
-        position += 1  // opening quote
-        let start = position
+        let input = input, end = end
+        let start = position + 1  // after the opening quote
+        // The cursor in a local while the bytes are plain (see `scanNumber`); the slow paths take
+        // it back into `position`.
+        var at = start
         // Fast path: 8 bytes at a time while they are plain ASCII (no quote, backslash or control).
-        while position + 8 <= end {
-            let word = UnsafeRawPointer(input + position).loadUnaligned(as: UInt64.self)
+        while at + 8 <= end {
+            let word = UnsafeRawPointer(input + at).loadUnaligned(as: UInt64.self)
             if Self.needsAttention(word) { break }
-            position += 8
+            at += 8
         }
-        while position < end {
-            let byte = input[position]
+        while at < end {
+            let byte = input[at]
             if byte == UInt8(ascii: "\"") {
-                position += 1
-                return ScannedString(offset: start, count: position - 1 - start, inArena: false, base: input + start)
+                position = at + 1
+                return ScannedString(offset: start, count: at - start, inArena: false, base: input + start)
             }
+            if byte < 0x80, byte >= 0x20, byte != UInt8(ascii: "\\") {
+                at += 1
+                continue
+            }
+            position = at
             if byte == UInt8(ascii: "\\") { return try scanEscapedString(start: start) }
             if byte < 0x20 { throw fail(.controlCharacterInString) }
-            if byte < 0x80 {
-                position += 1
-            } else {
-                try validateMultibyte()
-            }
+            try validateMultibyte()
+            at = position
         }
+        position = at
         throw fail(.truncated)
     }
 
@@ -505,81 +511,85 @@ public final class JSONScanner {
     /// Validates a JSON number and records it as an integer (fits Int64, no fraction or exponent) or
     /// a float (finite Double). Common floats convert exactly on a fast path; the rest use strtod.
     private func scanNumber() throws(ScanError) -> JSONValueType {
+        // The cursor in a local, not the scanner's field: the digit loops then keep it in a register
+        // (as far as the optimiser knows, loads through `input` could alias the field). Errors
+        // report where the cursor is, as `fail` does.
+        let input = input, end = end
         let start = position
+        var at = start
         var negative = false
-        if input[position] == UInt8(ascii: "-") {
+        if input[at] == UInt8(ascii: "-") {
             negative = true
-            position += 1
+            at += 1
         }
-        guard position < end else { throw fail(.truncated) }
+        guard at < end else { throw ScanError(reason: .truncated, offset: at) }
         var mantissa: UInt64 = 0
         var digits = 0
         var overflowDigits = false
-        let first = input[position]
-        guard first >= UInt8(ascii: "0"), first <= UInt8(ascii: "9") else { throw fail(.invalidNumber) }
+        let first = input[at]
+        guard first >= UInt8(ascii: "0"), first <= UInt8(ascii: "9") else { throw ScanError(reason: .invalidNumber, offset: at) }
         if first == UInt8(ascii: "0") {
-            position += 1
-            if position < end, input[position] >= UInt8(ascii: "0"), input[position] <= UInt8(ascii: "9") { throw fail(.invalidNumber) }
+            at += 1
+            if at < end, input[at] >= UInt8(ascii: "0"), input[at] <= UInt8(ascii: "9") { throw ScanError(reason: .invalidNumber, offset: at) }
         } else {
-            while position < end {
-                let byte = input[position]
-                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { break }
-                if digits < 19 { mantissa = mantissa &* 10 &+ UInt64(byte - UInt8(ascii: "0")) } else { overflowDigits = true }
+            while at < end {
+                let digit = input[at] &- UInt8(ascii: "0")
+                guard digit <= 9 else { break }
+                if digits < 19 { mantissa = mantissa &* 10 &+ UInt64(digit) } else { overflowDigits = true }
                 digits += 1
-                position += 1
+                at += 1
             }
         }
         var isFloat = false
         var fractionDigits = 0
-        if position < end, input[position] == UInt8(ascii: ".") {
+        if at < end, input[at] == UInt8(ascii: ".") {
             isFloat = true
-            position += 1
-            let fractionStart = position
-            while position < end {
-                let byte = input[position]
-                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { break }
+            at += 1
+            let fractionStart = at
+            while at < end {
+                let digit = input[at] &- UInt8(ascii: "0")
+                guard digit <= 9 else { break }
                 if digits < 19 {
-                    mantissa = mantissa &* 10 &+ UInt64(byte - UInt8(ascii: "0"))
+                    mantissa = mantissa &* 10 &+ UInt64(digit)
                     fractionDigits += 1
                     if mantissa != 0 || digits > 0 { digits += 1 }
                 } else {
                     overflowDigits = true
                 }
-                position += 1
+                at += 1
             }
-            guard position > fractionStart else {
-                if position >= end { throw fail(.truncated) }
-                throw fail(.invalidNumber)
+            guard at > fractionStart else {
+                throw ScanError(reason: at >= end ? .truncated : .invalidNumber, offset: at)
             }
         }
         var exponent = 0
-        if position < end, input[position] == UInt8(ascii: "e") || input[position] == UInt8(ascii: "E") {
+        if at < end, input[at] == UInt8(ascii: "e") || input[at] == UInt8(ascii: "E") {
             isFloat = true
-            position += 1
-            guard position < end else { throw fail(.truncated) }
+            at += 1
+            guard at < end else { throw ScanError(reason: .truncated, offset: at) }
             var exponentNegative = false
-            if input[position] == UInt8(ascii: "+") || input[position] == UInt8(ascii: "-") {
-                exponentNegative = input[position] == UInt8(ascii: "-")
-                position += 1
+            if input[at] == UInt8(ascii: "+") || input[at] == UInt8(ascii: "-") {
+                exponentNegative = input[at] == UInt8(ascii: "-")
+                at += 1
             }
-            let exponentStart = position
-            while position < end {
-                let byte = input[position]
-                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { break }
-                if exponent < 100_000 { exponent = exponent * 10 + Int(byte - UInt8(ascii: "0")) }
-                position += 1
+            let exponentStart = at
+            while at < end {
+                let digit = input[at] &- UInt8(ascii: "0")
+                guard digit <= 9 else { break }
+                if exponent < 100_000 { exponent = exponent * 10 + Int(digit) }
+                at += 1
             }
-            guard position > exponentStart else {
-                if position >= end { throw fail(.truncated) }
-                throw fail(.invalidNumber)
+            guard at > exponentStart else {
+                throw ScanError(reason: at >= end ? .truncated : .invalidNumber, offset: at)
             }
             if exponentNegative { exponent = -exponent }
         }
+        position = at
 
         if !isFloat {
-            guard !overflowDigits else { position = start; throw fail(.numberOutOfRange) }
+            guard !overflowDigits else { throw ScanError(reason: .numberOutOfRange, offset: start) }
             let limit: UInt64 = negative ? UInt64(Int64.max) + 1 : UInt64(Int64.max)
-            guard mantissa <= limit else { position = start; throw fail(.numberOutOfRange) }
+            guard mantissa <= limit else { throw ScanError(reason: .numberOutOfRange, offset: start) }
             let value = negative ? Int64(truncatingIfNeeded: 0 &- mantissa) : Int64(mantissa)
             try emit(.integer, integer: value)
             return .integer
@@ -587,15 +597,16 @@ public final class JSONScanner {
 
         let value: Double
         let scale = exponent - fractionDigits
-        if !overflowDigits, mantissa <= (1 << 53), abs(scale) <= 22 {
+        let exact = !overflowDigits && mantissa <= (1 << 53) && abs(scale) <= 22
+        if exact {
             // Clinger's fast path: both operands exact, one correctly rounded operation.
             let m = Double(mantissa)
             value = scale >= 0 ? m * Self.powersOfTen[scale] : m / Self.powersOfTen[-scale]
         } else {
-            value = parseWithStrtod(from: start, to: position)
+            value = parseWithStrtod(from: start, to: at)
         }
-        let signed = negative && (!overflowDigits && mantissa <= (1 << 53) && abs(scale) <= 22) ? -value : value
-        guard signed.isFinite else { position = start; throw fail(.numberOutOfRange) }
+        let signed = negative && exact ? -value : value
+        guard signed.isFinite else { throw ScanError(reason: .numberOutOfRange, offset: start) }
         try emit(.float, integer: 0, number: signed)
         return .float
     }
