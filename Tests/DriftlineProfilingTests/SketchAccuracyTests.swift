@@ -153,6 +153,27 @@ import Testing
         let decoded = try HyperLogLog(from: &reader)
         #expect(decoded == sketch)
         #expect(decoded.estimate == sketch.estimate)
+        // The wire bytes, written out from the definition: the precision, then either 1, the set
+        // count and each set register's index gap and value in index order (under a third set), or
+        // 0 and every register.
+        var definition = BinaryWriter()
+        definition.varint(14)
+        let set = reference.enumerated().filter { $0.element != 0 }
+        if set.count * 3 < reference.count {
+            definition.byte(1)
+            definition.varint(UInt64(set.count))
+            var previous = 0
+            for (index, value) in set {
+                definition.varint(UInt64(index - previous))
+                definition.byte(value)
+                previous = index
+            }
+        } else {
+            definition.byte(0)
+            definition.bytes(reference)
+        }
+        #expect(encoded(sketch) == definition.bytes)
+        #expect(encoded(decoded) == definition.bytes)
         // The same registers held densely (the dense wire layout decodes to a dense sketch) estimate the same.
         var denseWriter = BinaryWriter()
         denseWriter.varint(14)

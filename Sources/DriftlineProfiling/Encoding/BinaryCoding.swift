@@ -40,6 +40,30 @@ struct BinaryWriter {
 
     mutating func bytes(_ values: [UInt8]) { bytes.append(contentsOf: values) }
 
+    /// Lets `body` write up to `maximum` bytes in place (it returns how many it wrote): for long runs
+    /// of small items, where appending each byte checked the array's uniqueness and capacity.
+    mutating func append(upTo maximum: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: maximum))
+        let written = bytes.withUnsafeMutableBufferPointer { body($0.baseAddress! + start) }
+        precondition(written <= maximum, "wrote past the room asked for")
+        bytes.removeLast(maximum - written)
+    }
+
+    /// `value` as a LEB128 varint at `out`; returns its length (at most 10 bytes).
+    @inline(__always)
+    static func varint(_ value: UInt64, at out: UnsafeMutablePointer<UInt8>) -> Int {
+        var value = value
+        var length = 0
+        while value >= 0x80 {
+            out[length] = UInt8(truncatingIfNeeded: value) | 0x80
+            value >>= 7
+            length += 1
+        }
+        out[length] = UInt8(value)
+        return length + 1
+    }
+
     mutating func string(_ text: String) {
         varint(UInt64(text.utf8.count))
         bytes.append(contentsOf: text.utf8)

@@ -167,6 +167,29 @@ public struct HyperLogLog: Sendable {
         sparse = table
     }
 
+    /// Adds set registers whose indexes are distinct and absent from the sketch (a decoder's, in
+    /// index order), with room reserved: the same table as `raise` on each in turn, in one pass.
+    private mutating func insertDistinct(_ entries: UnsafeBufferPointer<UInt32>) {
+        guard !entries.isEmpty else { return }
+        if !isSparse {
+            dense.withUnsafeMutableBufferPointer { r in
+                for entry in entries { r[Int(entry >> 8)] = UInt8(truncatingIfNeeded: entry) }
+            }
+            return
+        }
+        precondition(2 * (sparseCount + entries.count) <= sparse.count, "insertDistinct needs the room reserved")
+        let shift = precision - sparse.count.trailingZeroBitCount
+        sparse.withUnsafeMutableBufferPointer { table in
+            let mask = table.count - 1
+            for entry in entries {
+                var slot = Int(entry >> 8) >> shift
+                while table[slot] != 0 { slot = (slot + 1) & mask }
+                table[slot] = entry
+            }
+        }
+        sparseCount += entries.count
+    }
+
     private mutating func makeDense() {
         dense = registers
         sparse = []
@@ -177,6 +200,17 @@ public struct HyperLogLog: Sendable {
         precondition(precision == other.precision, "cannot merge HyperLogLogs of different precision")
         if other.isSparse {
             reserve(sparseCount + other.sparseCount)
+            if !isSparse {
+                // Into dense registers in one pass: `raise` per entry re-checked the array's
+                // uniqueness each time (an aggregator merges 64 partials a window into dense ones).
+                dense.withUnsafeMutableBufferPointer { mine in
+                    for entry in other.sparse where entry != 0 {
+                        let index = Int(entry >> 8)
+                        mine[index] = Swift.max(mine[index], UInt8(truncatingIfNeeded: entry))
+                    }
+                }
+                return
+            }
             for entry in other.sparse where entry != 0 { raise(Int(entry >> 8), to: UInt8(truncatingIfNeeded: entry)) }
             return
         }
@@ -273,12 +307,18 @@ extension HyperLogLog {
                 }
                 initialized = filled
             }
-            var previous = 0
-            for entry in entries {
-                let index = Int(entry >> 8)
-                writer.varint(UInt64(index - previous))
-                writer.byte(UInt8(truncatingIfNeeded: entry))
-                previous = index
+            // A gap below 2^18 is at most 3 varint bytes, then the value's byte.
+            writer.append(upTo: 4 * entries.count) { out in
+                var previous = 0
+                var length = 0
+                for entry in entries {
+                    let index = Int(entry >> 8)
+                    length += BinaryWriter.varint(UInt64(index - previous), at: out + length)
+                    out[length] = UInt8(truncatingIfNeeded: entry)
+                    length += 1
+                    previous = index
+                }
+                return length
             }
             return
         }
@@ -336,8 +376,10 @@ extension HyperLogLog {
         let limit = UInt8(64 - Int(precision) + 1)
         switch try reader.byte() {
         case 1:
-            let nonZero = try reader.varint(max: UInt64(count), "HyperLogLog set registers")
-            reserve(Int(nonZero))
+            let nonZero = Int(try reader.varint(max: UInt64(count), "HyperLogLog set registers"))
+            // Read and checked first, then placed in one pass (`insertDistinct`): the same table as
+            // raising them one by one, without a uniqueness check and a call per entry.
+            var entries = [UInt32](repeating: 0, count: nonZero)
             var index = 0
             for entry in 0..<nonZero {
                 let delta = try reader.varint(max: UInt64(count), "HyperLogLog register gap")
@@ -345,8 +387,10 @@ extension HyperLogLog {
                 guard index < count, entry == 0 || delta > 0 else { throw reader.error("HyperLogLog register index out of order") }
                 let value = try reader.byte()
                 guard value > 0, value <= limit else { throw reader.error("HyperLogLog register value \(value) out of range") }
-                raise(index, to: value)
+                entries[entry] = UInt32(truncatingIfNeeded: index) << 8 | UInt32(value)
             }
+            reserve(nonZero)
+            entries.withUnsafeBufferPointer { insertDistinct($0) }
         case 0:
             let raw = try reader.bytes(count)
             guard raw.allSatisfy({ $0 <= limit }) else { throw reader.error("HyperLogLog register value out of range") }
