@@ -7,6 +7,7 @@ import DriftlineProfiling
 import DriftlineServiceRuntime
 import Foundation
 import Logging
+import Synchronization
 
 /// One detector instance's shell: it polls, feeds the parts and performs what they return. Owns
 /// the Kafka clients (a consumer of the sources, a consumer of the profiles topic in the
@@ -20,8 +21,9 @@ import Logging
 /// - `AggregationSide` (its own consumer and executor): whoever owns a source's key in the profiles
 ///   topic holds its lease, merges partials, scores windows in order and publishes through the
 ///   fenced outbox (`AggregatorDelivery`); the profiles topic is committed at the oldest partial
-///   still pending. Each step starts one aggregation step and the next step awaits it, so it runs
-///   while this thread polls and the lanes profile.
+///   still pending. A step starts an aggregation step when none is in flight and collects it once it
+///   has finished, never waiting for it: it runs while this thread polls and the lanes profile, and
+///   a slow one (a metadata store commit waiting on fsync) does not stall polling and profiling.
 final class DetectorLoop {
     let configuration: DetectorConfiguration
     let status: ServiceStatus
@@ -39,8 +41,8 @@ final class DetectorLoop {
     /// The aggregation's own thread (a Dispatch queue, never Swift's cooperative pool: a step may
     /// block in a flush or a broker query).
     private let aggregationExecutor = BlockingWorkExecutor(label: "driftline.detector.aggregation")
-    /// The aggregation step started by the previous loop step, awaited by the next one.
-    private var aggregationInFlight: Task<Bool, any Error>?
+    /// The aggregation step in flight, collected by the first loop step that finds it finished.
+    private var aggregationInFlight: AggregationStepInFlight?
     private let sources: SourceDirectory
     /// Source partitions only; the aggregation side commits the profiles topic.
     private var commits: GroupCommits
@@ -127,7 +129,7 @@ final class DetectorLoop {
                 finishProfiling()
                 // A step that failed on its own was awaited (and is this error); one still in flight is
                 // awaited so nothing touches the consumers while they close.
-                if let inFlight = aggregationInFlight, case let .failure(other) = await inFlight.result {
+                if let inFlight = aggregationInFlight, case let .failure(other) = await inFlight.task.result {
                     logger.error("the aggregation step in flight failed as well: \(other)")
                 }
                 aggregationInFlight = nil
@@ -161,7 +163,7 @@ final class DetectorLoop {
         // any open window: a restart re-reads it.
         finishProfiling()
         _ = try await finishAggregation()
-        reportBatchMetrics()
+        reportBatchMetrics(aggregationIdle: true)
         // Stored with the commit, so close() commits them again if this one meets a rebalance.
         try commitProgress()
         try aggregationSide.commit()
@@ -212,10 +214,17 @@ final class DetectorLoop {
         try publishClosedWindows(closed)
         try stepCPU.measure(DetectorStage.commit.rawValue) { try commitProgress() }
         sources.reportRecordSizes()
-        let progressed = try await finishAggregation()
-        partialsReadBack = aggregationSide.hasRead(through: profilesSent)
-        reportBatchMetrics()
-        startAggregation(now: now)
+        // An aggregation step still running counts as progress (what it will find is unknown).
+        let progressed: Bool
+        if let inFlight = aggregationInFlight, !inFlight.isFinished {
+            progressed = true
+            reportBatchMetrics(aggregationIdle: false)
+        } else {
+            progressed = try await finishAggregation()
+            partialsReadBack = aggregationSide.hasRead(through: profilesSent)
+            reportBatchMetrics(aggregationIdle: true)
+            startAggregation(now: now)
+        }
         if ContinuousClock.now - lastLagCheck > .seconds(10), status.snapshot.ready { reportLag() }
         status.update { $0.lastStep = Date() }
         return progressed
@@ -227,14 +236,14 @@ final class DetectorLoop {
     private func startAggregation(now: Int64) {
         precondition(aggregationInFlight == nil, "an aggregation step is still in flight")
         let side = aggregationSide
-        aggregationInFlight = Task(executorPreference: aggregationExecutor) { try await side.step(now: now) }
+        aggregationInFlight = AggregationStepInFlight(on: aggregationExecutor) { try await side.step(now: now) }
     }
 
     /// Awaits the aggregation step in flight (false if none); its error is the loop's.
     private func finishAggregation() async throws -> Bool {
         guard let inFlight = aggregationInFlight else { return false }
         aggregationInFlight = nil
-        return try await inFlight.value
+        return try await inFlight.task.value
     }
 
     // MARK: Source side
@@ -316,16 +325,19 @@ final class DetectorLoop {
         for runtime in sources.all { runtime.revoke(revoked, now: Self.millisecondsNow()) }
     }
 
-    private func reportBatchMetrics() {
+    /// The batch's counters; the aggregation side's too when no aggregation step is in flight (they
+    /// are its step's own until it finishes; the next report that finds it idle takes them).
+    private func reportBatchMetrics(aggregationIdle: Bool) {
         var malformed: Int64 = 0, deadLetters: Int64 = 0
         var step = DetectorStageReport()
-        // Only between aggregation steps (the aggregation side's counters are its step's own).
-        let aggregation = aggregationSide.aggregation
         step.stages = stepCPU.take()
-        step.stages.add(aggregationSide.stepCPU.take())
-        step.stages.add(aggregation.stages.stages.take())
-        step.metadataWallSeconds = aggregation.stages.metadataWallSeconds
-        aggregation.stages.metadataWallSeconds = 0
+        if aggregationIdle {
+            let aggregation = aggregationSide.aggregation
+            step.stages.add(aggregationSide.stepCPU.take())
+            step.stages.add(aggregation.stages.stages.take())
+            step.metadataWallSeconds = aggregation.stages.metadataWallSeconds
+            aggregation.stages.metadataWallSeconds = 0
+        }
         for runtime in sources.all {
             let counted = runtime.takeCounters()
             step.stages.add(DetectorStage.profile.rawValue, counted.profileCPU)
@@ -367,4 +379,28 @@ final class DetectorLoop {
     }
 
     static func millisecondsNow() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+}
+
+/// An aggregation step running on its own executor, and whether it has finished: the loop checks
+/// that without waiting, so it keeps polling while the step commits to the metadata store.
+final class AggregationStepInFlight: Sendable {
+    let task: Task<Bool, any Error>
+    private let finished: Flag
+
+    /// A class, so the step's task and the loop share one lock.
+    private final class Flag: Sendable {
+        let value = Mutex(false)
+    }
+
+    init(on executor: BlockingWorkExecutor, _ step: @escaping @Sendable () async throws -> Bool) {
+        let finished = Flag()
+        self.finished = finished
+        task = Task(executorPreference: executor) {
+            defer { finished.value.withLock { $0 = true } }
+            return try await step()
+        }
+    }
+
+    /// True once the step returned or threw (`task.value` then does not wait).
+    var isFinished: Bool { finished.value.withLock { $0 } }
 }
