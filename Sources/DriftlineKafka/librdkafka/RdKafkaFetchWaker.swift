@@ -23,7 +23,7 @@ final class RdKafkaFetchWaker: @unchecked Sendable {
 
     init(client: RdKafkaClient) { self.client = client }
 
-    /// Wakes sent so far (tests and diagnostics).
+    /// Wake requests sent so far (tests and diagnostics).
     var wakesSent: Int { sent.load(ordering: .relaxed) }
 
     func batchConsumed(full: Bool) {
@@ -31,8 +31,7 @@ final class RdKafkaFetchWaker: @unchecked Sendable {
         guard schedule.withLock({ $0.batchConsumed(full: full, now: now) }) == .wake else { return }
         queue.async { [self] in
             defer { schedule.withLock { $0.wakeFinished() } }
-            wake()
-            sent.add(1, ordering: .relaxed)
+            if wake() { sent.add(1, ordering: .relaxed) }
         }
     }
 
@@ -42,15 +41,17 @@ final class RdKafkaFetchWaker: @unchecked Sendable {
         queue.sync {}
     }
 
-    private func wake() {
+    /// False when there was nothing to send (no assignment).
+    private func wake() -> Bool {
         var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        guard rd_kafka_assignment(client.handle, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else { return }
+        guard rd_kafka_assignment(client.handle, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else { return false }
         defer { rd_kafka_topic_partition_list_destroy(assignment) }
-        guard assignment.pointee.cnt > 0 else { return }
+        guard assignment.pointee.cnt > 0 else { return false }
         for index in 0..<Int(assignment.pointee.cnt) { assignment.pointee.elems[index].offset = KafkaOffset.end }  // as a timestamp: the latest offset
         // Ignored on purpose: the request reaching each leader's broker thread is the point; a
         // failure (a leader moving, a timeout) only means this wake did not help, and the next
         // full batch sends another.
         _ = rd_kafka_offsets_for_times(client.handle, assignment, 1_000)
+        return true
     }
 }

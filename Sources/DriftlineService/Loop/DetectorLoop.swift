@@ -174,10 +174,10 @@ final class DetectorLoop {
         try publisher.close()
     }
 
-    /// One batch; true if the aggregation step it awaited read partials or scored windows. The
-    /// lanes profile the batch the previous step consumed while this one polls; from
-    /// `finishProfiling` on they are idle until `startProfiling` hands them this step's batch. The
-    /// aggregation step the previous step started runs meanwhile on its own executor.
+    /// One batch; true if the aggregation step it collected read partials or scored windows, or if
+    /// one is still running. The lanes profile the batch the previous step consumed while this one
+    /// polls; from `finishProfiling` on they are idle until `startProfiling` hands them this step's
+    /// batch. The aggregation step in flight runs meanwhile on its own executor.
     private func step() async throws -> Bool {
         let now = Self.millisecondsNow()
         // A batch mostly comes from one topic: its route is looked up when the topic changes.
