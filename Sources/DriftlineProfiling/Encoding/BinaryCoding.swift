@@ -12,12 +12,10 @@ struct BinaryWriter {
     mutating func byte(_ value: UInt8) { bytes.append(value) }
 
     mutating func varint(_ value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 10) { buffer in
+            let length = Self.varint(value, at: buffer.baseAddress!)
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<length]))
         }
-        bytes.append(UInt8(value))
     }
 
     mutating func signedVarint(_ value: Int64) {
